@@ -1,0 +1,67 @@
+//! The element types a tensor can hold: `f32` and `f64`.
+
+use core::fmt::{Debug, Display};
+use core::iter::Sum;
+use num_traits::{Float, FloatConst};
+
+/// A floating-point element: implemented for `f32` and `f64` only (sealed).
+///
+/// Built on num-traits' [`Float`], so generic code can use `exp`, `ln`, `max` and the
+/// rest on elements; the matrix kernel is chosen by the type.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a typegrad element type",
+    note = "tensors hold `f32` or `f64`; write float literals such as `2.0`, not `2`"
+)]
+pub trait Element:
+    Float
+    + FloatConst
+    + Default
+    + Debug
+    + Display
+    + Sum
+    + Send
+    + Sync
+    + 'static
+    + crate::kernels::Gemm
+    + sealed::Sealed
+{
+    /// PyTorch's name for the type, used by `Display` (`torch.float32`).
+    const DTYPE: &'static str;
+
+    /// Converts from `f64`, rounding to the nearest representable value.
+    fn from_f64(value: f64) -> Self;
+
+    /// Converts to `f64` exactly.
+    fn to_f64_exact(self) -> f64;
+}
+
+mod sealed {
+    /// Keeps [`super::Element`] closed to `f32` and `f64`.
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+impl Element for f32 {
+    const DTYPE: &'static str = "torch.float32";
+
+    fn from_f64(value: f64) -> Self {
+        value as f32
+    }
+
+    fn to_f64_exact(self) -> f64 {
+        f64::from(self)
+    }
+}
+
+impl Element for f64 {
+    const DTYPE: &'static str = "torch.float64";
+
+    fn from_f64(value: f64) -> Self {
+        value
+    }
+
+    fn to_f64_exact(self) -> f64 {
+        self
+    }
+}

@@ -1,0 +1,105 @@
+//! The gradient store: what backward returns, looked up by the tracked leaf itself.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::element::Element;
+use crate::shape::Shape;
+use crate::tape::graph::LeafId;
+use crate::tape::{Backprop, Tape};
+use crate::tensor::Tensor;
+
+/// Gradients of a loss with respect to the tracked leaves it depends on.
+///
+/// Returned by `backward()`; `backward_into` adds into an existing store, so two passes
+/// accumulate as PyTorch's `.grad` does, and [`Gradients::zero`] resets them
+/// (PyTorch's `x.grad.zero_()`).
+///
+/// ```
+/// use typegrad::prelude::*;
+/// let x = Tensor::<Rank0, f32>::full(3.0).track();
+/// let loss = (&x * &x) * 3.0; // 3x², d/dx = 6x = 18
+/// let mut grads = loss.backward();
+/// assert_eq!(grads.get(&x).unwrap().item(), 18.0);
+/// ((&x * &x) * 3.0).backward_into(&mut grads);
+/// assert_eq!(grads.get(&x).unwrap().item(), 36.0);
+/// grads.zero();
+/// assert_eq!(grads.get(&x).unwrap().item(), 0.0);
+/// ```
+#[derive(Clone)]
+pub struct Gradients<E: Element> {
+    by_leaf: BTreeMap<LeafId, Arc<[E]>>,
+}
+
+impl<E: Element> Default for Gradients<E> {
+    fn default() -> Self {
+        Gradients {
+            by_leaf: BTreeMap::new(),
+        }
+    }
+}
+
+impl<E: Element> Gradients<E> {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The gradient of `leaf`, shaped like it; `None` if no backward pass reached it
+    /// (the loss does not depend on it) or if it is not a leaf.
+    ///
+    /// As in PyTorch, only leaves made with `.track()` keep a gradient; to see the
+    /// gradient at an intermediate value, make it a leaf: `y.detach().track()`.
+    /// Asking for the gradient of a `NoGrad` or `Detached` tensor does not compile.
+    pub fn get<S: Shape, T: Backprop>(&self, leaf: &Tensor<S, E, T>) -> Option<Tensor<S, E>> {
+        let id = T::graph_ref(leaf.handle())?.leaf_id()?;
+        let grad = self.by_leaf.get(&id)?;
+        Tensor::from_storage(Arc::clone(grad))
+    }
+
+    /// Sets every stored gradient to zero, keeping the entries.
+    pub fn zero(&mut self) {
+        for grad in self.by_leaf.values_mut() {
+            match Arc::get_mut(grad) {
+                Some(values) => values.fill(E::zero()),
+                None => *grad = core::iter::repeat_n(E::zero(), grad.len()).collect(),
+            }
+        }
+    }
+
+    /// Removes every gradient.
+    pub fn clear(&mut self) {
+        self.by_leaf.clear();
+    }
+
+    /// Number of leaves holding a gradient.
+    pub fn len(&self) -> usize {
+        self.by_leaf.len()
+    }
+
+    /// Whether no leaf holds a gradient.
+    pub fn is_empty(&self) -> bool {
+        self.by_leaf.is_empty()
+    }
+
+    /// Whether `leaf` has a gradient here.
+    pub fn contains<S: Shape, T: Tape + Backprop>(&self, leaf: &Tensor<S, E, T>) -> bool {
+        T::graph_ref(leaf.handle())
+            .and_then(|r| r.leaf_id())
+            .is_some_and(|id| self.by_leaf.contains_key(&id))
+    }
+
+    /// Adds `grad` to the gradient stored for `id`.
+    pub(crate) fn accumulate(&mut self, id: LeafId, grad: Arc<[E]>) {
+        match self.by_leaf.get_mut(&id) {
+            Some(existing) if existing.len() == grad.len() => {
+                for (sum, add) in Arc::make_mut(existing).iter_mut().zip(grad.iter()) {
+                    *sum = *sum + *add;
+                }
+            }
+            _ => {
+                self.by_leaf.insert(id, grad);
+            }
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! The only module with `unsafe`: one safe wrapper over matrixmultiply's `sgemm`/`dgemm`.
+//!
+//! Every matrix product of the library, forward and backward, goes through [`gemm`].
+//! A transposed operand is a [`MatRef`] with its strides swapped, so no transpose is ever
+//! copied. The wrapper checks, before the one `unsafe` call, that every element the
+//! kernel may touch lies inside the slices it was given.
+#![allow(unsafe_code)]
+
+/// A read-only strided view of a matrix inside a slice.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MatRef<'a, E> {
+    data: &'a [E],
+    rows: usize,
+    cols: usize,
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl<'a, E> MatRef<'a, E> {
+    /// A `rows` x `cols` matrix stored row-major at the start of `data`.
+    pub(crate) fn row_major(data: &'a [E], rows: usize, cols: usize) -> Self {
+        MatRef {
+            data,
+            rows,
+            cols,
+            row_stride: cols,
+            col_stride: 1,
+        }
+    }
+
+    /// The transpose, as a view: only the strides change.
+    pub(crate) fn t(self) -> Self {
+        MatRef {
+            data: self.data,
+            rows: self.cols,
+            cols: self.rows,
+            row_stride: self.col_stride,
+            col_stride: self.row_stride,
+        }
+    }
+
+    /// Whether every element addressed by the view lies inside `data`.
+    fn in_bounds(&self) -> bool {
+        if self.rows == 0 || self.cols == 0 {
+            return true;
+        }
+        let last = (self.rows - 1)
+            .checked_mul(self.row_stride)
+            .and_then(|r| (self.cols - 1).checked_mul(self.col_stride)?.checked_add(r));
+        matches!(last, Some(last) if last < self.data.len())
+    }
+}
+
+/// Element types matrixmultiply has a kernel for. Sealed by living in a private module.
+pub trait Gemm: Copy + 'static {
+    /// Calls the matching matrixmultiply kernel.
+    ///
+    /// # Safety
+    /// The caller guarantees matrixmultiply's contract: for the given dimensions and
+    /// strides every addressed element of `a`, `b` and `c` is inside its allocation,
+    /// and `c` does not alias `a` or `b`.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn gemm_raw(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: Self,
+        a: *const Self,
+        rsa: isize,
+        csa: isize,
+        b: *const Self,
+        rsb: isize,
+        csb: isize,
+        beta: Self,
+        c: *mut Self,
+        rsc: isize,
+        csc: isize,
+    );
+}
+
+impl Gemm for f32 {
+    unsafe fn gemm_raw(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: f32,
+        a: *const f32,
+        rsa: isize,
+        csa: isize,
+        b: *const f32,
+        rsb: isize,
+        csb: isize,
+        beta: f32,
+        c: *mut f32,
+        rsc: isize,
+        csc: isize,
+    ) {
+        // SAFETY: forwarded from this function's own contract, which `gemm` establishes.
+        unsafe {
+            matrixmultiply::sgemm(
+                m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc,
+            )
+        }
+    }
+}
+
+impl Gemm for f64 {
+    unsafe fn gemm_raw(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: f64,
+        a: *const f64,
+        rsa: isize,
+        csa: isize,
+        b: *const f64,
+        rsb: isize,
+        csb: isize,
+        beta: f64,
+        c: *mut f64,
+        rsc: isize,
+        csc: isize,
+    ) {
+        // SAFETY: forwarded from this function's own contract, which `gemm` establishes.
+        unsafe {
+            matrixmultiply::dgemm(
+                m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc,
+            )
+        }
+    }
+}
+
+/// `c = alpha * a · b + beta * c`, with `c` a row-major `a.rows` x `b.cols` matrix at the
+/// start of the slice.
+///
+/// With `beta == 0` the previous contents of `c` are ignored (matrixmultiply does not
+/// read them), so `c` may hold anything.
+///
+/// # Panics
+/// Only on a broken internal invariant (operand dimensions that disagree, or a view that
+/// reaches outside its slice): the shapes come from the types, so the library's own calls
+/// cannot trigger it, and checking is what makes the `unsafe` call below sound.
+pub(crate) fn gemm<E: Gemm + num_traits::Float>(
+    alpha: E,
+    a: MatRef<'_, E>,
+    b: MatRef<'_, E>,
+    beta: E,
+    c: &mut [E],
+) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert!(
+        b.rows == k && a.in_bounds() && b.in_bounds() && c.len() >= m * n,
+        "typegrad internal error: gemm operands {m}x{k} and {}x{n} into {} elements",
+        b.rows,
+        c.len()
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        // An empty sum: the product is zero; matrixmultiply is not asked to handle it.
+        for value in &mut c[..m * n] {
+            *value = if beta == E::zero() {
+                E::zero()
+            } else {
+                *value * beta
+            };
+        }
+        return;
+    }
+    let stride = |s: usize| s as isize;
+    // SAFETY: the assertion above checked that `a` and `b` address only elements inside
+    // their slices and that `c` holds the m x n row-major result (row stride n, column
+    // stride 1); `c` is a unique borrow, so it aliases neither input. Strides fit in
+    // isize because they index into existing slices (at most isize::MAX elements).
+    unsafe {
+        E::gemm_raw(
+            m,
+            k,
+            n,
+            alpha,
+            a.data.as_ptr(),
+            stride(a.row_stride),
+            stride(a.col_stride),
+            b.data.as_ptr(),
+            stride(b.row_stride),
+            stride(b.col_stride),
+            beta,
+            c.as_mut_ptr(),
+            stride(n),
+            1,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Vec<f64> {
+        let mut out = vec![0.0; a.rows * b.cols];
+        for i in 0..a.rows {
+            for j in 0..b.cols {
+                for p in 0..a.cols {
+                    out[i * b.cols + j] += a.data[i * a.row_stride + p * a.col_stride]
+                        * b.data[p * b.row_stride + j * b.col_stride];
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn matches_naive_product_for_odd_sizes_and_every_transpose() {
+        for &m in &[0usize, 1, 5, 17] {
+            for &k in &[0usize, 1, 5, 17] {
+                for &n in &[0usize, 1, 5, 17] {
+                    let lhs: Vec<f64> = (0..m * k).map(|i| (i as f64 * 0.37).sin()).collect();
+                    let rhs: Vec<f64> = (0..k * n).map(|i| (i as f64 * 0.11).cos()).collect();
+                    for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                        let a = if ta {
+                            MatRef::row_major(&lhs, k, m).t()
+                        } else {
+                            MatRef::row_major(&lhs, m, k)
+                        };
+                        let b = if tb {
+                            MatRef::row_major(&rhs, n, k).t()
+                        } else {
+                            MatRef::row_major(&rhs, k, n)
+                        };
+                        let mut c = vec![7.0; m * n];
+                        gemm(1.0, a, b, 0.0, &mut c);
+                        let expected = naive(a, b);
+                        for (x, y) in c.iter().zip(&expected) {
+                            assert!((x - y).abs() < 1e-12, "{m}x{k}x{n} {ta} {tb}");
+                        }
+                        let mut acc = expected.clone();
+                        gemm(2.0, a, b, 1.0, &mut acc);
+                        for (x, y) in acc.iter().zip(&expected) {
+                            assert!((x - 3.0 * y).abs() < 1e-12);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn f32_kernel_is_wired() {
+        let a = [1.0f32, 2.0, 3.0, 4.0];
+        let mut c = [0.0f32; 4];
+        gemm(
+            1.0,
+            MatRef::row_major(&a, 2, 2),
+            MatRef::row_major(&a, 2, 2).t(),
+            0.0,
+            &mut c,
+        );
+        assert_eq!(c, [5.0, 11.0, 11.0, 25.0]);
+    }
+
+    #[test]
+    fn out_of_bounds_views_are_detected() {
+        let data = [0.0f64; 5];
+        assert!(!MatRef::row_major(&data, 2, 3).in_bounds());
+        assert!(MatRef::row_major(&data, 1, 5).in_bounds());
+    }
+}

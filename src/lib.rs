@@ -1,0 +1,35 @@
+//! typegrad: reverse-mode automatic differentiation whose shapes and gradient modes are
+//! types.
+//!
+//! Start with [`prelude`] and [`Tensor`]; ARCHITECTURE.md in the repository describes
+//! how the crate is built.
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+#![forbid(clippy::undocumented_unsafe_blocks)]
+
+mod display;
+pub mod element;
+pub mod error;
+pub mod gradients;
+mod kernels;
+mod ops;
+pub mod shape;
+pub mod tape;
+pub mod tensor;
+
+pub use element::Element;
+pub use error::Error;
+pub use gradients::Gradients;
+pub use shape::{Rank0, Rank1, Rank2, Rank3, Rank4, Shape};
+pub use tape::{Detached, NoGrad, Tape, Tracked};
+pub use tensor::{seeded_rng, GradFn, SeededRng, Tensor};
+
+/// Everything a user of typegrad needs in scope: `use typegrad::prelude::*;`.
+pub mod prelude {
+    pub use crate::element::Element;
+    pub use crate::error::Error;
+    pub use crate::gradients::Gradients;
+    pub use crate::shape::{Rank0, Rank1, Rank2, Rank3, Rank4, Shape};
+    pub use crate::tape::{Detached, NoGrad, Tape, Tracked};
+    pub use crate::tensor::{seeded_rng, SeededRng, Tensor};
+}

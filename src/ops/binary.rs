@@ -1,0 +1,312 @@
+//! Elementwise arithmetic between two tensors (`+ - * /`), with implicit broadcasting of
+//! leading dimensions, and with a scalar on either side.
+//!
+//! Every operator is implemented for tensors by value and by reference, so both
+//! `a + b` and `&a + &b` work; a tensor operand is never consumed for its storage (that
+//! is shared), only for convenience.
+
+use core::ops::{Add, Div, Mul, Neg, Sub};
+use std::sync::Arc;
+
+use crate::element::Element;
+use crate::ops::unary::{self, UnaryKind};
+use crate::ops::{finish, Op};
+use crate::shape::{Broadcast, Shape};
+use crate::tape::backward::ParentGrads;
+use crate::tape::{BinaryTape, Merge, Tape, UnaryTape};
+use crate::tensor::construction::build;
+use crate::tensor::Tensor;
+
+/// An elementwise operation between two tensors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BinaryKind {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+impl BinaryKind {
+    /// The function and its two partial derivatives, side by side.
+    #[inline(always)]
+    fn f<E: Element>(self, l: E, r: E) -> E {
+        match self {
+            BinaryKind::Add => l + r,
+            BinaryKind::Sub => l - r,
+            BinaryKind::Mul => l * r,
+            BinaryKind::Div => l / r,
+        }
+    }
+
+    /// d f / d l
+    #[inline(always)]
+    fn dl<E: Element>(self, _l: E, r: E) -> E {
+        match self {
+            BinaryKind::Add | BinaryKind::Sub => E::one(),
+            BinaryKind::Mul => r,
+            BinaryKind::Div => E::one() / r,
+        }
+    }
+
+    /// d f / d r
+    #[inline(always)]
+    fn dr<E: Element>(self, l: E, r: E) -> E {
+        match self {
+            BinaryKind::Add => E::one(),
+            BinaryKind::Sub => -E::one(),
+            BinaryKind::Mul => l,
+            BinaryKind::Div => -l / (r * r),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            BinaryKind::Add => "AddBackward0",
+            BinaryKind::Sub => "SubBackward0",
+            BinaryKind::Mul => "MulBackward0",
+            BinaryKind::Div => "DivBackward0",
+        }
+    }
+
+    /// Whether the partial derivatives are constants (no saved values needed).
+    fn is_linear(self) -> bool {
+        matches!(self, BinaryKind::Add | BinaryKind::Sub)
+    }
+}
+
+/// Visits every output position of a broadcast between operands of `nl` and `nr`
+/// elements (one length divides the other: the smaller operand repeats), passing the
+/// output, left and right positions. No division per element.
+#[inline(always)]
+fn each_position(nl: usize, nr: usize, mut visit: impl FnMut(usize, usize, usize)) {
+    if nl == nr {
+        (0..nl).for_each(|i| visit(i, i, i));
+    } else if nl > nr && nr > 0 {
+        for block in 0..nl / nr {
+            (0..nr).for_each(|j| visit(block * nr + j, block * nr + j, j));
+        }
+    } else if nl > 0 {
+        for block in 0..nr / nl {
+            (0..nl).for_each(|j| visit(block * nl + j, j, block * nl + j));
+        }
+    }
+}
+
+/// A recorded elementwise binary operation.
+pub(crate) struct BinaryOp<E: Element> {
+    kind: BinaryKind,
+    /// Operand values, kept only when the derivatives read them (Mul, Div).
+    values: Option<(Arc<[E]>, Arc<[E]>)>,
+    lhs_len: usize,
+    rhs_len: usize,
+}
+
+impl<E: Element> BinaryOp<E> {
+    pub(crate) fn name(&self) -> &'static str {
+        self.kind.name()
+    }
+
+    pub(crate) fn backward(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
+        let (nl, nr, kind) = (self.lhs_len, self.rhs_len, self.kind);
+        match &self.values {
+            None => {
+                // Add or Sub: the partials are ±1, so only the broadcast sum remains.
+                for (k, sign) in [(0, E::one()), (1, kind.dr(E::zero(), E::one()))] {
+                    if let Some(gs) = parents.get_mut(k) {
+                        let n = gs.len().max(1);
+                        for chunk in grad.chunks(n) {
+                            for (g, &d) in gs.iter_mut().zip(chunk) {
+                                *g = *g + sign * d;
+                            }
+                        }
+                    }
+                }
+            }
+            Some((l, r)) => {
+                if let Some(gl) = parents.get_mut(0) {
+                    each_position(nl, nr, |i, a, b| {
+                        gl[a] = gl[a] + grad[i] * kind.dl(l[a], r[b]);
+                    });
+                }
+                if let Some(gr) = parents.get_mut(1) {
+                    each_position(nl, nr, |i, a, b| {
+                        gr[b] = gr[b] + grad[i] * kind.dr(l[a], r[b]);
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Computes `lhs (kind) rhs` with broadcasting, recording it if either side is tracked.
+pub(crate) fn apply<SL, SR, E, TL, TR>(
+    lhs: &Tensor<SL, E, TL>,
+    rhs: &Tensor<SR, E, TR>,
+    kind: BinaryKind,
+) -> Tensor<<SL as Broadcast<SR>>::Output, E, BinaryTape<TL, TR>>
+where
+    SL: Broadcast<SR>,
+    SR: Shape,
+    E: Element,
+    TL: Tape + Merge<TR>,
+    TR: Tape,
+{
+    let (l, r) = (lhs.as_slice(), rhs.as_slice());
+    let len = <SL as Broadcast<SR>>::Output::NUM_ELEMENTS;
+    let data = if l.len() == r.len() {
+        l.iter().zip(r).map(|(&a, &b)| kind.f(a, b)).collect()
+    } else {
+        build(len, |out| {
+            each_position(l.len(), r.len(), |i, a, b| out[i] = kind.f(l[a], r[b]))
+        })
+    };
+    finish(data, [lhs.graph_ref(), rhs.graph_ref()], || {
+        Op::Binary(BinaryOp {
+            kind,
+            values: (!kind.is_linear())
+                .then(|| (Arc::clone(lhs.storage()), Arc::clone(rhs.storage()))),
+            lhs_len: l.len(),
+            rhs_len: r.len(),
+        })
+    })
+}
+
+/// Implements one operator between tensors for the four by-value/by-reference pairs.
+macro_rules! tensor_operator {
+    ($trait:ident $method:ident $kind:ident) => {
+        tensor_operator!(@impl $trait $method $kind, [Tensor<SL, E, TL>], [Tensor<SR, E, TR>]);
+        tensor_operator!(@impl $trait $method $kind, [&Tensor<SL, E, TL>], [Tensor<SR, E, TR>]);
+        tensor_operator!(@impl $trait $method $kind, [Tensor<SL, E, TL>], [&Tensor<SR, E, TR>]);
+        tensor_operator!(@impl $trait $method $kind, [&Tensor<SL, E, TL>], [&Tensor<SR, E, TR>]);
+    };
+    (@impl $trait:ident $method:ident $kind:ident, [$($lhs:tt)*], [$($rhs:tt)*]) => {
+        impl<SL, SR, E, TL, TR> $trait<$($rhs)*> for $($lhs)*
+        where
+            SL: Broadcast<SR>,
+            SR: Shape,
+            E: Element,
+            TL: Tape + Merge<TR>,
+            TR: Tape,
+        {
+            type Output = Tensor<<SL as Broadcast<SR>>::Output, E, BinaryTape<TL, TR>>;
+
+            fn $method(self, rhs: $($rhs)*) -> Self::Output {
+                #[allow(clippy::needless_borrow)]
+                apply(&self, &rhs, BinaryKind::$kind)
+            }
+        }
+    };
+}
+
+tensor_operator!(Add add Add);
+tensor_operator!(Sub sub Sub);
+tensor_operator!(Mul mul Mul);
+tensor_operator!(Div div Div);
+
+/// Implements `tensor (op) scalar` for any element type, by value and by reference.
+macro_rules! scalar_right {
+    ($trait:ident $method:ident $kind:ident) => {
+        impl<S: Shape, E: Element, T: Tape> $trait<E> for Tensor<S, E, T> {
+            type Output = Tensor<S, E, UnaryTape<T>>;
+            fn $method(self, scalar: E) -> Self::Output {
+                unary::apply(&self, UnaryKind::$kind(scalar))
+            }
+        }
+
+        impl<S: Shape, E: Element, T: Tape> $trait<E> for &Tensor<S, E, T> {
+            type Output = Tensor<S, E, UnaryTape<T>>;
+            fn $method(self, scalar: E) -> Self::Output {
+                unary::apply(self, UnaryKind::$kind(scalar))
+            }
+        }
+    };
+}
+
+scalar_right!(Add add AddScalar);
+scalar_right!(Sub sub SubScalar);
+scalar_right!(Mul mul MulScalar);
+scalar_right!(Div div DivScalar);
+
+/// Implements `scalar (op) tensor` for `f32` and `f64` (a generic element on the left
+/// is not allowed by the orphan rules), by value and by reference.
+macro_rules! scalar_left {
+    ($float:ty: $($trait:ident $method:ident $kind:ident;)*) => {$(
+        impl<S: Shape, T: Tape> $trait<Tensor<S, $float, T>> for $float {
+            type Output = Tensor<S, $float, UnaryTape<T>>;
+            fn $method(self, tensor: Tensor<S, $float, T>) -> Self::Output {
+                unary::apply(&tensor, UnaryKind::$kind(self))
+            }
+        }
+
+        impl<S: Shape, T: Tape> $trait<&Tensor<S, $float, T>> for $float {
+            type Output = Tensor<S, $float, UnaryTape<T>>;
+            fn $method(self, tensor: &Tensor<S, $float, T>) -> Self::Output {
+                unary::apply(tensor, UnaryKind::$kind(self))
+            }
+        }
+    )*};
+}
+
+scalar_left!(f32: Add add AddScalar; Sub sub RsubScalar; Mul mul MulScalar; Div div RdivScalar;);
+scalar_left!(f64: Add add AddScalar; Sub sub RsubScalar; Mul mul MulScalar; Div div RdivScalar;);
+
+impl<S: Shape, E: Element, T: Tape> Neg for Tensor<S, E, T> {
+    type Output = Tensor<S, E, UnaryTape<T>>;
+    fn neg(self) -> Self::Output {
+        unary::apply(&self, UnaryKind::Neg)
+    }
+}
+
+impl<S: Shape, E: Element, T: Tape> Neg for &Tensor<S, E, T> {
+    type Output = Tensor<S, E, UnaryTape<T>>;
+    fn neg(self) -> Self::Output {
+        unary::apply(self, UnaryKind::Neg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::prelude::*;
+
+    #[test]
+    fn broadcast_forward_and_backward_both_ways() {
+        let m = Tensor::from_array([[1.0f64, 2.0, 3.0], [4.0, 5.0, 6.0]]).track();
+        let v = Tensor::from_array([10.0f64, 20.0, 30.0]).track();
+        let s = &m * &v;
+        assert_eq!(s.to_vec(), vec![10.0, 40.0, 90.0, 40.0, 100.0, 180.0]);
+        let t = &v * &m;
+        assert_eq!(t.to_vec(), s.to_vec());
+        let grads = (s + t).sum().backward();
+        assert_eq!(
+            grads.get(&v).unwrap().to_vec(),
+            vec![2.0 * 5.0, 2.0 * 7.0, 2.0 * 9.0]
+        );
+        assert_eq!(
+            grads.get(&m).unwrap().to_vec(),
+            vec![20.0, 40.0, 60.0, 20.0, 40.0, 60.0]
+        );
+    }
+
+    #[test]
+    fn sub_and_div_partials() {
+        let a = Tensor::from_array([6.0f64]).track();
+        let b = Tensor::from_array([3.0f64]).track();
+        let grads = ((&a - &b) + (&a / &b)).sum().backward();
+        assert_eq!(grads.get(&a).unwrap().to_vec(), vec![1.0 + 1.0 / 3.0]);
+        assert_eq!(grads.get(&b).unwrap().to_vec(), vec![-1.0 - 6.0 / 9.0]);
+    }
+
+    #[test]
+    fn scalars_on_either_side() {
+        let d = Tensor::from_array([1.0f32, 2.0]).track();
+        let l = 10.0 - &d;
+        assert_eq!(l.grad_fn().unwrap().name(), "RsubBackward1");
+        assert_eq!(l.to_vec(), vec![9.0, 8.0]);
+        let q = 2.0 / &d;
+        let grads = (l + q + (3.0 * &d) + (&d / 2.0)).sum().backward();
+        assert_eq!(
+            grads.get(&d).unwrap().to_vec(),
+            vec![-1.0 - 2.0 + 3.0 + 0.5, -1.0 - 0.5 + 3.0 + 0.5]
+        );
+    }
+}

@@ -1,0 +1,198 @@
+//! Reductions of a whole tensor to a scalar: sum, mean, max, min and the L2 norm.
+
+use std::sync::Arc;
+
+use crate::element::Element;
+use crate::ops::{finish, Op};
+use crate::shape::{Rank0, Shape};
+use crate::tape::backward::ParentGrads;
+use crate::tape::{Tape, UnaryTape};
+use crate::tensor::Tensor;
+
+/// Sums with pairwise blocks: the rounding error grows with log(n), not n, so an `f32`
+/// sum of a million elements stays close to the `f64` result.
+pub(crate) fn pairwise_sum<E: Element>(values: &[E]) -> E {
+    const BLOCK: usize = 128;
+    if values.len() <= BLOCK {
+        return values.iter().fold(E::zero(), |acc, &v| acc + v);
+    }
+    let (left, right) = values.split_at(values.len() / 2);
+    pairwise_sum(left) + pairwise_sum(right)
+}
+
+/// A recorded reduction to a scalar.
+pub(crate) enum ReduceOp<E: Element> {
+    Sum,
+    Mean { len: usize },
+    /// Max or min: the gradient goes to the position chosen (the first among ties).
+    Extremum { index: usize, is_max: bool },
+    /// The L2 norm, with the input and the norm for the derivative `x / ‖x‖`.
+    Norm { input: Arc<[E]>, norm: E },
+}
+
+impl<E: Element> ReduceOp<E> {
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            ReduceOp::Sum => "SumBackward0",
+            ReduceOp::Mean { .. } => "MeanBackward0",
+            ReduceOp::Extremum { is_max: true, .. } => "MaxBackward1",
+            ReduceOp::Extremum { is_max: false, .. } => "MinBackward1",
+            ReduceOp::Norm { .. } => "LinalgVectorNormBackward0",
+        }
+    }
+
+    pub(crate) fn backward(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
+        let (Some(&g), Some(gx)) = (grad.first(), parents.get_mut(0)) else {
+            return;
+        };
+        match self {
+            ReduceOp::Sum => gx.iter_mut().for_each(|x| *x = *x + g),
+            ReduceOp::Mean { len } => {
+                let share = g / E::from_f64(*len as f64);
+                gx.iter_mut().for_each(|x| *x = *x + share);
+            }
+            ReduceOp::Extremum { index, .. } => {
+                if let Some(x) = gx.get_mut(*index) {
+                    *x = *x + g;
+                }
+            }
+            ReduceOp::Norm { input, norm } => {
+                // At the origin the norm has no gradient; 0 is PyTorch's subgradient.
+                if *norm > E::zero() {
+                    for (x, &v) in gx.iter_mut().zip(input.iter()) {
+                        *x = *x + g * v / *norm;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Records a reduction of `x` whose value is `value`.
+fn reduce<S: Shape, E: Element, T: Tape>(
+    x: &Tensor<S, E, T>,
+    value: E,
+    op: impl FnOnce() -> ReduceOp<E>,
+) -> Tensor<Rank0, E, UnaryTape<T>> {
+    finish(Arc::new([value]), [x.graph_ref(), None], || {
+        Op::Reduce(op())
+    })
+}
+
+/// The position of the first maximum (or minimum) and its value; NaN wins, as in
+/// PyTorch, so that a NaN is never hidden by a reduction.
+fn extremum<E: Element>(values: &[E], is_max: bool) -> (usize, E) {
+    let mut best = (0, if is_max { E::neg_infinity() } else { E::infinity() });
+    for (i, &v) in values.iter().enumerate() {
+        if v.is_nan() {
+            return (i, v);
+        }
+        let better = if is_max { v > best.1 } else { v < best.1 };
+        if better || i == 0 {
+            best = (i, v);
+        }
+    }
+    best
+}
+
+impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
+    /// The sum of all elements (pairwise summation).
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let x = Tensor::from_array([1.0f32, 2.0, 3.0]).track();
+    /// let y = x.powf(2.0).sum();
+    /// assert_eq!(y.item(), 14.0);
+    /// assert_eq!(y.backward().get(&x).unwrap().to_vec(), vec![2.0, 4.0, 6.0]);
+    /// ```
+    pub fn sum(&self) -> Tensor<Rank0, E, UnaryTape<T>> {
+        reduce(self, pairwise_sum(self.as_slice()), || ReduceOp::Sum)
+    }
+
+    /// The mean of all elements (`NaN` for a tensor with no elements, as PyTorch).
+    pub fn mean(&self) -> Tensor<Rank0, E, UnaryTape<T>> {
+        let len = S::NUM_ELEMENTS;
+        let mean = pairwise_sum(self.as_slice()) / E::from_f64(len as f64);
+        reduce(self, mean, || ReduceOp::Mean { len })
+    }
+
+    /// The largest element. Its gradient goes entirely to the first position holding
+    /// the maximum (ties: first index; PyTorch's `max()` spreads ties evenly). A tensor
+    /// with no elements gives `-inf`; a `NaN` element gives `NaN`.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let x = Tensor::from_array([1.0f32, 2.0, 4.0, 3.0, 0.5]).track();
+    /// let grads = x.max().backward();
+    /// assert_eq!(grads.get(&x).unwrap().to_vec(), vec![0.0, 0.0, 1.0, 0.0, 0.0]);
+    /// ```
+    pub fn max(&self) -> Tensor<Rank0, E, UnaryTape<T>> {
+        let (index, value) = extremum(self.as_slice(), true);
+        reduce(self, value, || ReduceOp::Extremum {
+            index,
+            is_max: true,
+        })
+    }
+
+    /// The smallest element; the gradient goes to the first position holding it. A
+    /// tensor with no elements gives `inf`.
+    pub fn min(&self) -> Tensor<Rank0, E, UnaryTape<T>> {
+        let (index, value) = extremum(self.as_slice(), false);
+        reduce(self, value, || ReduceOp::Extremum {
+            index,
+            is_max: false,
+        })
+    }
+
+    /// The L2 norm `sqrt(Σ x²)` (PyTorch's `.norm()`); its gradient at the origin is 0.
+    pub fn norm(&self) -> Tensor<Rank0, E, UnaryTape<T>> {
+        let values = self.as_slice();
+        // Scaled by the largest magnitude so squares neither overflow nor underflow.
+        let scale = values.iter().fold(E::zero(), |m, v| m.max(v.abs()));
+        let norm = if scale > E::zero() && scale.is_finite() {
+            let squares: Vec<E> = values.iter().map(|&v| (v / scale) * (v / scale)).collect();
+            scale * pairwise_sum(&squares).sqrt()
+        } else {
+            scale
+        };
+        reduce(self, norm, || ReduceOp::Norm {
+            input: Arc::clone(self.storage()),
+            norm,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prelude::*;
+
+    #[test]
+    fn ties_go_to_the_first_index() {
+        let x = Tensor::from_array([3.0f64, 1.0, 3.0]).track();
+        let grads = x.max().backward();
+        assert_eq!(grads.get(&x).unwrap().to_vec(), vec![1.0, 0.0, 0.0]);
+        let y = Tensor::from_array([0.0f64, -1.0, -1.0]).track();
+        let grads = y.min().backward();
+        assert_eq!(grads.get(&y).unwrap().to_vec(), vec![0.0, 1.0, 0.0]);
+    }
+
+    #[test]
+    fn f32_sum_of_a_million_stays_close_to_f64() {
+        let values: Vec<f32> = (0..1_000_000).map(|i| ((i % 1000) as f32) * 0.001 + 0.1).collect();
+        let exact: f64 = values.iter().map(|&v| f64::from(v)).sum();
+        let ours = f64::from(pairwise_sum(&values));
+        assert!(((ours - exact) / exact).abs() < 1e-6, "{ours} vs {exact}");
+    }
+
+    #[test]
+    fn norm_and_its_gradient() {
+        let x = Tensor::from_array([3.0f64, 4.0]).track();
+        let n = x.norm();
+        assert_eq!(n.item(), 5.0);
+        let g = n.backward().get(&x).unwrap().to_vec();
+        assert_eq!(g, vec![0.6, 0.8]);
+        let zero = Tensor::<Rank1<2>, f64>::zeros().track();
+        assert_eq!(zero.norm().backward().get(&zero).unwrap().to_vec(), vec![0.0, 0.0]);
+    }
+}

@@ -1,0 +1,259 @@
+//! Elementwise functions of one tensor, including arithmetic with a scalar.
+//!
+//! Each line of the table below is one operation: its PyTorch backward name, which of
+//! input `x` and output `y` its derivative needs, the function, and its derivative.
+//! From it the macro writes the forward loop, the backward loop and the record.
+
+use std::sync::Arc;
+
+use crate::element::Element;
+use crate::ops::{finish, Op};
+use crate::shape::Shape;
+use crate::tape::backward::ParentGrads;
+use crate::tape::{Tape, UnaryTape};
+use crate::tensor::Tensor;
+
+/// Writes [`UnaryKind`] and its forward and backward from the table of operations.
+macro_rules! unary_ops {
+    ($(
+        $(#[$doc:meta])*
+        $variant:ident $(($param:ident: $pty:ty))? => $name:literal,
+        saves(x: $save_x:literal, y: $save_y:literal),
+        f($x:ident) = $f:expr,
+        df($dx:ident, $dy:ident) = $df:expr;
+    )*) => {
+        /// An elementwise function, with its scalar parameter if it has one.
+        #[derive(Clone, Copy, Debug)]
+        pub(crate) enum UnaryKind<E> {
+            $( $(#[$doc])* $variant $(($pty))?, )*
+        }
+
+        impl<E: Element> UnaryKind<E> {
+            /// PyTorch's backward name.
+            pub(crate) fn name(self) -> &'static str {
+                match self {
+                    $( UnaryKind::$variant $(($param))? => { $(let _ = $param;)? $name } )*
+                }
+            }
+
+            /// Whether the derivative needs the input and the output.
+            fn saves(self) -> (bool, bool) {
+                match self {
+                    $( UnaryKind::$variant { .. } => ($save_x, $save_y), )*
+                }
+            }
+
+            /// The function, applied to every element.
+            fn forward(self, input: &[E]) -> Arc<[E]> {
+                match self {
+                    $( UnaryKind::$variant $(($param))? => {
+                        $(let _ = $param;)?
+                        input.iter().map(|&$x| $f).collect()
+                    } )*
+                }
+            }
+
+            /// `gx += g * f'(x)`, with `x` and `y` the saved input and output (any slice
+            /// of the right length where the derivative does not read them).
+            #[allow(unused_variables)]
+            fn backward(self, g: &[E], xs: &[E], ys: &[E], gx: &mut [E]) {
+                match self {
+                    $( UnaryKind::$variant $(($param))? => {
+                        $(let _ = $param;)?
+                        for (((gx, &g), &$dx), &$dy) in gx.iter_mut().zip(g).zip(xs).zip(ys) {
+                            *gx = *gx + g * $df;
+                        }
+                    } )*
+                }
+            }
+        }
+    };
+}
+
+/// Shorthand for a literal in the element type.
+fn c<E: Element>(value: f64) -> E {
+    E::from_f64(value)
+}
+
+/// The logistic function, computed without overflow for any input.
+pub(crate) fn sigmoid<E: Element>(x: E) -> E {
+    if x >= E::zero() {
+        E::one() / (E::one() + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (E::one() + e)
+    }
+}
+
+/// `ln(1 + e^x)`, computed without overflow or cancellation for any input.
+pub(crate) fn softplus<E: Element>(x: E) -> E {
+    x.max(E::zero()) + (-x.abs()).exp().ln_1p()
+}
+
+unary_ops! {
+    /// `-x`
+    Neg => "NegBackward0", saves(x: false, y: false),
+        f(x) = -x, df(x, y) = -E::one();
+    /// `x + c`
+    AddScalar(s: E) => "AddBackward0", saves(x: false, y: false),
+        f(x) = x + s, df(x, y) = E::one();
+    /// `x - c`
+    SubScalar(s: E) => "SubBackward0", saves(x: false, y: false),
+        f(x) = x - s, df(x, y) = E::one();
+    /// `c - x`
+    RsubScalar(s: E) => "RsubBackward1", saves(x: false, y: false),
+        f(x) = s - x, df(x, y) = -E::one();
+    /// `x * c`
+    MulScalar(s: E) => "MulBackward0", saves(x: false, y: false),
+        f(x) = x * s, df(x, y) = s;
+    /// `x / c`
+    DivScalar(s: E) => "DivBackward0", saves(x: false, y: false),
+        f(x) = x / s, df(x, y) = E::one() / s;
+    /// `c / x`
+    RdivScalar(s: E) => "DivBackward0", saves(x: true, y: true),
+        f(x) = s / x, df(x, y) = -y / x;
+    /// `x^p`
+    Powf(p: E) => "PowBackward0", saves(x: true, y: false),
+        f(x) = x.powf(p), df(x, y) = if p == E::zero() { E::zero() } else { p * x.powf(p - E::one()) };
+    /// `e^x`
+    Exp => "ExpBackward0", saves(x: false, y: true),
+        f(x) = x.exp(), df(x, y) = y;
+    /// natural logarithm
+    Ln => "LogBackward0", saves(x: true, y: false),
+        f(x) = x.ln(), df(x, y) = E::one() / x;
+    /// square root
+    Sqrt => "SqrtBackward0", saves(x: false, y: true),
+        f(x) = x.sqrt(), df(x, y) = c::<E>(0.5) / y;
+    /// absolute value; derivative 0 at 0, as PyTorch
+    Abs => "AbsBackward0", saves(x: true, y: false),
+        f(x) = x.abs(), df(x, y) = if x > E::zero() { E::one() } else if x < E::zero() { -E::one() } else { E::zero() };
+    /// sine
+    Sin => "SinBackward0", saves(x: true, y: false),
+        f(x) = x.sin(), df(x, y) = x.cos();
+    /// cosine
+    Cos => "CosBackward0", saves(x: true, y: false),
+        f(x) = x.cos(), df(x, y) = -x.sin();
+    /// hyperbolic tangent
+    Tanh => "TanhBackward0", saves(x: false, y: true),
+        f(x) = x.tanh(), df(x, y) = E::one() - y * y;
+    /// logistic function
+    Sigmoid => "SigmoidBackward0", saves(x: false, y: true),
+        f(x) = sigmoid(x), df(x, y) = y * (E::one() - y);
+    /// `max(x, 0)`; derivative 0 at 0, as PyTorch
+    Relu => "ReluBackward0", saves(x: false, y: true),
+        f(x) = x.max(E::zero()), df(x, y) = if y > E::zero() { E::one() } else { E::zero() };
+    /// `ln(1 + e^x)`
+    Softplus => "SoftplusBackward0", saves(x: true, y: false),
+        f(x) = softplus(x), df(x, y) = sigmoid(x);
+}
+
+/// A recorded elementwise function, with the values its derivative reads.
+pub(crate) struct UnaryOp<E: Element> {
+    kind: UnaryKind<E>,
+    input: Option<Arc<[E]>>,
+    output: Option<Arc<[E]>>,
+}
+
+impl<E: Element> UnaryOp<E> {
+    pub(crate) fn name(&self) -> &'static str {
+        self.kind.name()
+    }
+
+    pub(crate) fn backward(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
+        if let Some(gx) = parents.get_mut(0) {
+            let xs = self.input.as_deref().unwrap_or(grad);
+            let ys = self.output.as_deref().unwrap_or(grad);
+            self.kind.backward(grad, xs, ys, gx);
+        }
+    }
+}
+
+/// Applies `kind` to `x`, recording it if `x` is tracked.
+pub(crate) fn apply<S: Shape, E: Element, T: Tape>(
+    x: &Tensor<S, E, T>,
+    kind: UnaryKind<E>,
+) -> Tensor<S, E, UnaryTape<T>> {
+    let output = kind.forward(x.as_slice());
+    let (save_x, save_y) = kind.saves();
+    let saved_output = save_y.then(|| Arc::clone(&output));
+    finish(output, [x.graph_ref(), None], || {
+        Op::Unary(UnaryOp {
+            kind,
+            input: save_x.then(|| Arc::clone(x.storage())),
+            output: saved_output,
+        })
+    })
+}
+
+/// Writes a tensor method per elementwise function.
+macro_rules! unary_methods {
+    ($($(#[$doc:meta])* $method:ident => $kind:ident;)*) => {
+        impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
+            $(
+                $(#[$doc])*
+                pub fn $method(&self) -> Tensor<S, E, UnaryTape<T>> {
+                    apply(self, UnaryKind::$kind)
+                }
+            )*
+        }
+    };
+}
+
+unary_methods! {
+    /// `e^x`, elementwise.
+    exp => Exp;
+    /// Natural logarithm, elementwise (`NaN` below 0, `-inf` at 0, as PyTorch).
+    ln => Ln;
+    /// Square root, elementwise.
+    sqrt => Sqrt;
+    /// Absolute value, elementwise; its derivative at 0 is 0 (PyTorch's choice).
+    abs => Abs;
+    /// Sine, elementwise.
+    sin => Sin;
+    /// Cosine, elementwise.
+    cos => Cos;
+    /// Hyperbolic tangent, elementwise.
+    tanh => Tanh;
+    /// The logistic function `1 / (1 + e^-x)`, elementwise, stable for any input.
+    sigmoid => Sigmoid;
+    /// `max(x, 0)`, elementwise; its derivative at 0 is 0 (PyTorch's choice).
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let x = Tensor::from_array([-1.0f32, 0.0, 2.0]).track();
+    /// let grads = x.relu().sum().backward();
+    /// assert_eq!(grads.get(&x).unwrap().to_vec(), vec![0.0, 0.0, 1.0]);
+    /// ```
+    relu => Relu;
+    /// `ln(1 + e^x)`, elementwise, stable for any input.
+    softplus => Softplus;
+}
+
+impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
+    /// `x^p` for a scalar power `p`, elementwise (PyTorch's `x ** p`).
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let x = Tensor::from_array([1.0f64, 2.0, 3.0]).track();
+    /// let grads = x.powf(2.0).sum().backward();
+    /// assert_eq!(grads.get(&x).unwrap().to_vec(), vec![2.0, 4.0, 6.0]);
+    /// ```
+    pub fn powf(&self, p: E) -> Tensor<S, E, UnaryTape<T>> {
+        apply(self, UnaryKind::Powf(p))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sigmoid_and_softplus_are_finite_at_extremes() {
+        for x in [-1e4f64, -50.0, 0.0, 50.0, 1e4] {
+            assert!(sigmoid(x).is_finite());
+            assert!(softplus(x).is_finite());
+        }
+        assert_eq!(softplus(1e4f64), 1e4);
+        assert!((softplus(0.0f64) - 2f64.ln()).abs() < 1e-15);
+    }
+}

@@ -1,0 +1,360 @@
+//! The reverse graph: one arena of nodes per graph, shared by the tensors computed in it.
+//!
+//! Creation order is a topological order, so the backward pass is a reverse loop over a
+//! flat gradient buffer: no hashing, no sorting, no recursion, and dropping a graph of a
+//! million nodes frees one `Vec`.
+//!
+//! Two rules keep graphs small and independent:
+//! - A leaf (`.track()`) belongs to no graph: it is an id. The first operation using it
+//!   records a leaf node in that operation's graph, so a long-lived parameter does not
+//!   keep one graph growing across training steps.
+//! - An operation combining tensors of two graphs appends the smaller graph to the larger
+//!   one and leaves a forwarding entry behind, so older handles still resolve. A node
+//!   moves at most log2(n) times.
+//!
+//! The trade-off: one live handle keeps its whole graph alive, dead branches included.
+//! `detach()` releases it.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use crate::element::Element;
+use crate::ops::Op;
+
+/// Identifies a leaf made by `.track()`; gradients are stored under it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct LeafId(u64);
+
+impl LeafId {
+    /// A fresh id, never handed out before in this process.
+    pub(crate) fn fresh() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        LeafId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// Where a `Tracked` tensor sits: a leaf id, or a node of a graph. Opaque.
+#[derive(Clone)]
+pub struct GraphRef<E: Element>(pub(crate) Place<E>);
+
+/// The two kinds of [`GraphRef`].
+#[derive(Clone)]
+pub(crate) enum Place<E: Element> {
+    /// A leaf made by `.track()`, in no graph yet.
+    Leaf {
+        id: LeafId,
+        len: usize,
+    },
+    /// The result of an operation: node `index` of the graph in `cell` (or of the graph
+    /// that graph was moved into).
+    Node {
+        cell: Arc<GraphCell<E>>,
+        index: u32,
+    },
+}
+
+impl<E: Element> GraphRef<E> {
+    /// A new leaf of `len` elements.
+    pub(crate) fn new_leaf(len: usize) -> Self {
+        GraphRef(Place::Leaf {
+            id: LeafId::fresh(),
+            len,
+        })
+    }
+
+    /// The leaf id, if this is a leaf.
+    pub(crate) fn leaf_id(&self) -> Option<LeafId> {
+        match &self.0 {
+            Place::Leaf { id, .. } => Some(*id),
+            Place::Node { .. } => None,
+        }
+    }
+
+    /// The name PyTorch gives the operation that produced this value (`MulBackward0`),
+    /// or `None` for a leaf.
+    pub(crate) fn op_name(&self) -> Option<&'static str> {
+        match &self.0 {
+            Place::Leaf { .. } => None,
+            Place::Node { cell, index } => {
+                Some(with_live(cell, *index, |_, graph, index| {
+                    graph.node(index).map_or("", |node| node.op.name())
+                }))
+            }
+        }
+    }
+}
+
+/// A graph, or a forwarding entry to the graph it was moved into.
+pub(crate) struct GraphCell<E: Element> {
+    state: Mutex<CellState<E>>,
+}
+
+/// What a [`GraphCell`] holds.
+enum CellState<E: Element> {
+    Live(Graph<E>),
+    /// This graph's nodes now sit in `into`, starting at `offset`.
+    Moved {
+        into: Arc<GraphCell<E>>,
+        offset: u32,
+    },
+}
+
+impl<E: Element> GraphCell<E> {
+    fn new(graph: Graph<E>) -> Arc<Self> {
+        Arc::new(GraphCell {
+            state: Mutex::new(CellState::Live(graph)),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, CellState<E>> {
+        // A panic while the lock was held cannot leave a graph half-updated in a way that
+        // matters here (nodes are pushed whole), so a poisoned lock is used as it is.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Where a node's gradient accumulates during backward.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Slot {
+    /// A region of the flat buffer, starting here.
+    Buffer(usize),
+    /// A leaf's own gradient vector, with this number.
+    Leaf(usize),
+}
+
+/// One recorded value: the operation that produced it and its inputs.
+pub(crate) struct Node<E: Element> {
+    pub(crate) op: Op<E>,
+    /// The inputs that are tracked, as node indices in this graph; untracked inputs are
+    /// `None` and receive no gradient.
+    pub(crate) parents: [Option<u32>; 2],
+    pub(crate) slot: Slot,
+    pub(crate) len: usize,
+}
+
+/// The arena: nodes in creation (topological) order.
+#[derive(Default)]
+pub(crate) struct Graph<E: Element> {
+    pub(crate) nodes: Vec<Node<E>>,
+    buffer_len: usize,
+    pub(crate) leaf_count: usize,
+}
+
+impl<E: Element> Graph<E> {
+    pub(crate) fn node(&self, index: u32) -> Option<&Node<E>> {
+        self.nodes.get(index as usize)
+    }
+
+    fn push(&mut self, op: Op<E>, parents: [Option<u32>; 2], len: usize) -> u32 {
+        let slot = if let Op::Leaf(_) = op {
+            self.leaf_count += 1;
+            Slot::Leaf(self.leaf_count - 1)
+        } else {
+            self.buffer_len += len;
+            Slot::Buffer(self.buffer_len - len)
+        };
+        self.nodes.push(Node {
+            op,
+            parents,
+            slot,
+            len,
+        });
+        index_u32(self.nodes.len() - 1)
+    }
+
+    /// Appends `other`'s nodes, shifting their indices and slots; returns the node offset.
+    fn append(&mut self, other: Graph<E>) -> u32 {
+        let node_offset = index_u32(self.nodes.len());
+        let (buffer_offset, leaf_offset) = (self.buffer_len, self.leaf_count);
+        self.nodes.extend(other.nodes.into_iter().map(|mut node| {
+            node.parents = node.parents.map(|p| p.map(|p| p + node_offset));
+            node.slot = match node.slot {
+                Slot::Buffer(at) => Slot::Buffer(at + buffer_offset),
+                Slot::Leaf(n) => Slot::Leaf(n + leaf_offset),
+            };
+            node
+        }));
+        self.buffer_len += other.buffer_len;
+        self.leaf_count += other.leaf_count;
+        node_offset
+    }
+}
+
+/// Node indices are u32 to keep nodes small; 4 billion operations in one graph would
+/// exhaust memory long before this saturates, so saturating keeps it panic-free.
+fn index_u32(index: usize) -> u32 {
+    u32::try_from(index).unwrap_or(u32::MAX)
+}
+
+/// Runs `f` on the live graph that node `index` of `start` now belongs to, following
+/// forwarding entries, with the graph locked.
+pub(crate) fn with_live<E: Element, R>(
+    start: &Arc<GraphCell<E>>,
+    mut index: u32,
+    f: impl FnOnce(&Arc<GraphCell<E>>, &mut Graph<E>, u32) -> R,
+) -> R {
+    let mut forwarded: Option<Arc<GraphCell<E>>> = None;
+    loop {
+        let cell = forwarded.as_ref().unwrap_or(start);
+        let mut guard = cell.lock();
+        match &mut *guard {
+            CellState::Live(graph) => return f(cell, graph, index),
+            CellState::Moved { into, offset } => {
+                let next = Arc::clone(into);
+                index += *offset;
+                drop(guard);
+                forwarded = Some(next);
+            }
+        }
+    }
+}
+
+/// The live cell and index that a node handle resolves to now.
+fn resolve<E: Element>(cell: &Arc<GraphCell<E>>, index: u32) -> (Arc<GraphCell<E>>, u32) {
+    with_live(cell, index, |cell, _, index| (Arc::clone(cell), index))
+}
+
+/// Records `op`, producing `len` elements from `inputs` (`None`: not tracked), and
+/// returns the handle of its result.
+pub(crate) fn record<E: Element>(
+    op: Op<E>,
+    len: usize,
+    inputs: [Option<&GraphRef<E>>; 2],
+) -> GraphRef<E> {
+    let places = inputs.map(|input| input.map(|r| &r.0));
+    let mut nodes = places.iter().flatten().filter_map(|p| match p {
+        Place::Node { cell, index } => Some((cell, *index)),
+        Place::Leaf { .. } => None,
+    });
+    match (nodes.next(), nodes.next()) {
+        (None, _) => {
+            let mut graph = Graph::default();
+            let index = push_with_inputs(&mut graph, op, len, places, [0, 0]);
+            GraphRef(Place::Node {
+                cell: GraphCell::new(graph),
+                index,
+            })
+        }
+        (Some((cell, index)), None) => with_live(cell, index, |cell, graph, index| {
+            let index = push_with_inputs(graph, op, len, places, [index, index]);
+            GraphRef(Place::Node {
+                cell: Arc::clone(cell),
+                index,
+            })
+        }),
+        (Some((a_cell, a_index)), Some((b_cell, b_index))) if Arc::ptr_eq(a_cell, b_cell) => {
+            with_live(a_cell, a_index, |cell, graph, a| {
+                // Both handles name the same cell, so forwarding shifted both equally.
+                let b = b_index + (a - a_index);
+                let index = push_with_inputs(graph, op, len, places, [a, b]);
+                GraphRef(Place::Node {
+                    cell: Arc::clone(cell),
+                    index,
+                })
+            })
+        }
+        (Some(a), Some(b)) => record_across(op, len, places, a, b),
+    }
+}
+
+/// The slow path of [`record`]: the two tracked inputs were recorded in different cells,
+/// which by now may resolve to one graph, or must be merged (smaller into larger).
+fn record_across<E: Element>(
+    op: Op<E>,
+    len: usize,
+    places: [Option<&Place<E>>; 2],
+    a: (&Arc<GraphCell<E>>, u32),
+    b: (&Arc<GraphCell<E>>, u32),
+) -> GraphRef<E> {
+    loop {
+        let (a_cell, a_index) = resolve(a.0, a.1);
+        let (b_cell, b_index) = resolve(b.0, b.1);
+        if Arc::ptr_eq(&a_cell, &b_cell) {
+            let mut guard = a_cell.lock();
+            if let CellState::Live(graph) = &mut *guard {
+                let index = push_with_inputs(graph, op, len, places, [a_index, b_index]);
+                drop(guard);
+                return GraphRef(Place::Node {
+                    cell: a_cell,
+                    index,
+                });
+            }
+            continue;
+        }
+        // Lock in address order so two threads merging the same pair cannot deadlock.
+        let a_first = Arc::as_ptr(&a_cell) < Arc::as_ptr(&b_cell);
+        let (first, second) = if a_first {
+            (&a_cell, &b_cell)
+        } else {
+            (&b_cell, &a_cell)
+        };
+        let first_guard = first.lock();
+        let second_guard = second.lock();
+        let (Some(first_len), Some(second_len)) =
+            (live_len(&first_guard), live_len(&second_guard))
+        else {
+            // Another thread moved one of them in between: resolve again.
+            continue;
+        };
+        let first_is_larger = first_len >= second_len;
+        let (mut larger_guard, mut smaller_guard, larger_cell) = if first_is_larger {
+            (first_guard, second_guard, first)
+        } else {
+            (second_guard, first_guard, second)
+        };
+        let forward = CellState::Moved {
+            into: Arc::clone(larger_cell),
+            offset: 0,
+        };
+        let taken = core::mem::replace(&mut *smaller_guard, forward);
+        let (CellState::Live(smaller_graph), CellState::Live(larger_graph)) =
+            (taken, &mut *larger_guard)
+        else {
+            // Both were seen live under these same locks; nothing to undo can arise.
+            continue;
+        };
+        let offset = larger_graph.append(smaller_graph);
+        *smaller_guard = CellState::Moved {
+            into: Arc::clone(larger_cell),
+            offset,
+        };
+        let a_moved = a_first != first_is_larger;
+        let indices = if a_moved {
+            [a_index + offset, b_index]
+        } else {
+            [a_index, b_index + offset]
+        };
+        let index = push_with_inputs(larger_graph, op, len, places, indices);
+        return GraphRef(Place::Node {
+            cell: Arc::clone(larger_cell),
+            index,
+        });
+    }
+}
+
+/// The node count of a live graph, `None` for a forwarding entry.
+fn live_len<E: Element>(state: &CellState<E>) -> Option<usize> {
+    match state {
+        CellState::Live(graph) => Some(graph.nodes.len()),
+        CellState::Moved { .. } => None,
+    }
+}
+
+/// Pushes `op` with its inputs; `node_indices` holds, in order of appearance, the
+/// resolved indices of the inputs that are nodes (leaves are recorded here).
+fn push_with_inputs<E: Element>(
+    graph: &mut Graph<E>,
+    op: Op<E>,
+    len: usize,
+    places: [Option<&Place<E>>; 2],
+    node_indices: [u32; 2],
+) -> u32 {
+    let mut next_node = node_indices.into_iter();
+    let parents = places.map(|place| {
+        place.map(|place| match place {
+            Place::Leaf { id, len } => graph.push(Op::Leaf(*id), [None, None], *len),
+            Place::Node { .. } => next_node.next().unwrap_or(node_indices[0]),
+        })
+    });
+    graph.push(op, parents, len)
+}

@@ -1,0 +1,171 @@
+//! The three tapes, [`NoGrad`], [`Detached`] and [`Tracked`], and the rule that combines
+//! them; the reverse graph ([`graph`]) and the backward pass ([`backward`]).
+//!
+//! A tape is the third type parameter of [`crate::Tensor`]. It decides at compile time
+//! whether an operation records anything: on `NoGrad` values nothing is allocated beyond
+//! the result, and an input that is not `Tracked` never receives a gradient.
+
+pub(crate) mod backward;
+pub(crate) mod graph;
+
+pub use graph::GraphRef;
+
+use crate::element::Element;
+
+/// A plain value that records nothing (PyTorch: `requires_grad=False`). The default tape.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct NoGrad;
+
+/// A value taken out of a graph by `.detach()` (PyTorch: `.detach()`).
+///
+/// It shares storage with the tensor it came from, records nothing and can never be
+/// backpropagated. Operations on it give `NoGrad` results; in-place operations on it
+/// copy first if the storage is shared, so a value a graph saved is never altered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Detached;
+
+/// A value that records the operations producing it (PyTorch: `requires_grad=True`).
+///
+/// Leaves are made by `.track()`; every operation with a `Tracked` input returns a
+/// `Tracked` result that belongs to the input's graph.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Tracked;
+
+mod sealed {
+    /// Keeps the tape set closed: the operations rely on there being exactly three.
+    pub trait Sealed {}
+    impl Sealed for super::NoGrad {}
+    impl Sealed for super::Detached {}
+    impl Sealed for super::Tracked {}
+}
+
+/// One of the three tapes. Sealed.
+///
+/// The supertraits let generic code combine any tape with any other without extra
+/// bounds: `Merge<Tracked, Output = Tracked>` says that anything combined with a tracked
+/// value is tracked.
+pub trait Tape:
+    'static
+    + Copy
+    + Default
+    + core::fmt::Debug
+    + Send
+    + Sync
+    + sealed::Sealed
+    + Merge<NoGrad>
+    + Merge<Detached>
+    + Merge<Tracked, Output = Tracked>
+    + Merge<Self>
+{
+    /// Where a tensor of this tape sits in a graph: nothing for `NoGrad` and `Detached`.
+    #[doc(hidden)]
+    type Handle<E: Element>: Clone + Send + Sync;
+
+    /// The tape's name as `Debug` prints it.
+    const NAME: &'static str;
+
+    #[doc(hidden)]
+    fn graph_ref<E: Element>(handle: &Self::Handle<E>) -> Option<&GraphRef<E>>;
+
+    /// Builds the result's handle; `record` runs only on a tape that records, so that an
+    /// untracked operation saves nothing and allocates no graph.
+    #[doc(hidden)]
+    fn record<E: Element>(record: impl FnOnce() -> GraphRef<E>) -> Self::Handle<E>;
+}
+
+impl Tape for NoGrad {
+    type Handle<E: Element> = ();
+    const NAME: &'static str = "NoGrad";
+
+    fn graph_ref<E: Element>(_: &()) -> Option<&GraphRef<E>> {
+        None
+    }
+
+    fn record<E: Element>(_: impl FnOnce() -> GraphRef<E>) {}
+}
+
+impl Tape for Detached {
+    type Handle<E: Element> = ();
+    const NAME: &'static str = "Detached";
+
+    fn graph_ref<E: Element>(_: &()) -> Option<&GraphRef<E>> {
+        None
+    }
+
+    fn record<E: Element>(_: impl FnOnce() -> GraphRef<E>) {}
+}
+
+impl Tape for Tracked {
+    type Handle<E: Element> = GraphRef<E>;
+    const NAME: &'static str = "Tracked";
+
+    fn graph_ref<E: Element>(handle: &GraphRef<E>) -> Option<&GraphRef<E>> {
+        Some(handle)
+    }
+
+    fn record<E: Element>(record: impl FnOnce() -> GraphRef<E>) -> GraphRef<E> {
+        record()
+    }
+}
+
+/// The tape of a result computed from a `Self` and an `Rhs` operand: `Tracked` if either
+/// is `Tracked`, else `NoGrad` (SPEC §2). Unary operations use `Merge<NoGrad>`, so a
+/// function of a `Detached` value is a plain `NoGrad` value.
+pub trait Merge<Rhs> {
+    /// The result's tape.
+    type Output: Tape;
+}
+
+/// Writes the nine [`Merge`] impls, one per pair of tapes.
+macro_rules! merge_table {
+    ($($lhs:ty, $rhs:ty => $out:ty;)*) => {$(
+        impl Merge<$rhs> for $lhs {
+            type Output = $out;
+        }
+    )*};
+}
+
+merge_table! {
+    NoGrad, NoGrad => NoGrad;
+    NoGrad, Detached => NoGrad;
+    NoGrad, Tracked => Tracked;
+    Detached, NoGrad => NoGrad;
+    Detached, Detached => NoGrad;
+    Detached, Tracked => Tracked;
+    Tracked, NoGrad => Tracked;
+    Tracked, Detached => Tracked;
+    Tracked, Tracked => Tracked;
+}
+
+/// The tape of a unary operation's result: the input's tape, with `Detached` becoming
+/// `NoGrad`.
+pub type UnaryTape<T> = <T as Merge<NoGrad>>::Output;
+
+/// The tape of a binary operation's result.
+pub type BinaryTape<L, R> = <L as Merge<R>>::Output;
+
+/// Tapes whose tensors can start a backward pass or be asked for a gradient: only
+/// [`Tracked`].
+#[diagnostic::on_unimplemented(
+    message = "this tensor has tape `{Self}`: it records no gradient graph, so there is nothing to backpropagate or look up",
+    label = "not a `Tracked` tensor",
+    note = "only `Tracked` tensors have gradients: make a leaf with `.track()` before computing with it (a `Detached` value can become a new leaf with `.track()` too)"
+)]
+pub trait Backprop: Tape {}
+
+impl Backprop for Tracked {}
+
+/// Tapes whose tensors may be modified in place: [`NoGrad`] and [`Detached`].
+///
+/// A `Tracked` tensor may be saved by a graph for its backward pass, so changing it in
+/// place would silently corrupt gradients (PyTorch reports this at run time, or not at
+/// all for `.detach()`ed views). Here that is a compile error.
+#[diagnostic::on_unimplemented(
+    message = "in-place operations are not available on a `{Self}` tensor",
+    label = "this tensor may be saved by a graph for its backward pass",
+    note = "compute a new value instead (`x = x * 4.0`), or modify the plain value before tracking it (`.detach()` gives a copy-on-write view)"
+)]
+pub trait Mutable: Tape {}
+
+impl Mutable for NoGrad {}
+impl Mutable for Detached {}

@@ -1,0 +1,234 @@
+//! Creating tensors: constants, nested arrays, vectors (checked), seeded random values.
+
+use std::sync::Arc;
+
+use rand::RngExt;
+use rand_distr::StandardNormal;
+
+use super::Tensor;
+use crate::element::Element;
+use crate::error::Error;
+use crate::shape::{Rank0, Rank1, Rank2, Rank3, Rank4, Shape};
+use crate::tape::NoGrad;
+
+/// The seeded random generator the examples use: ChaCha8, whose output for a given seed
+/// is fixed across platforms and versions of its crate.
+pub type SeededRng = rand_chacha::ChaCha8Rng;
+
+/// A [`SeededRng`] started from `seed`: the same seed gives the same tensors.
+///
+/// ```
+/// use typegrad::prelude::*;
+/// let a = Tensor::<Rank1<4>, f32>::randn(&mut seeded_rng(7));
+/// let b = Tensor::<Rank1<4>, f32>::randn(&mut seeded_rng(7));
+/// assert_eq!(a.to_vec(), b.to_vec());
+/// ```
+pub fn seeded_rng(seed: u64) -> SeededRng {
+    <SeededRng as rand::SeedableRng>::seed_from_u64(seed)
+}
+
+/// Nested arrays that describe a tensor: `[[E; N]; M]` is a `Rank2<M, N>`.
+pub trait NestedArray<E: Element> {
+    /// The shape the nesting describes.
+    type Shape: Shape;
+    /// Appends the elements in row-major order.
+    fn extend_flat(&self, out: &mut Vec<E>);
+}
+
+/// [`NestedArray`] for a bare element, which describes a [`Rank0`].
+macro_rules! scalar_nested_array {
+    ($($float:ty),*) => {$(
+        impl NestedArray<$float> for $float {
+            type Shape = Rank0;
+            fn extend_flat(&self, out: &mut Vec<$float>) {
+                out.push(*self);
+            }
+        }
+    )*};
+}
+scalar_nested_array!(f32, f64);
+
+impl<E: Element, const N: usize> NestedArray<E> for [E; N] {
+    type Shape = Rank1<N>;
+    fn extend_flat(&self, out: &mut Vec<E>) {
+        out.extend_from_slice(self);
+    }
+}
+
+impl<E: Element, const M: usize, const N: usize> NestedArray<E> for [[E; N]; M] {
+    type Shape = Rank2<M, N>;
+    fn extend_flat(&self, out: &mut Vec<E>) {
+        self.iter().for_each(|row| out.extend_from_slice(row));
+    }
+}
+
+impl<E: Element, const A: usize, const B: usize, const C: usize> NestedArray<E>
+    for [[[E; C]; B]; A]
+{
+    type Shape = Rank3<A, B, C>;
+    fn extend_flat(&self, out: &mut Vec<E>) {
+        self.iter().for_each(|m| m.extend_flat(out));
+    }
+}
+
+impl<E: Element, const A: usize, const B: usize, const C: usize, const D: usize> NestedArray<E>
+    for [[[[E; D]; C]; B]; A]
+{
+    type Shape = Rank4<A, B, C, D>;
+    fn extend_flat(&self, out: &mut Vec<E>) {
+        self.iter().for_each(|t| t.extend_flat(out));
+    }
+}
+
+/// A fresh storage of `len` elements filled by `fill`.
+pub(crate) fn build<E: Element>(len: usize, fill: impl FnOnce(&mut [E])) -> Arc<[E]> {
+    let mut data: Arc<[E]> = core::iter::repeat_n(E::zero(), len).collect();
+    fill(Arc::make_mut(&mut data));
+    data
+}
+
+impl<S: Shape, E: Element> Tensor<S, E, NoGrad> {
+    /// A tensor filled with `value` (PyTorch's `torch.full`).
+    pub fn full(value: E) -> Self {
+        Tensor::from_parts(core::iter::repeat_n(value, S::NUM_ELEMENTS).collect(), ())
+    }
+
+    /// A tensor of zeros.
+    pub fn zeros() -> Self {
+        Self::full(E::zero())
+    }
+
+    /// A tensor of ones.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let x: Tensor<Rank1<2>, f32> = Tensor::ones();
+    /// assert_eq!(x.to_string(), "tensor([1., 1.])");
+    /// ```
+    pub fn ones() -> Self {
+        Self::full(E::one())
+    }
+
+    /// A tensor from nested arrays, its shape read from the nesting.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let m = Tensor::from_array([[1.0f32, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+    /// let _: &Tensor<Rank2<2, 3>, f32> = &m;
+    /// assert_eq!(m.as_slice(), &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    /// ```
+    pub fn from_array<A: NestedArray<E, Shape = S>>(array: A) -> Self {
+        let mut flat = Vec::with_capacity(S::NUM_ELEMENTS);
+        array.extend_flat(&mut flat);
+        Tensor::from_parts(flat.into(), ())
+    }
+
+    /// A tensor from row-major elements; an error naming both counts if `values` does
+    /// not hold exactly as many elements as the shape.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let ok = Tensor::<Rank2<2, 2>, f64>::from_vec(vec![1.0, 2.0, 3.0, 4.0]);
+    /// assert!(ok.is_ok());
+    /// let err = Tensor::<Rank2<2, 2>, f64>::from_vec(vec![1.0, 2.0, 3.0]).unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "Tensor::from_vec: a tensor of shape [2, 2] holds 4 elements, but 3 were given"
+    /// );
+    /// ```
+    pub fn from_vec(values: Vec<E>) -> Result<Self, Error> {
+        Self::check_len("Tensor::from_vec", values.len())?;
+        Ok(Tensor::from_parts(values.into(), ()))
+    }
+
+    /// A tensor copied from row-major elements; an error if the length is wrong.
+    pub fn from_slice(values: &[E]) -> Result<Self, Error> {
+        Self::check_len("Tensor::from_slice", values.len())?;
+        Ok(Tensor::from_parts(values.into(), ()))
+    }
+
+    /// A tensor whose element at flat (row-major) position `i` is `f(i)`.
+    pub fn from_fn(f: impl FnMut(usize) -> E) -> Self {
+        Tensor::from_parts((0..S::NUM_ELEMENTS).map(f).collect(), ())
+    }
+
+    /// Standard normal samples drawn from `rng` (PyTorch's `torch.randn`).
+    ///
+    /// Samples are drawn in `f64` and rounded, so an `f32` and an `f64` tensor drawn
+    /// from the same seed hold the same values up to rounding.
+    pub fn randn<R: rand::Rng + ?Sized>(rng: &mut R) -> Self {
+        Self::from_fn(|_| E::from_f64(rng.sample::<f64, _>(StandardNormal)))
+    }
+
+    /// Uniform samples in `[0, 1)` drawn from `rng` (PyTorch's `torch.rand`).
+    pub fn rand<R: rand::Rng + ?Sized>(rng: &mut R) -> Self {
+        Self::from_fn(|_| E::from_f64(rng.random::<f64>()))
+    }
+
+    pub(crate) fn from_storage(data: Arc<[E]>) -> Option<Self> {
+        (data.len() == S::NUM_ELEMENTS).then(|| Tensor::from_parts(data, ()))
+    }
+
+    fn check_len(context: &'static str, given: usize) -> Result<(), Error> {
+        if given == S::NUM_ELEMENTS {
+            Ok(())
+        } else {
+            Err(Error::LengthMismatch {
+                context,
+                dims: S::DIMS,
+                expected: S::NUM_ELEMENTS,
+                given,
+            })
+        }
+    }
+}
+
+impl<E: Element, const N: usize> Tensor<Rank2<N, N>, E, NoGrad> {
+    /// The identity matrix (PyTorch's `torch.eye`).
+    pub fn eye() -> Self {
+        Self::from_fn(|i| if i / N == i % N { E::one() } else { E::zero() })
+    }
+}
+
+impl<E: Element, const N: usize> Tensor<Rank1<N>, E, NoGrad> {
+    /// `0, 1, ..., N - 1` (PyTorch's `torch.arange(N)`).
+    pub fn arange() -> Self {
+        Self::from_fn(|i| E::from_f64(i as f64))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::prelude::*;
+
+    #[test]
+    fn wrong_length_is_an_error_not_a_panic() {
+        let err = Tensor::<Rank1<3>, f32>::from_slice(&[1.0]).unwrap_err();
+        assert!(matches!(
+            err,
+            Error::LengthMismatch {
+                expected: 3,
+                given: 1,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn eye_and_arange() {
+        assert_eq!(
+            Tensor::<Rank2<2, 2>, f64>::eye().to_vec(),
+            vec![1.0, 0.0, 0.0, 1.0]
+        );
+        assert_eq!(
+            Tensor::<Rank1<3>, f32>::arange().to_vec(),
+            vec![0.0, 1.0, 2.0]
+        );
+    }
+
+    #[test]
+    fn large_shapes_are_fine() {
+        let t = Tensor::<Rank2<2000, 3000>, f32>::zeros();
+        assert_eq!(t.numel(), 6_000_000);
+    }
+}

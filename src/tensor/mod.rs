@@ -1,0 +1,222 @@
+//! [`Tensor<S, E, T>`]: a value of shape `S` and element `E` on tape `T`.
+
+pub(crate) mod construction;
+mod inplace;
+
+pub use construction::{seeded_rng, NestedArray, SeededRng};
+
+use core::marker::PhantomData;
+use std::sync::Arc;
+
+use crate::element::Element;
+use crate::shape::{Rank0, ScalarShape, Shape};
+use crate::tape::{graph::GraphRef, Detached, NoGrad, Tape, Tracked};
+
+/// A tensor whose shape `S`, element type `E` and tape `T` are part of its type.
+///
+/// - `S` is one of [`Rank0`], [`crate::Rank1`], [`crate::Rank2`], [`crate::Rank3`],
+///   [`crate::Rank4`] with plain numbers: `Rank2<5, 3>`.
+/// - `E` is `f32` or `f64`.
+/// - `T` is [`NoGrad`] (the default: a plain value), [`Tracked`] (records the operations
+///   that produce it, so `backward` can run) or [`Detached`] (taken out of a graph).
+///
+/// Storage is shared and immutable once a graph may hold it: `clone`, `detach` and
+/// `track` never copy the elements.
+///
+/// ```
+/// use typegrad::prelude::*;
+/// let x = Tensor::<Rank2<2, 2>, f32>::ones().track();
+/// let y = &x + 2.0;
+/// let z = &y * &y * 3.0;
+/// let out = z.mean();
+/// assert_eq!(out.to_string(), "tensor(27., grad_fn=<MeanBackward0>)");
+/// let grads = out.backward();
+/// assert_eq!(grads.get(&x).unwrap().to_vec(), vec![4.5; 4]);
+/// ```
+pub struct Tensor<S, E: Element, T: Tape = NoGrad> {
+    data: Arc<[E]>,
+    handle: T::Handle<E>,
+    shape: PhantomData<S>,
+}
+
+impl<S, E: Element, T: Tape> Clone for Tensor<S, E, T> {
+    fn clone(&self) -> Self {
+        Tensor {
+            data: Arc::clone(&self.data),
+            handle: self.handle.clone(),
+            shape: PhantomData,
+        }
+    }
+}
+
+impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
+    /// Assembles a tensor; `data.len()` is `S::NUM_ELEMENTS` by construction at every
+    /// call site inside the crate.
+    pub(crate) fn from_parts(data: Arc<[E]>, handle: T::Handle<E>) -> Self {
+        debug_assert_eq!(data.len(), S::NUM_ELEMENTS);
+        Tensor {
+            data,
+            handle,
+            shape: PhantomData,
+        }
+    }
+
+    pub(crate) fn handle(&self) -> &T::Handle<E> {
+        &self.handle
+    }
+
+    pub(crate) fn graph_ref(&self) -> Option<&GraphRef<E>> {
+        T::graph_ref(&self.handle)
+    }
+
+    pub(crate) fn storage(&self) -> &Arc<[E]> {
+        &self.data
+    }
+
+    /// The elements in row-major order.
+    pub fn as_slice(&self) -> &[E] {
+        &self.data
+    }
+
+    /// The elements in row-major order, copied into a `Vec`.
+    pub fn to_vec(&self) -> Vec<E> {
+        self.data.to_vec()
+    }
+
+    /// The dimensions, outermost first (PyTorch's `.shape`).
+    pub fn dims(&self) -> &'static [usize] {
+        S::DIMS
+    }
+
+    /// The number of elements (PyTorch's `.numel()`).
+    pub fn numel(&self) -> usize {
+        S::NUM_ELEMENTS
+    }
+
+    /// Whether this tensor records gradients (PyTorch's `.requires_grad`): true exactly
+    /// for `Tracked` tensors.
+    pub fn requires_grad(&self) -> bool {
+        self.graph_ref().is_some()
+    }
+
+    /// Whether this tensor is a leaf (PyTorch's `.is_leaf`): every `NoGrad` and
+    /// `Detached` tensor, and every `Tracked` tensor made by `.track()`; not the result
+    /// of an operation on tracked values.
+    pub fn is_leaf(&self) -> bool {
+        self.graph_ref().is_none_or(|r| r.leaf_id().is_some())
+    }
+
+    /// The operation that produced this tensor (PyTorch's `.grad_fn`), for a tracked
+    /// value computed by an operation; `None` for leaves and untracked values.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let x = Tensor::<Rank1<3>, f32>::ones().track();
+    /// assert!(x.grad_fn().is_none());
+    /// let y = &x * 2.0;
+    /// assert_eq!(y.grad_fn().unwrap().to_string(), "<MulBackward0>");
+    /// ```
+    pub fn grad_fn(&self) -> Option<GradFn> {
+        self.graph_ref()?.op_name().map(GradFn)
+    }
+
+    /// A `Detached` view of the same storage: it records nothing and can never be
+    /// backpropagated (PyTorch's `.detach()`).
+    ///
+    /// Unlike PyTorch, modifying the detached value in place copies it first if a graph
+    /// still holds the storage, so the original is never altered.
+    pub fn detach(&self) -> Tensor<S, E, Detached> {
+        Tensor::from_parts(Arc::clone(&self.data), ())
+    }
+
+    /// A plain `NoGrad` view of the same storage: the value without its history.
+    pub fn no_grad(&self) -> Tensor<S, E, NoGrad> {
+        Tensor::from_parts(Arc::clone(&self.data), ())
+    }
+}
+
+impl<S: Shape, E: Element> Tensor<S, E, NoGrad> {
+    /// A new `Tracked` leaf sharing this value's storage (PyTorch's
+    /// `requires_grad_(True)`): operations on it are recorded, and `backward` gives its
+    /// gradient. No copy is made.
+    ///
+    /// Each call makes a distinct leaf: gradients are stored per leaf.
+    pub fn track(&self) -> Tensor<S, E, Tracked> {
+        Tensor::from_parts(Arc::clone(&self.data), GraphRef::new_leaf(S::NUM_ELEMENTS))
+    }
+}
+
+impl<S: Shape, E: Element> Tensor<S, E, Detached> {
+    /// A new `Tracked` leaf sharing this value's storage: backpropagation stops here
+    /// (the value's history is not recorded), as PyTorch's `zz.requires_grad_(True)`
+    /// on a value computed without gradients.
+    pub fn track(&self) -> Tensor<S, E, Tracked> {
+        Tensor::from_parts(Arc::clone(&self.data), GraphRef::new_leaf(S::NUM_ELEMENTS))
+    }
+}
+
+impl<S: ScalarShape, E: Element, T: Tape> Tensor<S, E, T> {
+    /// The single value of a scalar tensor (PyTorch's `.item()`).
+    pub fn item(&self) -> E {
+        self.data.first().copied().unwrap_or_else(E::nan)
+    }
+}
+
+impl<E: Element, T: Tape> Tensor<Rank0, E, T> {
+    /// The single value of a scalar tensor, as `f64`.
+    pub fn to_f64(&self) -> f64 {
+        self.item().to_f64_exact()
+    }
+}
+
+/// The name of the operation that produced a tracked tensor, as PyTorch prints it:
+/// `<MulBackward0>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct GradFn(pub(crate) &'static str);
+
+impl GradFn {
+    /// The bare name, `MulBackward0`.
+    pub fn name(&self) -> &'static str {
+        self.0
+    }
+}
+
+impl core::fmt::Display for GradFn {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "<{}>", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prelude::*;
+
+    fn assert_send_sync<X: Send + Sync>() {}
+
+    #[test]
+    fn tensors_of_every_tape_are_send_and_sync() {
+        assert_send_sync::<Tensor<Rank2<2, 3>, f32, NoGrad>>();
+        assert_send_sync::<Tensor<Rank2<2, 3>, f32, Detached>>();
+        assert_send_sync::<Tensor<Rank2<2, 3>, f64, Tracked>>();
+    }
+
+    #[test]
+    fn leaf_and_requires_grad_answer_as_pytorch() {
+        let x = Tensor::<Rank1<2>, f32>::ones();
+        assert!(x.is_leaf() && !x.requires_grad());
+        let t = x.track();
+        assert!(t.is_leaf() && t.requires_grad());
+        let y = &t + 1.0;
+        assert!(!y.is_leaf() && y.requires_grad());
+        let d = y.detach();
+        assert!(d.is_leaf() && !d.requires_grad() && d.grad_fn().is_none());
+    }
+
+    #[test]
+    fn detach_shares_storage() {
+        let y = Tensor::<Rank1<3>, f64>::ones().track() * 2.0;
+        let d = y.detach();
+        assert!(Arc::ptr_eq(y.storage(), d.storage()));
+    }
+}
