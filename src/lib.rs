@@ -10,6 +10,7 @@
 mod display;
 pub mod element;
 pub mod error;
+pub mod gradcheck;
 pub mod gradients;
 mod kernels;
 mod ops;

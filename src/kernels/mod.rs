@@ -97,9 +97,7 @@ impl Gemm for f32 {
     ) {
         // SAFETY: forwarded from this function's own contract, which `gemm` establishes.
         unsafe {
-            matrixmultiply::sgemm(
-                m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc,
-            )
+            matrixmultiply::sgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
         }
     }
 }
@@ -123,9 +121,7 @@ impl Gemm for f64 {
     ) {
         // SAFETY: forwarded from this function's own contract, which `gemm` establishes.
         unsafe {
-            matrixmultiply::dgemm(
-                m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc,
-            )
+            matrixmultiply::dgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
         }
     }
 }

@@ -23,11 +23,19 @@ pub(crate) fn pairwise_sum<E: Element>(values: &[E]) -> E {
 /// A recorded reduction to a scalar.
 pub(crate) enum ReduceOp<E: Element> {
     Sum,
-    Mean { len: usize },
+    Mean {
+        len: usize,
+    },
     /// Max or min: the gradient goes to the position chosen (the first among ties).
-    Extremum { index: usize, is_max: bool },
+    Extremum {
+        index: usize,
+        is_max: bool,
+    },
     /// The L2 norm, with the input and the norm for the derivative `x / ‖x‖`.
-    Norm { input: Arc<[E]>, norm: E },
+    Norm {
+        input: Arc<[E]>,
+        norm: E,
+    },
 }
 
 impl<E: Element> ReduceOp<E> {
@@ -74,15 +82,24 @@ fn reduce<S: Shape, E: Element, T: Tape>(
     value: E,
     op: impl FnOnce() -> ReduceOp<E>,
 ) -> Tensor<Rank0, E, UnaryTape<T>> {
-    finish(Arc::new([value]), [x.graph_ref(), None], || {
-        Op::Reduce(op())
-    })
+    finish(
+        Arc::new([value]),
+        [x.graph_ref(), None],
+        || Op::Reduce(op()),
+    )
 }
 
 /// The position of the first maximum (or minimum) and its value; NaN wins, as in
 /// PyTorch, so that a NaN is never hidden by a reduction.
 fn extremum<E: Element>(values: &[E], is_max: bool) -> (usize, E) {
-    let mut best = (0, if is_max { E::neg_infinity() } else { E::infinity() });
+    let mut best = (
+        0,
+        if is_max {
+            E::neg_infinity()
+        } else {
+            E::infinity()
+        },
+    );
     for (i, &v) in values.iter().enumerate() {
         if v.is_nan() {
             return (i, v);
@@ -179,7 +196,9 @@ mod tests {
 
     #[test]
     fn f32_sum_of_a_million_stays_close_to_f64() {
-        let values: Vec<f32> = (0..1_000_000).map(|i| ((i % 1000) as f32) * 0.001 + 0.1).collect();
+        let values: Vec<f32> = (0..1_000_000)
+            .map(|i| ((i % 1000) as f32) * 0.001 + 0.1)
+            .collect();
         let exact: f64 = values.iter().map(|&v| f64::from(v)).sum();
         let ours = f64::from(pairwise_sum(&values));
         assert!(((ours - exact) / exact).abs() < 1e-6, "{ours} vs {exact}");
@@ -193,6 +212,9 @@ mod tests {
         let g = n.backward().get(&x).unwrap().to_vec();
         assert_eq!(g, vec![0.6, 0.8]);
         let zero = Tensor::<Rank1<2>, f64>::zeros().track();
-        assert_eq!(zero.norm().backward().get(&zero).unwrap().to_vec(), vec![0.0, 0.0]);
+        assert_eq!(
+            zero.norm().backward().get(&zero).unwrap().to_vec(),
+            vec![0.0, 0.0]
+        );
     }
 }

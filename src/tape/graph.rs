@@ -41,16 +41,10 @@ pub struct GraphRef<E: Element>(pub(crate) Place<E>);
 #[derive(Clone)]
 pub(crate) enum Place<E: Element> {
     /// A leaf made by `.track()`, in no graph yet.
-    Leaf {
-        id: LeafId,
-        len: usize,
-    },
+    Leaf { id: LeafId, len: usize },
     /// The result of an operation: node `index` of the graph in `cell` (or of the graph
     /// that graph was moved into).
-    Node {
-        cell: Arc<GraphCell<E>>,
-        index: u32,
-    },
+    Node { cell: Arc<GraphCell<E>>, index: u32 },
 }
 
 impl<E: Element> GraphRef<E> {
@@ -75,11 +69,9 @@ impl<E: Element> GraphRef<E> {
     pub(crate) fn op_name(&self) -> Option<&'static str> {
         match &self.0 {
             Place::Leaf { .. } => None,
-            Place::Node { cell, index } => {
-                Some(with_live(cell, *index, |_, graph, index| {
-                    graph.node(index).map_or("", |node| node.op.name())
-                }))
-            }
+            Place::Node { cell, index } => Some(with_live(cell, *index, |_, graph, index| {
+                graph.node(index).map_or("", |node| node.op.name())
+            })),
         }
     }
 }
@@ -290,8 +282,7 @@ fn record_across<E: Element>(
         };
         let first_guard = first.lock();
         let second_guard = second.lock();
-        let (Some(first_len), Some(second_len)) =
-            (live_len(&first_guard), live_len(&second_guard))
+        let (Some(first_len), Some(second_len)) = (live_len(&first_guard), live_len(&second_guard))
         else {
             // Another thread moved one of them in between: resolve again.
             continue;
