@@ -113,6 +113,7 @@ impl<E: Element> MatMulOp<E> {
 /// The name PyTorch gives the backward of a product of these shapes.
 fn grad_fn_name<SL: MatMulShapes<SR>, SR: Shape>() -> &'static str {
     match (SL::RANK, SR::RANK) {
+        (1, 1) => "DotBackward0",
         (2, 1) => "MvBackward0",
         (3, 3) => "BmmBackward0",
         (3, 2) => "UnsafeViewBackward0",
@@ -121,7 +122,7 @@ fn grad_fn_name<SL: MatMulShapes<SR>, SR: Shape>() -> &'static str {
 }
 
 impl<SL: Shape, E: Element, TL: Tape> Tensor<SL, E, TL> {
-    /// The matrix product (PyTorch's `torch.matmul`): vector·matrix, matrix·vector,
+    /// The matrix product (PyTorch's `torch.matmul`): vector·vector (dot), vector·matrix, matrix·vector,
     /// matrix·matrix, and batched (`Rank3` by `Rank3`, or by one shared `Rank2`).
     /// Mismatched inner dimensions do not compile.
     ///

@@ -65,6 +65,7 @@ suffix_broadcast! {
 ///
 /// | left | right | result |
 /// |---|---|---|
+/// | `Rank1<K>` | `Rank1<K>` | `Rank0` (dot product) |
 /// | `Rank1<K>` | `Rank2<K, N>` | `Rank1<N>` (vector · matrix) |
 /// | `Rank2<M, K>` | `Rank1<K>` | `Rank1<M>` (matrix · vector) |
 /// | `Rank2<M, K>` | `Rank2<K, N>` | `Rank2<M, N>` |
@@ -88,6 +89,15 @@ pub trait MatMulShapes<Rhs: Shape>: Shape {
     const N: usize;
     /// Whether the right operand advances with the batch (false: one shared matrix).
     const RHS_BATCHED: bool;
+}
+
+impl<const K: usize> MatMulShapes<Rank1<K>> for Rank1<K> {
+    type Output = Rank0;
+    const BATCH: usize = 1;
+    const M: usize = 1;
+    const K: usize = K;
+    const N: usize = 1;
+    const RHS_BATCHED: bool = false;
 }
 
 impl<const K: usize, const N: usize> MatMulShapes<Rank2<K, N>> for Rank1<K> {

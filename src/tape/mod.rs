@@ -169,3 +169,15 @@ pub trait Mutable: Tape {}
 
 impl Mutable for NoGrad {}
 impl Mutable for Detached {}
+
+/// Tapes whose tensors can become a new leaf with `.track()`: [`NoGrad`] and
+/// [`Detached`].
+#[diagnostic::on_unimplemented(
+    message = "this tensor is already `Tracked`; `.track()` makes a leaf from an untracked value",
+    label = "already records its operations",
+    note = "use the tensor as it is, or start a new leaf from its value with `.detach().track()` (backpropagation then stops there)"
+)]
+pub trait Untracked: Tape {}
+
+impl Untracked for NoGrad {}
+impl Untracked for Detached {}

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::element::Element;
 use crate::shape::{Rank0, ScalarShape, Shape};
-use crate::tape::{graph::GraphRef, Detached, NoGrad, Tape, Tracked};
+use crate::tape::{graph::GraphRef, Detached, NoGrad, Tape, Tracked, Untracked};
 
 /// A tensor whose shape `S`, element type `E` and tape `T` are part of its type.
 ///
@@ -135,21 +135,14 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     }
 }
 
-impl<S: Shape, E: Element> Tensor<S, E, NoGrad> {
+impl<S: Shape, E: Element, T: Untracked> Tensor<S, E, T> {
     /// A new `Tracked` leaf sharing this value's storage (PyTorch's
     /// `requires_grad_(True)`): operations on it are recorded, and `backward` gives its
     /// gradient. No copy is made.
     ///
-    /// Each call makes a distinct leaf: gradients are stored per leaf.
-    pub fn track(&self) -> Tensor<S, E, Tracked> {
-        Tensor::from_parts(Arc::clone(&self.data), GraphRef::new_leaf(S::NUM_ELEMENTS))
-    }
-}
-
-impl<S: Shape, E: Element> Tensor<S, E, Detached> {
-    /// A new `Tracked` leaf sharing this value's storage: backpropagation stops here
-    /// (the value's history is not recorded), as PyTorch's `zz.requires_grad_(True)`
-    /// on a value computed without gradients.
+    /// Each call makes a distinct leaf: gradients are stored per leaf. On a value that
+    /// was computed without tracking (or detached), backpropagation stops here, as with
+    /// PyTorch's `zz.requires_grad_(True)` on a value computed under `no_grad`.
     pub fn track(&self) -> Tensor<S, E, Tracked> {
         Tensor::from_parts(Arc::clone(&self.data), GraphRef::new_leaf(S::NUM_ELEMENTS))
     }

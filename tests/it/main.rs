@@ -1,0 +1,5 @@
+//! The one integration-test binary: seed replays, property tests, reliability tests.
+//! (One binary links once, which keeps `cargo test` fast.)
+
+mod reliability;
+mod seeds;
