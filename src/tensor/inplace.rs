@@ -15,20 +15,29 @@ use crate::error::Error;
 use crate::shape::{Broadcast, Shape};
 use crate::tape::{Mutable, Tape};
 
-impl<S: Shape, E: Element, T: Mutable> Tensor<S, E, T> {
+impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// The elements, writable; copies them first if the storage is shared.
-    pub fn as_mut_slice(&mut self) -> &mut [E] {
+    pub fn as_mut_slice(&mut self) -> &mut [E]
+    where
+        T: Mutable,
+    {
         Arc::make_mut(&mut self.data)
     }
 
     /// Sets every element to `value` (PyTorch's `fill_`).
-    pub fn fill(&mut self, value: E) {
+    pub fn fill(&mut self, value: E)
+    where
+        T: Mutable,
+    {
         self.as_mut_slice().fill(value);
     }
 
     /// Sets the element at flat row-major position `index`; an error if it is outside
     /// the tensor.
-    pub fn set(&mut self, index: usize, value: E) -> Result<(), Error> {
+    pub fn set(&mut self, index: usize, value: E) -> Result<(), Error>
+    where
+        T: Mutable,
+    {
         match self.as_mut_slice().get_mut(index) {
             Some(slot) => {
                 *slot = value;
@@ -43,7 +52,10 @@ impl<S: Shape, E: Element, T: Mutable> Tensor<S, E, T> {
     }
 
     /// Replaces every element `x` by `f(x)`.
-    pub fn map_inplace(&mut self, f: impl FnMut(E) -> E) {
+    pub fn map_inplace(&mut self, f: impl FnMut(E) -> E)
+    where
+        T: Mutable,
+    {
         let mut f = f;
         self.as_mut_slice().iter_mut().for_each(|x| *x = f(*x));
     }
@@ -53,6 +65,7 @@ impl<S: Shape, E: Element, T: Mutable> Tensor<S, E, T> {
     pub fn add_scaled<S2: Shape, T2: Tape>(&mut self, alpha: E, other: &Tensor<S2, E, T2>)
     where
         S: Broadcast<S2, Output = S>,
+        T: Mutable,
     {
         let other = other.as_slice();
         let n = other.len().max(1);

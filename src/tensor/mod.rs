@@ -135,7 +135,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     }
 }
 
-impl<S: Shape, E: Element, T: Untracked> Tensor<S, E, T> {
+impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// A new `Tracked` leaf sharing this value's storage (PyTorch's
     /// `requires_grad_(True)`): operations on it are recorded, and `backward` gives its
     /// gradient. No copy is made.
@@ -143,7 +143,10 @@ impl<S: Shape, E: Element, T: Untracked> Tensor<S, E, T> {
     /// Each call makes a distinct leaf: gradients are stored per leaf. On a value that
     /// was computed without tracking (or detached), backpropagation stops here, as with
     /// PyTorch's `zz.requires_grad_(True)` on a value computed under `no_grad`.
-    pub fn track(&self) -> Tensor<S, E, Tracked> {
+    pub fn track(&self) -> Tensor<S, E, Tracked>
+    where
+        T: Untracked,
+    {
         Tensor::from_parts(Arc::clone(&self.data), GraphRef::new_leaf(S::NUM_ELEMENTS))
     }
 }
