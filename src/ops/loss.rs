@@ -1,15 +1,19 @@
-//! Losses of a prediction against a target, reduced by the mean: mean squared error and
-//! binary cross-entropy with logits.
+//! Losses of a prediction against a target, reduced by the mean: mean squared error,
+//! binary cross-entropy with logits, and cross-entropy of logits against class indices
+//! or class probabilities.
 
 use std::sync::Arc;
 
 use crate::element::Element;
+use crate::error::Error;
+use crate::ops::axis::log_sum_exp_lanes;
 use crate::ops::reduce::pairwise_sum;
 use crate::ops::unary::{sigmoid, softplus};
 use crate::ops::{finish, Op};
-use crate::shape::{Rank0, Shape};
+use crate::shape::constraint::AxisLayout;
+use crate::shape::{Rank0, Rank1, Rank2, Shape};
 use crate::tape::backward::ParentGrads;
-use crate::tape::{BinaryTape, Merge, Tape};
+use crate::tape::{BinaryTape, Merge, Tape, UnaryTape};
 use crate::tensor::Tensor;
 
 /// Which loss.
@@ -17,6 +21,69 @@ use crate::tensor::Tensor;
 enum LossKind {
     Mse,
     BceWithLogits,
+}
+
+/// A recorded cross-entropy over `rows` rows of `classes` logits, with the log-softmax
+/// of the logits (the gradient is `softmax - target`).
+pub(crate) struct CrossEntropyOp<E: Element> {
+    log_probs: Arc<[E]>,
+    target: CrossEntropyTarget<E>,
+    classes: usize,
+}
+
+/// What a cross-entropy compares against.
+enum CrossEntropyTarget<E: Element> {
+    /// One class index per row.
+    Indices(Vec<usize>),
+    /// One probability distribution per row (a tensor that may itself be tracked).
+    Probabilities(Arc<[E]>),
+}
+
+impl<E: Element> CrossEntropyOp<E> {
+    pub(crate) fn name(&self) -> &'static str {
+        match self.target {
+            CrossEntropyTarget::Indices(_) => "NllLossBackward0",
+            CrossEntropyTarget::Probabilities(_) => "DivBackward1",
+        }
+    }
+
+    pub(crate) fn backward(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
+        let (Some(&g), c) = (grad.first(), self.classes.max(1)) else {
+            return;
+        };
+        let rows = self.log_probs.len() / c;
+        let scale = g / E::from_f64(rows.max(1) as f64);
+        let lp = &self.log_probs;
+        match &self.target {
+            CrossEntropyTarget::Indices(indices) => {
+                if let Some(gx) = parents.get_mut(0) {
+                    for (row, &class) in indices.iter().enumerate() {
+                        for k in 0..c {
+                            let at = row * c + k;
+                            let hit = if k == class { E::one() } else { E::zero() };
+                            gx[at] = gx[at] + scale * (lp[at].exp() - hit);
+                        }
+                    }
+                }
+            }
+            CrossEntropyTarget::Probabilities(t) => {
+                if let Some(gx) = parents.get_mut(0) {
+                    for row in 0..rows {
+                        let mass = (0..c).fold(E::zero(), |acc, k| acc + t[row * c + k]);
+                        for k in 0..c {
+                            let at = row * c + k;
+                            gx[at] = gx[at] + scale * (lp[at].exp() * mass - t[at]);
+                        }
+                    }
+                }
+                if let Some(gt) = parents.get_mut(1) {
+                    for (gt, &l) in gt.iter_mut().zip(lp.iter()) {
+                        *gt = *gt - scale * l;
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// A recorded loss, with its input and target.
@@ -71,6 +138,66 @@ impl<E: Element> LossOp<E> {
 }
 
 impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
+    /// Cross-entropy of rows of `classes` logits against class indices, mean over rows.
+    fn cross_entropy_rows(
+        &self,
+        indices: &[usize],
+        classes: usize,
+    ) -> Result<Tensor<Rank0, E, UnaryTape<T>>, Error> {
+        if let Some(bad) = indices.iter().position(|&k| k >= classes) {
+            return Err(Error::IndexOutOfBounds {
+                context: "cross_entropy: class index",
+                index: vec![bad, indices[bad]],
+                dims: S::DIMS,
+            });
+        }
+        let log_probs = row_log_softmax(self.as_slice(), classes);
+        let picked: Vec<E> = indices
+            .iter()
+            .enumerate()
+            .map(|(row, &k)| -log_probs[row * classes + k])
+            .collect();
+        let loss = pairwise_sum(&picked) / E::from_f64(indices.len().max(1) as f64);
+        let indices = indices.to_vec();
+        Ok(finish(Arc::new([loss]), [self.graph_ref(), None], || {
+            Op::CrossEntropy(CrossEntropyOp {
+                log_probs,
+                target: CrossEntropyTarget::Indices(indices),
+                classes,
+            })
+        }))
+    }
+
+    /// Cross-entropy of rows of `classes` logits against rows of probabilities.
+    fn cross_entropy_prob_rows<TT: Tape>(
+        &self,
+        target: &Tensor<S, E, TT>,
+        classes: usize,
+    ) -> Tensor<Rank0, E, BinaryTape<T, TT>>
+    where
+        T: Merge<TT>,
+    {
+        let log_probs = row_log_softmax(self.as_slice(), classes);
+        let terms: Vec<E> = log_probs
+            .iter()
+            .zip(target.as_slice())
+            .map(|(&l, &t)| -t * l)
+            .collect();
+        let rows = S::NUM_ELEMENTS / classes.max(1);
+        let loss = pairwise_sum(&terms) / E::from_f64(rows.max(1) as f64);
+        finish(
+            Arc::new([loss]),
+            [self.graph_ref(), target.graph_ref()],
+            || {
+                Op::CrossEntropy(CrossEntropyOp {
+                    log_probs,
+                    target: CrossEntropyTarget::Probabilities(Arc::clone(target.storage())),
+                    classes,
+                })
+            },
+        )
+    }
+
     /// Mean squared error against `target` (PyTorch's `F.mse_loss`).
     ///
     /// ```
@@ -142,5 +269,112 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
                 })
             },
         )
+    }
+}
+
+/// Log-softmax of each row of `classes` elements.
+fn row_log_softmax<E: Element>(x: &[E], classes: usize) -> Arc<[E]> {
+    let layout = AxisLayout {
+        outer: x.len() / classes.max(1),
+        len: classes,
+        inner: 1,
+    };
+    let lse = log_sum_exp_lanes(x, layout);
+    x.iter()
+        .enumerate()
+        .map(|(at, &v)| v - lse[at / classes.max(1)])
+        .collect()
+}
+
+impl<const B: usize, const C: usize, E: Element, T: Tape> Tensor<Rank2<B, C>, E, T> {
+    /// Cross-entropy of a batch of `B` rows of `C` logits against one class index per
+    /// row, mean over the batch (PyTorch's `F.cross_entropy(logits, classes)`).
+    /// Computed through a stable log-softmax: finite for logits up to ±1e4 and beyond.
+    ///
+    /// # Errors
+    /// [`Error::IndexOutOfBounds`] if a class index is not below `C` (the index holds
+    /// the row and the class given).
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let logits = Tensor::from_array([[2.0f64, 0.0], [0.0, 0.0]]).track();
+    /// let loss = logits.cross_entropy(&[0, 1])?;
+    /// let expected = ((1.0 + (-2.0f64).exp()).ln() + 2f64.ln()) / 2.0;
+    /// assert!((loss.item() - expected).abs() < 1e-12);
+    /// assert!(logits.cross_entropy(&[0, 2]).is_err());
+    /// # Ok::<(), typegrad::Error>(())
+    /// ```
+    pub fn cross_entropy(
+        &self,
+        classes: &[usize; B],
+    ) -> Result<Tensor<Rank0, E, UnaryTape<T>>, Error> {
+        self.cross_entropy_rows(classes, C)
+    }
+
+    /// Cross-entropy against class probabilities (each row of `target` a distribution),
+    /// mean over the batch (PyTorch's `F.cross_entropy(logits, probabilities)`).
+    pub fn cross_entropy_probs<TT: Tape>(
+        &self,
+        target: &Tensor<Rank2<B, C>, E, TT>,
+    ) -> Tensor<Rank0, E, BinaryTape<T, TT>>
+    where
+        T: Merge<TT>,
+    {
+        self.cross_entropy_prob_rows(target, C)
+    }
+}
+
+impl<const C: usize, E: Element, T: Tape> Tensor<Rank1<C>, E, T> {
+    /// Cross-entropy of one row of `C` logits against a class index (PyTorch's
+    /// unbatched `F.cross_entropy`).
+    ///
+    /// # Errors
+    /// [`Error::IndexOutOfBounds`] if `class` is not below `C`.
+    pub fn cross_entropy(&self, class: usize) -> Result<Tensor<Rank0, E, UnaryTape<T>>, Error> {
+        self.cross_entropy_rows(&[class], C)
+    }
+
+    /// Cross-entropy of one row of logits against a probability distribution.
+    pub fn cross_entropy_probs<TT: Tape>(
+        &self,
+        target: &Tensor<Rank1<C>, E, TT>,
+    ) -> Tensor<Rank0, E, BinaryTape<T, TT>>
+    where
+        T: Merge<TT>,
+    {
+        self.cross_entropy_prob_rows(target, C)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::prelude::*;
+
+    #[test]
+    fn cross_entropy_gradients_are_softmax_minus_target() {
+        let logits = Tensor::from_array([[1.0f64, 2.0, 3.0]]).track();
+        let loss = logits.cross_entropy(&[2]).unwrap();
+        let p = logits.no_grad().softmax::<1>().to_vec();
+        let g = loss.backward().get(&logits).unwrap().to_vec();
+        assert!((g[0] - p[0]).abs() < 1e-15 && (g[2] - (p[2] - 1.0)).abs() < 1e-15);
+        let onehot = Tensor::from_array([[0.0f64, 0.0, 1.0]]);
+        let by_probs = logits.cross_entropy_probs(&onehot);
+        let by_index = logits.cross_entropy(&[2]).unwrap();
+        assert!((by_probs.item() - by_index.item()).abs() < 1e-15);
+    }
+
+    #[test]
+    fn losses_are_finite_for_huge_logits() {
+        let z = Tensor::from_array([1e4f32, -1e4, 1e4, -1e4]).track();
+        let y = Tensor::from_array([0.0f32, 1.0, 1.0, 0.0]);
+        let loss = z.bce_with_logits(&y);
+        assert_eq!(loss.item(), 5000.0);
+        let g = loss.backward().get(&z).unwrap().to_vec();
+        assert_eq!(g, vec![0.25, -0.25, 0.0, 0.0]);
+        let logits = Tensor::from_array([[1e4f32, -1e4], [-1e4, 1e4]]).track();
+        let ce = logits.cross_entropy(&[1, 1]).unwrap();
+        assert_eq!(ce.item(), 1e4);
+        let g = ce.backward().get(&logits).unwrap().to_vec();
+        assert_eq!(g, vec![0.5, -0.5, 0.0, 0.0]);
     }
 }

@@ -2,6 +2,7 @@
 //! backward (the vector-Jacobian product) sit side by side in its module; [`Op`] is the
 //! record a graph keeps of one application, and dispatches backward to that module.
 
+pub(crate) mod axis;
 pub(crate) mod binary;
 pub(crate) mod loss;
 pub(crate) mod matmul;
@@ -24,8 +25,10 @@ pub(crate) enum Op<E: Element> {
     Unary(unary::UnaryOp<E>),
     Binary(binary::BinaryOp<E>),
     Reduce(reduce::ReduceOp<E>),
+    Axis(axis::AxisOp<E>),
     MatMul(matmul::MatMulOp<E>),
     Loss(loss::LossOp<E>),
+    CrossEntropy(loss::CrossEntropyOp<E>),
 }
 
 impl<E: Element> Op<E> {
@@ -36,8 +39,10 @@ impl<E: Element> Op<E> {
             Op::Unary(op) => op.name(),
             Op::Binary(op) => op.name(),
             Op::Reduce(op) => op.name(),
+            Op::Axis(op) => op.name(),
             Op::MatMul(op) => op.name(),
             Op::Loss(op) => op.name(),
+            Op::CrossEntropy(op) => op.name(),
         }
     }
 
@@ -49,8 +54,10 @@ impl<E: Element> Op<E> {
             Op::Unary(op) => op.backward(grad, parents),
             Op::Binary(op) => op.backward(grad, parents),
             Op::Reduce(op) => op.backward(grad, parents),
+            Op::Axis(op) => op.backward(grad, parents),
             Op::MatMul(op) => op.backward(grad, parents),
             Op::Loss(op) => op.backward(grad, parents),
+            Op::CrossEntropy(op) => op.backward(grad, parents),
         }
     }
 }

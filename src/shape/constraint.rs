@@ -148,3 +148,65 @@ impl<const B: usize, const M: usize, const K: usize, const N: usize> MatMulShape
     const N: usize = N;
     const RHS_BATCHED: bool = false;
 }
+
+/// Shapes that have axis `AXIS`; `Output` is the shape without it.
+///
+/// Reductions along an axis (`sum_axis::<1>()`) drop exactly that axis; softmax along an
+/// axis keeps the shape but requires the axis to exist.
+#[diagnostic::on_unimplemented(
+    message = "a tensor of shape `{Self}` has no axis {AXIS}",
+    label = "axis {AXIS} does not exist here",
+    note = "axes are numbered from 0, outermost first: `Rank2<M, N>` has axes 0 (M) and 1 (N)"
+)]
+pub trait HasAxis<const AXIS: usize>: Shape {
+    /// The shape with axis `AXIS` removed.
+    type Removed: Shape;
+}
+
+/// Implements [`HasAxis`] for one shape and axis.
+macro_rules! has_axis {
+    ($([$($d:ident),*] $shape:ty, $axis:literal => $removed:ty;)*) => {$(
+        impl<$(const $d: usize),*> HasAxis<$axis> for $shape {
+            type Removed = $removed;
+        }
+    )*};
+}
+
+has_axis! {
+    [N] Rank1<N>, 0 => Rank0;
+    [M, N] Rank2<M, N>, 0 => Rank1<N>;
+    [M, N] Rank2<M, N>, 1 => Rank1<M>;
+    [A, B, C] Rank3<A, B, C>, 0 => Rank2<B, C>;
+    [A, B, C] Rank3<A, B, C>, 1 => Rank2<A, C>;
+    [A, B, C] Rank3<A, B, C>, 2 => Rank2<A, B>;
+    [A, B, C, D] Rank4<A, B, C, D>, 0 => Rank3<B, C, D>;
+    [A, B, C, D] Rank4<A, B, C, D>, 1 => Rank3<A, C, D>;
+    [A, B, C, D] Rank4<A, B, C, D>, 2 => Rank3<A, B, D>;
+    [A, B, C, D] Rank4<A, B, C, D>, 3 => Rank3<A, B, C>;
+}
+
+/// The layout of a shape around one axis: `outer` blocks of `len` x `inner` elements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct AxisLayout {
+    pub(crate) outer: usize,
+    pub(crate) len: usize,
+    pub(crate) inner: usize,
+}
+
+impl AxisLayout {
+    pub(crate) fn of<S: Shape>(axis: usize) -> Self {
+        let dims = S::DIMS;
+        let len = dims.get(axis).copied().unwrap_or(1);
+        AxisLayout {
+            outer: dims.iter().take(axis).product(),
+            len,
+            inner: dims.iter().skip(axis + 1).product(),
+        }
+    }
+
+    /// The flat position of element `k` along the axis in lane (`o`, `i`).
+    #[inline(always)]
+    pub(crate) fn at(self, o: usize, k: usize, i: usize) -> usize {
+        (o * self.len + k) * self.inner + i
+    }
+}

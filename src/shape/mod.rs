@@ -6,7 +6,7 @@
 
 pub mod constraint;
 
-pub use constraint::{Broadcast, MatMulShapes, ScalarShape};
+pub use constraint::{Broadcast, HasAxis, MatMulShapes, ScalarShape};
 
 use core::fmt::Debug;
 

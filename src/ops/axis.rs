@@ -1,0 +1,332 @@
+//! Operations along one typed axis: sum, mean, max and min that drop the axis, and
+//! softmax and log-softmax that normalise along it.
+//!
+//! The axis is a const generic (`x.sum_axis::<1>()`); a shape without that axis does
+//! not compile, and the result's type is the shape with exactly that axis removed.
+
+use std::sync::Arc;
+
+use crate::element::Element;
+use crate::ops::{finish, Op};
+use crate::shape::constraint::AxisLayout;
+use crate::shape::{HasAxis, Shape};
+use crate::tape::backward::ParentGrads;
+use crate::tape::{Tape, UnaryTape};
+use crate::tensor::construction::build;
+use crate::tensor::Tensor;
+
+/// What is computed along the axis, with what backward needs.
+pub(crate) enum AxisKind<E: Element> {
+    Sum,
+    Mean,
+    /// Max or min: for each lane, the position along the axis chosen (first among ties).
+    Extremum {
+        picks: Vec<usize>,
+        is_max: bool,
+    },
+    Softmax {
+        output: Arc<[E]>,
+    },
+    LogSoftmax {
+        output: Arc<[E]>,
+    },
+}
+
+/// A recorded operation along an axis.
+pub(crate) struct AxisOp<E: Element> {
+    kind: AxisKind<E>,
+    layout: AxisLayout,
+}
+
+/// Visits every lane (the elements along the axis for one position of the others).
+#[inline(always)]
+fn each_lane(layout: AxisLayout, mut visit: impl FnMut(usize, usize, usize)) {
+    for o in 0..layout.outer {
+        for i in 0..layout.inner {
+            visit(o * layout.inner + i, o, i);
+        }
+    }
+}
+
+impl<E: Element> AxisOp<E> {
+    pub(crate) fn name(&self) -> &'static str {
+        match self.kind {
+            AxisKind::Sum => "SumBackward1",
+            AxisKind::Mean => "MeanBackward1",
+            AxisKind::Extremum { is_max: true, .. } => "MaxBackward0",
+            AxisKind::Extremum { is_max: false, .. } => "MinBackward0",
+            AxisKind::Softmax { .. } => "SoftmaxBackward0",
+            AxisKind::LogSoftmax { .. } => "LogSoftmaxBackward0",
+        }
+    }
+
+    pub(crate) fn backward(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
+        let Some(gx) = parents.get_mut(0) else {
+            return;
+        };
+        let l = self.layout;
+        match &self.kind {
+            AxisKind::Sum | AxisKind::Mean => {
+                let scale = match self.kind {
+                    AxisKind::Mean => E::one() / E::from_f64(l.len as f64),
+                    _ => E::one(),
+                };
+                each_lane(l, |lane, o, i| {
+                    let g = grad[lane] * scale;
+                    for k in 0..l.len {
+                        gx[l.at(o, k, i)] = gx[l.at(o, k, i)] + g;
+                    }
+                });
+            }
+            AxisKind::Extremum { picks, .. } => each_lane(l, |lane, o, i| {
+                let at = l.at(o, picks[lane], i);
+                gx[at] = gx[at] + grad[lane];
+            }),
+            AxisKind::Softmax { output: y } => each_lane(l, |_, o, i| {
+                let dot = (0..l.len).fold(E::zero(), |acc, k| {
+                    acc + grad[l.at(o, k, i)] * y[l.at(o, k, i)]
+                });
+                for k in 0..l.len {
+                    let at = l.at(o, k, i);
+                    gx[at] = gx[at] + y[at] * (grad[at] - dot);
+                }
+            }),
+            AxisKind::LogSoftmax { output: y } => each_lane(l, |_, o, i| {
+                let total = (0..l.len).fold(E::zero(), |acc, k| acc + grad[l.at(o, k, i)]);
+                for k in 0..l.len {
+                    let at = l.at(o, k, i);
+                    gx[at] = gx[at] + grad[at] - y[at].exp() * total;
+                }
+            }),
+        }
+    }
+}
+
+/// The log of the sum of exponentials along each lane, and each lane's maximum,
+/// computed without overflow (shifted by the maximum).
+pub(crate) fn log_sum_exp_lanes<E: Element>(x: &[E], l: AxisLayout) -> Vec<E> {
+    let mut out = vec![E::zero(); l.outer * l.inner];
+    each_lane(l, |lane, o, i| {
+        let max = (0..l.len).fold(E::neg_infinity(), |m, k| m.max(x[l.at(o, k, i)]));
+        if !max.is_finite() {
+            out[lane] = max;
+            return;
+        }
+        let sum = (0..l.len).fold(E::zero(), |acc, k| acc + (x[l.at(o, k, i)] - max).exp());
+        out[lane] = max + sum.ln();
+    });
+    out
+}
+
+impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
+    fn along<const AXIS: usize>(
+        &self,
+        values: Arc<[E]>,
+        kind: impl FnOnce() -> AxisKind<E>,
+    ) -> Tensor<<S as HasAxis<AXIS>>::Removed, E, UnaryTape<T>>
+    where
+        S: HasAxis<AXIS>,
+    {
+        let layout = AxisLayout::of::<S>(AXIS);
+        finish(values, [self.graph_ref(), None], || {
+            Op::Axis(AxisOp {
+                kind: kind(),
+                layout,
+            })
+        })
+    }
+
+    fn lane_sums<const AXIS: usize>(&self) -> Arc<[E]>
+    where
+        S: HasAxis<AXIS>,
+    {
+        let (x, l) = (self.as_slice(), AxisLayout::of::<S>(AXIS));
+        build(l.outer * l.inner, |out| {
+            each_lane(l, |lane, o, i| {
+                out[lane] = (0..l.len).fold(E::zero(), |acc, k| acc + x[l.at(o, k, i)]);
+            })
+        })
+    }
+
+    /// The sum along axis `AXIS`, which the result no longer has (PyTorch's
+    /// `x.sum(dim=AXIS)`).
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let m = Tensor::from_array([[1.0f32, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+    /// let rows: Tensor<Rank1<2>, f32> = m.sum_axis::<1>();
+    /// assert_eq!(rows.to_vec(), vec![6.0, 15.0]);
+    /// let cols: Tensor<Rank1<3>, f32> = m.sum_axis::<0>();
+    /// assert_eq!(cols.to_vec(), vec![5.0, 7.0, 9.0]);
+    /// ```
+    pub fn sum_axis<const AXIS: usize>(
+        &self,
+    ) -> Tensor<<S as HasAxis<AXIS>>::Removed, E, UnaryTape<T>>
+    where
+        S: HasAxis<AXIS>,
+    {
+        self.along::<AXIS>(self.lane_sums::<AXIS>(), || AxisKind::Sum)
+    }
+
+    /// The mean along axis `AXIS`, which the result no longer has.
+    pub fn mean_axis<const AXIS: usize>(
+        &self,
+    ) -> Tensor<<S as HasAxis<AXIS>>::Removed, E, UnaryTape<T>>
+    where
+        S: HasAxis<AXIS>,
+    {
+        let len = E::from_f64(AxisLayout::of::<S>(AXIS).len as f64);
+        let mut sums = self.lane_sums::<AXIS>();
+        Arc::make_mut(&mut sums)
+            .iter_mut()
+            .for_each(|s| *s = *s / len);
+        self.along::<AXIS>(sums, || AxisKind::Mean)
+    }
+
+    fn extremum_axis<const AXIS: usize>(
+        &self,
+        is_max: bool,
+    ) -> Tensor<<S as HasAxis<AXIS>>::Removed, E, UnaryTape<T>>
+    where
+        S: HasAxis<AXIS>,
+    {
+        let (x, l) = (self.as_slice(), AxisLayout::of::<S>(AXIS));
+        let mut picks = vec![0; l.outer * l.inner];
+        let values = build(l.outer * l.inner, |out| {
+            each_lane(l, |lane, o, i| {
+                let mut best = 0;
+                for k in 1..l.len {
+                    let (v, b) = (x[l.at(o, k, i)], x[l.at(o, best, i)]);
+                    let better = if is_max { v > b } else { v < b };
+                    // A NaN wins, so a reduction never hides it.
+                    if !b.is_nan() && (better || v.is_nan()) {
+                        best = k;
+                    }
+                }
+                picks[lane] = best;
+                out[lane] = x.get(l.at(o, best, i)).copied().unwrap_or_else(E::nan);
+            })
+        });
+        self.along::<AXIS>(values, || AxisKind::Extremum { picks, is_max })
+    }
+
+    /// The maximum along axis `AXIS`; each lane's gradient goes to its first maximum.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let m = Tensor::from_array([[1.0f64, 5.0], [7.0, 7.0]]).track();
+    /// let best = m.max_axis::<1>();
+    /// assert_eq!(best.to_vec(), vec![5.0, 7.0]);
+    /// let g = best.sum().backward().get(&m).unwrap().to_vec();
+    /// assert_eq!(g, vec![0.0, 1.0, 1.0, 0.0]);
+    /// ```
+    pub fn max_axis<const AXIS: usize>(
+        &self,
+    ) -> Tensor<<S as HasAxis<AXIS>>::Removed, E, UnaryTape<T>>
+    where
+        S: HasAxis<AXIS>,
+    {
+        self.extremum_axis::<AXIS>(true)
+    }
+
+    /// The minimum along axis `AXIS`; each lane's gradient goes to its first minimum.
+    pub fn min_axis<const AXIS: usize>(
+        &self,
+    ) -> Tensor<<S as HasAxis<AXIS>>::Removed, E, UnaryTape<T>>
+    where
+        S: HasAxis<AXIS>,
+    {
+        self.extremum_axis::<AXIS>(false)
+    }
+
+    fn normalise<const AXIS: usize>(&self, log: bool) -> Tensor<S, E, UnaryTape<T>>
+    where
+        S: HasAxis<AXIS>,
+    {
+        let (x, l) = (self.as_slice(), AxisLayout::of::<S>(AXIS));
+        let lse = log_sum_exp_lanes(x, l);
+        let output = build(x.len(), |out| {
+            each_lane(l, |lane, o, i| {
+                for k in 0..l.len {
+                    let at = l.at(o, k, i);
+                    let log_p = x[at] - lse[lane];
+                    out[at] = if log { log_p } else { log_p.exp() };
+                }
+            })
+        });
+        let saved = Arc::clone(&output);
+        finish(output, [self.graph_ref(), None], || {
+            Op::Axis(AxisOp {
+                kind: if log {
+                    AxisKind::LogSoftmax { output: saved }
+                } else {
+                    AxisKind::Softmax { output: saved }
+                },
+                layout: l,
+            })
+        })
+    }
+
+    /// Softmax along axis `AXIS`: `e^x / Σ e^x` per lane, computed without overflow.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let p = Tensor::from_array([[1.0f64, 1.0], [0.0, 1e4]]).softmax::<1>();
+    /// assert_eq!(p.to_vec(), vec![0.5, 0.5, 0.0, 1.0]);
+    /// ```
+    pub fn softmax<const AXIS: usize>(&self) -> Tensor<S, E, UnaryTape<T>>
+    where
+        S: HasAxis<AXIS>,
+    {
+        self.normalise::<AXIS>(false)
+    }
+
+    /// Log-softmax along axis `AXIS`: `x - ln Σ e^x` per lane, accurate for logits of
+    /// any size (no overflow, no `ln(0)`).
+    pub fn log_softmax<const AXIS: usize>(&self) -> Tensor<S, E, UnaryTape<T>>
+    where
+        S: HasAxis<AXIS>,
+    {
+        self.normalise::<AXIS>(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::prelude::*;
+
+    #[test]
+    fn reductions_along_each_axis_of_a_rank3() {
+        let x = Tensor::<Rank3<2, 3, 4>, f64>::arange_like();
+        let s0 = x.sum_axis::<0>();
+        let _: &Tensor<Rank2<3, 4>, f64> = &s0;
+        assert_eq!(s0.as_slice()[0], 0.0 + 12.0);
+        let s1 = x.sum_axis::<1>();
+        let _: &Tensor<Rank2<2, 4>, f64> = &s1;
+        assert_eq!(s1.as_slice()[0], 0.0 + 4.0 + 8.0);
+        let s2 = x.mean_axis::<2>();
+        let _: &Tensor<Rank2<2, 3>, f64> = &s2;
+        assert_eq!(s2.as_slice()[0], 1.5);
+        assert_eq!(
+            x.min_axis::<2>().to_vec(),
+            vec![0.0, 4.0, 8.0, 12.0, 16.0, 20.0]
+        );
+    }
+
+    impl<S: Shape> Tensor<S, f64> {
+        fn arange_like() -> Self {
+            Tensor::from_fn(|i| i as f64)
+        }
+    }
+
+    #[test]
+    fn log_softmax_is_finite_for_huge_logits() {
+        let x = Tensor::from_array([[1e4f32, -1e4, 0.0]]).track();
+        let y = x.log_softmax::<1>();
+        assert!(y.as_slice().iter().all(|v| v.is_finite()));
+        assert_eq!(y.as_slice()[0], 0.0);
+        let g = y.sum().backward().get(&x).unwrap().to_vec();
+        assert!(g.iter().all(|v| v.is_finite()));
+        assert!((g[0] - (1.0 - 3.0)).abs() < 1e-6);
+    }
+}
