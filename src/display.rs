@@ -7,6 +7,11 @@
 
 use core::fmt;
 
+use crate::element::Element;
+use crate::shape::Shape;
+use crate::tape::Tape;
+use crate::tensor::Tensor;
+
 /// Digits after the decimal point, PyTorch's default `precision`.
 const PRECISION: usize = 4;
 
@@ -447,6 +452,33 @@ fn scientific(value: f64, precision: usize) -> String {
     format!("{mantissa}e{sign}{:02}", exponent.unsigned_abs())
 }
 
+impl<S: Shape, E: Element, T: Tape> core::fmt::Display for Tensor<S, E, T> {
+    /// Prints as PyTorch does: `tensor([1., 1.], requires_grad=True)`,
+    /// `tensor(27., grad_fn=<MeanBackward0>)`; `f64` tensors add
+    /// `dtype=torch.float64` as PyTorch does for a non-default type.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let values: Vec<f64> = self.as_slice().iter().map(|v| v.to_f64_exact()).collect();
+        let mut suffix = String::new();
+        if E::DTYPE != "torch.float32" {
+            suffix.push_str(", dtype=");
+            suffix.push_str(E::DTYPE);
+        }
+        if let Some(grad_fn) = self.grad_fn() {
+            suffix.push_str(&format!(", grad_fn={grad_fn}"));
+        } else if self.requires_grad() {
+            suffix.push_str(", requires_grad=True");
+        }
+        write_tensor(f, &values, S::DIMS, &suffix)
+    }
+}
+
+impl<S: Shape, E: Element, T: Tape> core::fmt::Debug for Tensor<S, E, T> {
+    /// The same text as `Display`: PyTorch's `repr`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Display::fmt(self, f)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -744,37 +776,5 @@ mod tests {
         let text = render(&[1.0, 2.0], &dims_with_row, "");
         let indent = " ".repeat(PREFIX.len() + dims.len() + 1);
         assert!(text.contains(&format!("1.,\n{indent}2.]")), "{text}");
-    }
-}
-
-use crate::element::Element;
-use crate::shape::Shape;
-use crate::tape::Tape;
-use crate::tensor::Tensor;
-
-impl<S: Shape, E: Element, T: Tape> core::fmt::Display for Tensor<S, E, T> {
-    /// Prints as PyTorch does: `tensor([1., 1.], requires_grad=True)`,
-    /// `tensor(27., grad_fn=<MeanBackward0>)`; `f64` tensors add
-    /// `dtype=torch.float64` as PyTorch does for a non-default type.
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let values: Vec<f64> = self.as_slice().iter().map(|v| v.to_f64_exact()).collect();
-        let mut suffix = String::new();
-        if E::DTYPE != "torch.float32" {
-            suffix.push_str(", dtype=");
-            suffix.push_str(E::DTYPE);
-        }
-        if let Some(grad_fn) = self.grad_fn() {
-            suffix.push_str(&format!(", grad_fn={grad_fn}"));
-        } else if self.requires_grad() {
-            suffix.push_str(", requires_grad=True");
-        }
-        write_tensor(f, &values, S::DIMS, &suffix)
-    }
-}
-
-impl<S: Shape, E: Element, T: Tape> core::fmt::Debug for Tensor<S, E, T> {
-    /// The same text as `Display`: PyTorch's `repr`.
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        core::fmt::Display::fmt(self, f)
     }
 }

@@ -208,8 +208,12 @@ where
                 .copied()
                 .unwrap_or(f64::NAN);
             let tolerance = tol.atol + tol.rtol * numeric.abs();
-            // Written so that a NaN on either side fails the check.
-            if !((analytic - numeric).abs() <= tolerance) {
+            // A NaN on either side fails the check: `is_le` of an unordered pair is false.
+            let agrees = (analytic - numeric)
+                .abs()
+                .partial_cmp(&tolerance)
+                .is_some_and(|order| order.is_le());
+            if !agrees {
                 return Err(GradcheckError {
                     input,
                     index,

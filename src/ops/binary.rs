@@ -81,22 +81,25 @@ impl BinaryKind {
 fn each_position(nl: usize, nr: usize, mut visit: impl FnMut(usize, usize, usize)) {
     if nl == nr {
         (0..nl).for_each(|i| visit(i, i, i));
-    } else if nl > nr && nr > 0 {
-        for block in 0..nl / nr {
+    } else if nl > nr {
+        for block in 0..nl.checked_div(nr).unwrap_or(0) {
             (0..nr).for_each(|j| visit(block * nr + j, block * nr + j, j));
         }
-    } else if nl > 0 {
-        for block in 0..nr / nl {
+    } else {
+        for block in 0..nr.checked_div(nl).unwrap_or(0) {
             (0..nl).for_each(|j| visit(block * nl + j, j, block * nl + j));
         }
     }
 }
 
+/// The left and right operands' values.
+type Operands<E> = (Arc<[E]>, Arc<[E]>);
+
 /// A recorded elementwise binary operation.
 pub(crate) struct BinaryOp<E: Element> {
     kind: BinaryKind,
     /// Operand values, kept only when the derivatives read them (Mul, Div).
-    values: Option<(Arc<[E]>, Arc<[E]>)>,
+    values: Option<Operands<E>>,
     lhs_len: usize,
     rhs_len: usize,
 }

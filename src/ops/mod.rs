@@ -4,6 +4,7 @@
 
 pub(crate) mod axis;
 pub(crate) mod binary;
+pub(crate) mod layout;
 pub(crate) mod loss;
 pub(crate) mod matmul;
 pub(crate) mod reduce;
@@ -27,6 +28,7 @@ pub(crate) enum Op<E: Element> {
     Reduce(reduce::ReduceOp<E>),
     Axis(axis::AxisOp<E>),
     MatMul(matmul::MatMulOp<E>),
+    Layout(layout::LayoutOp),
     Loss(loss::LossOp<E>),
     CrossEntropy(loss::CrossEntropyOp<E>),
 }
@@ -41,6 +43,7 @@ impl<E: Element> Op<E> {
             Op::Reduce(op) => op.name(),
             Op::Axis(op) => op.name(),
             Op::MatMul(op) => op.name(),
+            Op::Layout(op) => op.name(),
             Op::Loss(op) => op.name(),
             Op::CrossEntropy(op) => op.name(),
         }
@@ -56,6 +59,7 @@ impl<E: Element> Op<E> {
             Op::Reduce(op) => op.backward(grad, parents),
             Op::Axis(op) => op.backward(grad, parents),
             Op::MatMul(op) => op.backward(grad, parents),
+            Op::Layout(op) => op.backward(grad, parents),
             Op::Loss(op) => op.backward(grad, parents),
             Op::CrossEntropy(op) => op.backward(grad, parents),
         }

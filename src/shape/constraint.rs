@@ -210,3 +210,139 @@ impl AxisLayout {
         (o * self.len + k) * self.inner + i
     }
 }
+
+/// Shapes whose axis `AXIS` can be given the length `LEN`; `Output` is that shape.
+/// Used by `narrow` (typed slicing).
+#[diagnostic::on_unimplemented(
+    message = "a tensor of shape `{Self}` has no axis {AXIS}",
+    label = "axis {AXIS} does not exist here",
+    note = "axes are numbered from 0, outermost first: `Rank2<M, N>` has axes 0 (M) and 1 (N)"
+)]
+pub trait Resize<const AXIS: usize, const LEN: usize>: HasAxis<AXIS> {
+    /// The shape with axis `AXIS` of length `LEN`.
+    type Output: Shape;
+}
+
+/// Implements [`Resize`] for one shape and axis.
+macro_rules! resize {
+    ($([$($d:ident),*] $shape:ty, $axis:literal => $out:ty;)*) => {$(
+        impl<$(const $d: usize,)* const L: usize> Resize<$axis, L> for $shape {
+            type Output = $out;
+        }
+    )*};
+}
+
+resize! {
+    [N] Rank1<N>, 0 => Rank1<L>;
+    [M, N] Rank2<M, N>, 0 => Rank2<L, N>;
+    [M, N] Rank2<M, N>, 1 => Rank2<M, L>;
+    [A, B, C] Rank3<A, B, C>, 0 => Rank3<L, B, C>;
+    [A, B, C] Rank3<A, B, C>, 1 => Rank3<A, L, C>;
+    [A, B, C] Rank3<A, B, C>, 2 => Rank3<A, B, L>;
+    [A, B, C, D] Rank4<A, B, C, D>, 0 => Rank4<L, B, C, D>;
+    [A, B, C, D] Rank4<A, B, C, D>, 1 => Rank4<A, L, C, D>;
+    [A, B, C, D] Rank4<A, B, C, D>, 2 => Rank4<A, B, L, D>;
+    [A, B, C, D] Rank4<A, B, C, D>, 3 => Rank4<A, B, C, L>;
+}
+
+/// Rank-3 shapes reordered by the permutation `(P0, P1, P2)`: result axis `k` is input
+/// axis `Pk`.
+#[diagnostic::on_unimplemented(
+    message = "`({P0}, {P1}, {P2})` is not a permutation of the axes of `{Self}`",
+    note = "a permutation of a rank-3 tensor lists each of the axes 0, 1 and 2 once"
+)]
+pub trait Permute3<const P0: usize, const P1: usize, const P2: usize>: Shape {
+    /// The permuted shape.
+    type Output: Shape;
+}
+
+/// Rank-4 shapes reordered by the permutation `(P0, P1, P2, P3)`.
+#[diagnostic::on_unimplemented(
+    message = "`({P0}, {P1}, {P2}, {P3})` is not a permutation of the axes of `{Self}`",
+    note = "a permutation of a rank-4 tensor lists each of the axes 0, 1, 2 and 3 once"
+)]
+pub trait Permute4<const P0: usize, const P1: usize, const P2: usize, const P3: usize>:
+    Shape
+{
+    /// The permuted shape.
+    type Output: Shape;
+}
+
+/// Implements [`Permute3`] for each listed permutation.
+macro_rules! permute3 {
+    ($(($p0:literal, $p1:literal, $p2:literal) => $out:ty;)*) => {$(
+        impl<const A: usize, const B: usize, const C: usize> Permute3<$p0, $p1, $p2>
+            for Rank3<A, B, C>
+        {
+            type Output = $out;
+        }
+    )*};
+}
+
+permute3! {
+    (0, 1, 2) => Rank3<A, B, C>;
+    (0, 2, 1) => Rank3<A, C, B>;
+    (1, 0, 2) => Rank3<B, A, C>;
+    (1, 2, 0) => Rank3<B, C, A>;
+    (2, 0, 1) => Rank3<C, A, B>;
+    (2, 1, 0) => Rank3<C, B, A>;
+}
+
+/// Implements [`Permute4`] for each listed permutation.
+macro_rules! permute4 {
+    ($(($p0:literal, $p1:literal, $p2:literal, $p3:literal) => [$o0:ident $o1:ident $o2:ident $o3:ident];)*) => {$(
+        impl<const A: usize, const B: usize, const C: usize, const D: usize>
+            Permute4<$p0, $p1, $p2, $p3> for Rank4<A, B, C, D>
+        {
+            type Output = Rank4<$o0, $o1, $o2, $o3>;
+        }
+    )*};
+}
+
+permute4! {
+    (0, 1, 2, 3) => [A B C D]; (0, 1, 3, 2) => [A B D C]; (0, 2, 1, 3) => [A C B D];
+    (0, 2, 3, 1) => [A C D B]; (0, 3, 1, 2) => [A D B C]; (0, 3, 2, 1) => [A D C B];
+    (1, 0, 2, 3) => [B A C D]; (1, 0, 3, 2) => [B A D C]; (1, 2, 0, 3) => [B C A D];
+    (1, 2, 3, 0) => [B C D A]; (1, 3, 0, 2) => [B D A C]; (1, 3, 2, 0) => [B D C A];
+    (2, 0, 1, 3) => [C A B D]; (2, 0, 3, 1) => [C A D B]; (2, 1, 0, 3) => [C B A D];
+    (2, 1, 3, 0) => [C B D A]; (2, 3, 0, 1) => [C D A B]; (2, 3, 1, 0) => [C D B A];
+    (3, 0, 1, 2) => [D A B C]; (3, 0, 2, 1) => [D A C B]; (3, 1, 0, 2) => [D B A C];
+    (3, 1, 2, 0) => [D B C A]; (3, 2, 0, 1) => [D C A B]; (3, 2, 1, 0) => [D C B A];
+}
+
+/// Whether `from` broadcasts to `to` by NumPy's rule: aligned from the last dimension,
+/// each dimension of `from` equals that of `to` or is 1; missing leading ones repeat.
+pub(crate) const fn broadcasts_to(from: &[usize], to: &[usize]) -> bool {
+    if from.len() > to.len() {
+        return false;
+    }
+    let offset = to.len() - from.len();
+    let mut k = 0;
+    while k < from.len() {
+        if from[k] != to[offset + k] && from[k] != 1 {
+            return false;
+        }
+        k += 1;
+    }
+    true
+}
+
+/// Whether `a` and `b` concatenated along `axis` give `out`.
+pub(crate) const fn concatenates_to(a: &[usize], b: &[usize], out: &[usize], axis: usize) -> bool {
+    if a.len() != b.len() || a.len() != out.len() || axis >= a.len() {
+        return false;
+    }
+    let mut k = 0;
+    while k < a.len() {
+        let fits = if k == axis {
+            a[k] + b[k] == out[k]
+        } else {
+            a[k] == out[k] && b[k] == out[k]
+        };
+        if !fits {
+            return false;
+        }
+        k += 1;
+    }
+    true
+}

@@ -1,0 +1,437 @@
+//! Operations that move elements without computing on them: reshape, transpose and
+//! permute, explicit broadcast, select, narrow (typed slicing) and concatenation.
+//!
+//! Every one but reshape is a gather (`out[i] = x[map[i]]`); its backward scatters the
+//! gradient back (`gx[map[i]] += g[i]`), which also sums the copies a broadcast made.
+//! Reshape shares the storage and passes the gradient through.
+//!
+//! Checks that need arithmetic on dimensions (reshape keeps the element count, a
+//! concatenation's lengths add up, a broadcast is compatible, a narrow fits) are inline
+//! `const` assertions: stable Rust cannot express them as trait bounds for every size,
+//! so they are reported by `cargo build` (and by trybuild), not by `cargo check`.
+
+use std::sync::Arc;
+
+use crate::element::Element;
+use crate::error::Error;
+use crate::ops::{finish, Op};
+use crate::shape::constraint::{broadcasts_to, concatenates_to, AxisLayout};
+use crate::shape::{HasAxis, Permute3, Permute4, Rank2, Rank3, Rank4, Resize, Shape};
+use crate::tape::backward::ParentGrads;
+use crate::tape::{BinaryTape, Merge, Tape, UnaryTape};
+use crate::tensor::Tensor;
+
+/// A recorded rearrangement of one or two inputs' elements.
+pub(crate) enum LayoutOp {
+    /// `out[i] = x[map[i]]`.
+    Gather {
+        map: Arc<[usize]>,
+        name: &'static str,
+    },
+    /// The same elements under another shape.
+    View,
+    /// `out = [a, b]` along an axis: the first `split` elements of each lane come from
+    /// `a`.
+    Concat {
+        layout_a: AxisLayout,
+        layout_b: AxisLayout,
+    },
+}
+
+impl LayoutOp {
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            LayoutOp::Gather { name, .. } => name,
+            LayoutOp::View => "ViewBackward0",
+            LayoutOp::Concat { .. } => "CatBackward0",
+        }
+    }
+
+    pub(crate) fn backward<E: Element>(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
+        match self {
+            LayoutOp::Gather { map, .. } => {
+                if let Some(gx) = parents.get_mut(0) {
+                    for (&from, &g) in map.iter().zip(grad) {
+                        if let Some(slot) = gx.get_mut(from) {
+                            *slot = *slot + g;
+                        }
+                    }
+                }
+            }
+            LayoutOp::View => {
+                if let Some(gx) = parents.get_mut(0) {
+                    for (x, &g) in gx.iter_mut().zip(grad) {
+                        *x = *x + g;
+                    }
+                }
+            }
+            LayoutOp::Concat { layout_a, layout_b } => {
+                let out_lane = (layout_a.len + layout_b.len) * layout_a.inner;
+                for (k, layout, skip) in [(0, layout_a, 0), (1, layout_b, layout_a.len)] {
+                    if let Some(gx) = parents.get_mut(k) {
+                        let lane = layout.len * layout.inner;
+                        for o in 0..layout.outer {
+                            let from = o * out_lane + skip * layout.inner;
+                            for (x, &g) in gx[o * lane..(o + 1) * lane]
+                                .iter_mut()
+                                .zip(&grad[from..from + lane])
+                            {
+                                *x = *x + g;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Row-major strides of `dims`.
+fn strides(dims: &[usize]) -> Vec<usize> {
+    let mut strides = vec![1; dims.len()];
+    for k in (0..dims.len().saturating_sub(1)).rev() {
+        strides[k] = strides[k + 1] * dims[k + 1];
+    }
+    strides
+}
+
+/// For every position of an `out_dims` tensor, the flat position of the input element it
+/// copies, where `source_of(axis, index)` gives the input's (stride-weighted) offset.
+fn gather_map(
+    out_dims: &[usize],
+    mut source_of: impl FnMut(usize, usize) -> usize,
+) -> Arc<[usize]> {
+    let count: usize = out_dims.iter().product();
+    let out_strides = strides(out_dims);
+    (0..count)
+        .map(|flat| {
+            out_dims
+                .iter()
+                .zip(&out_strides)
+                .enumerate()
+                .map(|(axis, (&dim, &stride))| source_of(axis, (flat / stride) % dim.max(1)))
+                .sum()
+        })
+        .collect()
+}
+
+impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
+    fn gather<S2: Shape>(
+        &self,
+        map: Arc<[usize]>,
+        name: &'static str,
+    ) -> Tensor<S2, E, UnaryTape<T>> {
+        let x = self.as_slice();
+        let data: Arc<[E]> = map
+            .iter()
+            .map(|&i| x.get(i).copied().unwrap_or_else(E::nan))
+            .collect();
+        finish(data, [self.graph_ref(), None], || {
+            Op::Layout(LayoutOp::Gather { map, name })
+        })
+    }
+
+    /// The same elements, in the same row-major order, under shape `S2` (PyTorch's
+    /// `reshape`/`view`). Shares the storage: nothing is copied.
+    ///
+    /// A shape with a different number of elements is rejected when the program is
+    /// built (`cargo build`; `cargo check` does not see it).
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let m = Tensor::from_array([[1.0f32, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+    /// let v: Tensor<Rank1<6>, f32> = m.reshape();
+    /// let t: Tensor<Rank2<3, 2>, f32> = m.reshape();
+    /// assert_eq!(v.as_slice(), t.as_slice());
+    /// ```
+    pub fn reshape<S2: Shape>(&self) -> Tensor<S2, E, UnaryTape<T>> {
+        const {
+            assert!(
+                S::NUM_ELEMENTS == S2::NUM_ELEMENTS,
+                "reshape: the new shape must hold as many elements as the old one"
+            )
+        };
+        finish(Arc::clone(self.storage()), [self.graph_ref(), None], || {
+            Op::Layout(LayoutOp::View)
+        })
+    }
+
+    /// Broadcasts to shape `S2` by NumPy's rule (PyTorch's `expand`): dimensions are
+    /// aligned from the last; each equals the target's or is 1, and missing leading
+    /// dimensions repeat. The gradient sums over the copies.
+    ///
+    /// An incompatible target shape is rejected when the program is built.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let col = Tensor::from_array([[1.0f32], [2.0]]);
+    /// let m: Tensor<Rank2<2, 3>, f32> = col.broadcast();
+    /// assert_eq!(m.to_vec(), vec![1.0, 1.0, 1.0, 2.0, 2.0, 2.0]);
+    /// ```
+    pub fn broadcast<S2: Shape>(&self) -> Tensor<S2, E, UnaryTape<T>> {
+        const {
+            assert!(
+                broadcasts_to(S::DIMS, S2::DIMS),
+                "broadcast: each dimension must equal the target's or be 1 (aligned from the last)"
+            )
+        };
+        let (from, to) = (S::DIMS, S2::DIMS);
+        let offset = to.len() - from.len();
+        let from_strides = strides(from);
+        let map = gather_map(to, |axis, index| {
+            axis.checked_sub(offset)
+                .filter(|&k| from[k] != 1)
+                .map_or(0, |k| index * from_strides[k])
+        });
+        self.gather(map, "ExpandBackward0")
+    }
+
+    /// The slice at `index` along axis `AXIS`, which the result no longer has (PyTorch's
+    /// `select(AXIS, index)`).
+    ///
+    /// # Errors
+    /// [`Error::IndexOutOfBounds`] if `index` is not below the axis' length.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let m = Tensor::from_array([[1.0f64, 2.0], [3.0, 4.0], [5.0, 6.0]]);
+    /// assert_eq!(m.select::<0>(2)?.to_vec(), vec![5.0, 6.0]);
+    /// assert_eq!(m.select::<1>(0)?.to_vec(), vec![1.0, 3.0, 5.0]);
+    /// assert!(m.select::<0>(3).is_err());
+    /// # Ok::<(), typegrad::Error>(())
+    /// ```
+    pub fn select<const AXIS: usize>(
+        &self,
+        index: usize,
+    ) -> Result<Tensor<<S as HasAxis<AXIS>>::Removed, E, UnaryTape<T>>, Error>
+    where
+        S: HasAxis<AXIS>,
+    {
+        let l = AxisLayout::of::<S>(AXIS);
+        if index >= l.len {
+            return Err(Error::IndexOutOfBounds {
+                context: "Tensor::select",
+                index: vec![index],
+                dims: S::DIMS,
+            });
+        }
+        let map = (0..l.outer)
+            .flat_map(|o| (0..l.inner).map(move |i| l.at(o, index, i)))
+            .collect();
+        Ok(self.gather(map, "SelectBackward0"))
+    }
+
+    /// The `LEN` elements starting at `START` along axis `AXIS` (PyTorch's
+    /// `narrow(AXIS, START, LEN)`): the result's type has that axis of length `LEN`.
+    ///
+    /// A range that does not fit in the axis is rejected when the program is built.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let v = Tensor::from_array([1.0f32, 2.0, 3.0, 4.0, 5.0]);
+    /// let middle: Tensor<Rank1<3>, f32> = v.narrow::<0, 1, 3>();
+    /// assert_eq!(middle.to_vec(), vec![2.0, 3.0, 4.0]);
+    /// ```
+    pub fn narrow<const AXIS: usize, const START: usize, const LEN: usize>(
+        &self,
+    ) -> Tensor<<S as Resize<AXIS, LEN>>::Output, E, UnaryTape<T>>
+    where
+        S: Resize<AXIS, LEN>,
+    {
+        const {
+            assert!(
+                AXIS < S::RANK && START + LEN <= S::DIMS[AXIS],
+                "narrow: START + LEN must not exceed the length of the axis"
+            )
+        };
+        let l = AxisLayout::of::<S>(AXIS);
+        let map = (0..l.outer)
+            .flat_map(|o| {
+                (START..START + LEN).flat_map(move |k| (0..l.inner).map(move |i| l.at(o, k, i)))
+            })
+            .collect();
+        self.gather(map, "SliceBackward0")
+    }
+
+    /// Concatenation with `other` along axis `AXIS` (PyTorch's `torch.cat`); the result
+    /// shape `SOut` is written by the caller, usually through a type annotation.
+    ///
+    /// Shapes whose other dimensions differ, or whose lengths along the axis do not add
+    /// up to `SOut`'s, are rejected when the program is built.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let a = Tensor::from_array([[1.0f32, 2.0]]);
+    /// let b = Tensor::from_array([[3.0f32, 4.0], [5.0, 6.0]]);
+    /// let rows: Tensor<Rank2<3, 2>, f32> = a.concat::<0, _, _, _>(&b);
+    /// assert_eq!(rows.to_vec(), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    /// ```
+    pub fn concat<const AXIS: usize, S2: Shape, SOut: Shape, T2: Tape>(
+        &self,
+        other: &Tensor<S2, E, T2>,
+    ) -> Tensor<SOut, E, BinaryTape<T, T2>>
+    where
+        T: Merge<T2>,
+    {
+        const {
+            assert!(
+                concatenates_to(S::DIMS, S2::DIMS, SOut::DIMS, AXIS),
+                "concat: the shapes must agree except along AXIS, where their lengths add up to the result's"
+            )
+        };
+        let (la, lb) = (AxisLayout::of::<S>(AXIS), AxisLayout::of::<S2>(AXIS));
+        let (a, b) = (self.as_slice(), other.as_slice());
+        let (lane_a, lane_b) = (la.len * la.inner, lb.len * lb.inner);
+        let data: Arc<[E]> = (0..la.outer)
+            .flat_map(|o| {
+                a[o * lane_a..(o + 1) * lane_a]
+                    .iter()
+                    .chain(&b[o * lane_b..(o + 1) * lane_b])
+                    .copied()
+            })
+            .collect();
+        finish(data, [self.graph_ref(), other.graph_ref()], || {
+            Op::Layout(LayoutOp::Concat {
+                layout_a: la,
+                layout_b: lb,
+            })
+        })
+    }
+}
+
+impl<const M: usize, const N: usize, E: Element, T: Tape> Tensor<Rank2<M, N>, E, T> {
+    /// The transpose (PyTorch's `.t()`), as a copy; matrix products never need it, since
+    /// they transpose by strides.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let m = Tensor::from_array([[1.0f32, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+    /// let t: Tensor<Rank2<3, 2>, f32> = m.t();
+    /// assert_eq!(t.to_vec(), vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
+    /// ```
+    pub fn t(&self) -> Tensor<Rank2<N, M>, E, UnaryTape<T>> {
+        let map = gather_map(
+            &[N, M],
+            |axis, index| if axis == 0 { index } else { index * N },
+        );
+        self.gather(map, "TBackward0")
+    }
+}
+
+impl<const A: usize, const B: usize, const C: usize, E: Element, T: Tape>
+    Tensor<Rank3<A, B, C>, E, T>
+{
+    /// The axes reordered: result axis `k` is input axis `Pk` (PyTorch's
+    /// `permute(P0, P1, P2)`).
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let x = Tensor::<Rank3<2, 3, 4>, f32>::zeros();
+    /// let y: Tensor<Rank3<4, 2, 3>, f32> = x.permute::<2, 0, 1>();
+    /// # let _ = y;
+    /// ```
+    pub fn permute<const P0: usize, const P1: usize, const P2: usize>(
+        &self,
+    ) -> Tensor<<Rank3<A, B, C> as Permute3<P0, P1, P2>>::Output, E, UnaryTape<T>>
+    where
+        Rank3<A, B, C>: Permute3<P0, P1, P2>,
+    {
+        self.permuted(&[P0, P1, P2])
+    }
+}
+
+impl<const A: usize, const B: usize, const C: usize, const D: usize, E: Element, T: Tape>
+    Tensor<Rank4<A, B, C, D>, E, T>
+{
+    /// The axes reordered: result axis `k` is input axis `Pk` (PyTorch's `permute`).
+    pub fn permute<const P0: usize, const P1: usize, const P2: usize, const P3: usize>(
+        &self,
+    ) -> Tensor<<Rank4<A, B, C, D> as Permute4<P0, P1, P2, P3>>::Output, E, UnaryTape<T>>
+    where
+        Rank4<A, B, C, D>: Permute4<P0, P1, P2, P3>,
+    {
+        self.permuted(&[P0, P1, P2, P3])
+    }
+}
+
+impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
+    /// Gathers by the permutation `perm` (result axis k = input axis perm[k]).
+    fn permuted<S2: Shape>(&self, perm: &[usize]) -> Tensor<S2, E, UnaryTape<T>> {
+        let in_strides = strides(S::DIMS);
+        let map = gather_map(S2::DIMS, |axis, index| {
+            perm.get(axis)
+                .and_then(|&k| in_strides.get(k))
+                .map_or(0, |s| index * s)
+        });
+        self.gather(map, "PermuteBackward0")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::prelude::*;
+
+    #[test]
+    fn reshape_shares_storage_and_passes_gradients() {
+        let m = Tensor::from_array([[1.0f64, 2.0], [3.0, 4.0]]).track();
+        let v: Tensor<Rank1<4>, f64, Tracked> = m.reshape();
+        assert_eq!(v.grad_fn().unwrap().name(), "ViewBackward0");
+        let w = Tensor::from_array([1.0f64, 2.0, 3.0, 4.0]);
+        let g = (&v * &w).sum().backward().get(&m).unwrap().to_vec();
+        assert_eq!(g, vec![1.0, 2.0, 3.0, 4.0]);
+    }
+
+    #[test]
+    fn permute_matches_index_arithmetic() {
+        let x = Tensor::<Rank3<2, 3, 4>, f64>::from_fn(|i| i as f64);
+        let y = x.permute::<2, 0, 1>();
+        // y[k][a][b] = x[a][b][k]
+        for k in 0..4 {
+            for a in 0..2 {
+                for b in 0..3 {
+                    assert_eq!(
+                        y.as_slice()[(k * 2 + a) * 3 + b],
+                        x.as_slice()[(a * 3 + b) * 4 + k]
+                    );
+                }
+            }
+        }
+        let z = Tensor::<Rank4<2, 3, 4, 5>, f64>::from_fn(|i| i as f64).permute::<3, 1, 0, 2>();
+        let _: &Tensor<Rank4<5, 3, 2, 4>, f64> = &z;
+        // z[0][0][0][1] = x[0][0][1][0]
+        assert_eq!(z.as_slice()[1], 5.0);
+    }
+
+    #[test]
+    fn broadcast_gradient_sums_the_copies() {
+        let col = Tensor::from_array([[1.0f64], [2.0]]).track();
+        let m: Tensor<Rank3<2, 2, 3>, f64, Tracked> = col.broadcast();
+        assert_eq!(m.as_slice()[3], 2.0);
+        let g = m.sum().backward().get(&col).unwrap().to_vec();
+        assert_eq!(g, vec![6.0, 6.0]);
+    }
+
+    #[test]
+    fn concat_along_inner_axis_and_gradients() {
+        let a = Tensor::from_array([[1.0f64], [2.0]]).track();
+        let b = Tensor::from_array([[3.0f64, 4.0], [5.0, 6.0]]).track();
+        let c: Tensor<Rank2<2, 3>, f64, Tracked> = a.concat::<1, _, _, _>(&b);
+        assert_eq!(c.to_vec(), vec![1.0, 3.0, 4.0, 2.0, 5.0, 6.0]);
+        let w = Tensor::<Rank2<2, 3>, f64>::from_fn(|i| i as f64);
+        let grads = (&c * &w).sum().backward();
+        assert_eq!(grads.get(&a).unwrap().to_vec(), vec![0.0, 3.0]);
+        assert_eq!(grads.get(&b).unwrap().to_vec(), vec![1.0, 2.0, 4.0, 5.0]);
+    }
+
+    #[test]
+    fn select_and_narrow_gradients_land_in_place() {
+        let m = Tensor::<Rank2<3, 2>, f64>::from_fn(|i| i as f64).track();
+        let row = m.select::<0>(1).unwrap();
+        assert_eq!(row.to_vec(), vec![2.0, 3.0]);
+        let g = row.sum().backward().get(&m).unwrap().to_vec();
+        assert_eq!(g, vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
+        let part: Tensor<Rank2<2, 2>, f64, Tracked> = m.narrow::<0, 1, 2>();
+        let g = part.sum().backward().get(&m).unwrap().to_vec();
+        assert_eq!(g, vec![0.0, 0.0, 1.0, 1.0, 1.0, 1.0]);
+    }
+}
