@@ -24,6 +24,8 @@ pub(crate) enum BinaryKind {
     Sub,
     Mul,
     Div,
+    Maximum,
+    Minimum,
 }
 
 impl BinaryKind {
@@ -35,16 +37,20 @@ impl BinaryKind {
             BinaryKind::Sub => l - r,
             BinaryKind::Mul => l * r,
             BinaryKind::Div => l / r,
+            BinaryKind::Maximum => select(l >= r || r.is_nan(), l, r),
+            BinaryKind::Minimum => select(l <= r || r.is_nan(), l, r),
         }
     }
 
     /// d f / d l
     #[inline(always)]
-    fn dl<E: Element>(self, _l: E, r: E) -> E {
+    fn dl<E: Element>(self, l: E, r: E) -> E {
         match self {
             BinaryKind::Add | BinaryKind::Sub => E::one(),
             BinaryKind::Mul => r,
             BinaryKind::Div => E::one() / r,
+            BinaryKind::Maximum => select(l >= r, E::one(), E::zero()),
+            BinaryKind::Minimum => select(l <= r, E::one(), E::zero()),
         }
     }
 
@@ -56,6 +62,8 @@ impl BinaryKind {
             BinaryKind::Sub => -E::one(),
             BinaryKind::Mul => l,
             BinaryKind::Div => -l / (r * r),
+            BinaryKind::Maximum => select(r > l, E::one(), E::zero()),
+            BinaryKind::Minimum => select(r < l, E::one(), E::zero()),
         }
     }
 
@@ -65,12 +73,24 @@ impl BinaryKind {
             BinaryKind::Sub => "SubBackward0",
             BinaryKind::Mul => "MulBackward0",
             BinaryKind::Div => "DivBackward0",
+            BinaryKind::Maximum => "MaximumBackward0",
+            BinaryKind::Minimum => "MinimumBackward0",
         }
     }
 
     /// Whether the partial derivatives are constants (no saved values needed).
     fn is_linear(self) -> bool {
         matches!(self, BinaryKind::Add | BinaryKind::Sub)
+    }
+}
+
+/// `a` if `condition`, else `b`.
+#[inline(always)]
+fn select<E>(condition: bool, a: E, b: E) -> E {
+    if condition {
+        a
+    } else {
+        b
     }
 }
 
@@ -172,6 +192,46 @@ where
             rhs_len: r.len(),
         })
     })
+}
+
+impl<SL: Shape, E: Element, TL: Tape> Tensor<SL, E, TL> {
+    /// The elementwise maximum with `other` (broadcast as for `+`; PyTorch's
+    /// `torch.maximum`). Where the two are equal the whole gradient goes to `self`
+    /// (PyTorch splits it in half); a `NaN` on either side gives `NaN`.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let a = Tensor::from_array([1.0f32, 5.0, 2.0]).track();
+    /// let b = Tensor::from_array([3.0f32, 4.0, 2.0]).track();
+    /// let m = a.maximum(&b);
+    /// assert_eq!(m.to_vec(), vec![3.0, 5.0, 2.0]);
+    /// let grads = m.sum().backward();
+    /// assert_eq!(grads.get(&a).unwrap().to_vec(), vec![0.0, 1.0, 1.0]);
+    /// assert_eq!(grads.get(&b).unwrap().to_vec(), vec![1.0, 0.0, 0.0]);
+    /// ```
+    pub fn maximum<SR: Shape, TR: Tape>(
+        &self,
+        other: &Tensor<SR, E, TR>,
+    ) -> Tensor<<SL as Broadcast<SR>>::Output, E, BinaryTape<TL, TR>>
+    where
+        SL: Broadcast<SR>,
+        TL: Merge<TR>,
+    {
+        apply(self, other, BinaryKind::Maximum)
+    }
+
+    /// The elementwise minimum with `other` (broadcast as for `+`; PyTorch's
+    /// `torch.minimum`). Where the two are equal the whole gradient goes to `self`.
+    pub fn minimum<SR: Shape, TR: Tape>(
+        &self,
+        other: &Tensor<SR, E, TR>,
+    ) -> Tensor<<SL as Broadcast<SR>>::Output, E, BinaryTape<TL, TR>>
+    where
+        SL: Broadcast<SR>,
+        TL: Merge<TR>,
+    {
+        apply(self, other, BinaryKind::Minimum)
+    }
 }
 
 /// Implements one operator between tensors for the four by-value/by-reference pairs.

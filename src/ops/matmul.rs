@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::element::Element;
 use crate::kernels::{gemm, MatRef};
 use crate::ops::{finish, Op};
-use crate::shape::{MatMulShapes, Shape};
+use crate::shape::{MatMulShapes, Rank0, Rank1, Shape};
 use crate::tape::backward::ParentGrads;
 use crate::tape::{BinaryTape, Merge, Tape};
 use crate::tensor::Tensor;
@@ -168,6 +168,27 @@ impl<SL: Shape, E: Element, TL: Tape> Tensor<SL, E, TL> {
                 name: grad_fn_name::<SL, SR>(),
             })
         })
+    }
+}
+
+impl<const K: usize, E: Element, TL: Tape> Tensor<Rank1<K>, E, TL> {
+    /// The dot product `Σ aᵢ bᵢ` (PyTorch's `torch.dot`): `matmul` of two vectors.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let a = Tensor::from_array([1.0f64, 2.0, 3.0]).track();
+    /// let d = a.dot(&Tensor::from_array([4.0, 5.0, 6.0]));
+    /// assert_eq!(d.item(), 32.0);
+    /// assert_eq!(d.backward().get(&a).unwrap().to_vec(), vec![4.0, 5.0, 6.0]);
+    /// ```
+    pub fn dot<TR: Tape>(
+        &self,
+        other: &Tensor<Rank1<K>, E, TR>,
+    ) -> Tensor<Rank0, E, BinaryTape<TL, TR>>
+    where
+        TL: Merge<TR>,
+    {
+        self.matmul(other)
     }
 }
 
