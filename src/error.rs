@@ -26,6 +26,26 @@ pub enum Error {
         /// The dimensions of the tensor.
         dims: &'static [usize],
     },
+    /// Checked backward: the forward value of an operation holds a NaN or an infinity
+    /// (the first such operation in the order the graph was built).
+    NonFiniteValue {
+        /// The operation's PyTorch name (`LogBackward0`).
+        op: &'static str,
+        /// Its position in the graph (creation order).
+        node: usize,
+    },
+    /// Checked backward: the backward of an operation produced a NaN or an infinity in
+    /// the gradient of one of its inputs, from a finite incoming gradient.
+    NonFiniteGradient {
+        /// The operation's PyTorch name (`DivBackward0`).
+        op: &'static str,
+        /// Which input (0: left or only, 1: right).
+        input: usize,
+        /// Its position in the graph (creation order).
+        node: usize,
+    },
+    /// Checked backward: the seed itself holds a NaN or an infinity.
+    NonFiniteSeed,
 }
 
 impl fmt::Display for Error {
@@ -48,6 +68,15 @@ impl fmt::Display for Error {
                 f,
                 "{context}: index {index:?} is out of bounds for a tensor of shape {dims:?}"
             ),
+            Error::NonFiniteValue { op, node } => write!(
+                f,
+                "checked backward: the forward value of {op} (node {node}) is not finite: a NaN or infinity first appeared there"
+            ),
+            Error::NonFiniteGradient { op, input, node } => write!(
+                f,
+                "checked backward: {op} (node {node}) returned a non-finite gradient for its input {input}"
+            ),
+            Error::NonFiniteSeed => write!(f, "checked backward: the seed is not finite"),
         }
     }
 }

@@ -31,6 +31,14 @@ pub struct Gradients<E: Element> {
     by_leaf: BTreeMap<LeafId, Arc<[E]>>,
 }
 
+impl<E: Element> core::fmt::Debug for Gradients<E> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Gradients")
+            .field("leaves", &self.by_leaf.len())
+            .finish()
+    }
+}
+
 impl<E: Element> Default for Gradients<E> {
     fn default() -> Self {
         Gradients {
@@ -87,6 +95,13 @@ impl<E: Element> Gradients<E> {
         T::graph_ref(leaf.handle())
             .and_then(|r| r.leaf_id())
             .is_some_and(|id| self.by_leaf.contains_key(&id))
+    }
+
+    /// Adds every gradient of `other` into this store.
+    pub(crate) fn merge(&mut self, other: Gradients<E>) {
+        for (id, grad) in other.by_leaf {
+            self.accumulate(id, grad);
+        }
     }
 
     /// Adds `grad` to the gradient stored for `id`.

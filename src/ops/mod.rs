@@ -73,7 +73,12 @@ pub(crate) fn finish<S: Shape, E: Element, T: Tape>(
     inputs: [Option<&GraphRef<E>>; 2],
     op: impl FnOnce() -> Op<E>,
 ) -> Tensor<S, E, T> {
-    let len = data.len();
-    let handle = T::record(|| graph::record(op(), len, inputs));
+    let handle = T::record(|| {
+        let out = graph::Produced {
+            len: data.len(),
+            finite: data.iter().all(|v| v.is_finite()),
+        };
+        graph::record(op(), out, inputs)
+    });
     Tensor::from_parts(data, handle)
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::graph::{with_live, Graph, GraphRef, Place, Slot};
 use crate::element::Element;
+use crate::error::Error;
 use crate::gradients::Gradients;
 use crate::ops::Op;
 
@@ -40,20 +41,74 @@ fn zeros<E: Element>(len: usize) -> Arc<[E]> {
     core::iter::repeat_n(E::zero(), len).collect()
 }
 
+/// Whether a backward pass checks for NaN and infinity (anomaly mode).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Check {
+    Off,
+    NonFinite,
+}
+
+fn all_finite<E: Element>(values: &[E]) -> bool {
+    values.iter().all(|v| v.is_finite())
+}
+
 /// Backpropagates `seed` (the gradient of the root, same length as the root) from `root`
-/// and adds the gradients of every leaf it reaches into `grads`.
-pub(crate) fn backward<E: Element>(root: &GraphRef<E>, seed: &[E], grads: &mut Gradients<E>) {
+/// and adds the gradients of every leaf it reaches into `grads`. With
+/// [`Check::NonFinite`], stops at the first NaN or infinity and says where it appeared;
+/// `grads` is then left unchanged.
+pub(crate) fn backward<E: Element>(
+    root: &GraphRef<E>,
+    seed: &[E],
+    grads: &mut Gradients<E>,
+    check: Check,
+) -> Result<(), Error> {
+    if check == Check::NonFinite && !all_finite(seed) {
+        return Err(Error::NonFiniteSeed);
+    }
     match &root.0 {
-        Place::Leaf { id, .. } => grads.accumulate(*id, seed.iter().copied().collect()),
+        Place::Leaf { id, .. } => {
+            grads.accumulate(*id, seed.iter().copied().collect());
+            Ok(())
+        }
         Place::Node { cell, index } => with_live(cell, *index, |_, graph, root| {
-            run(graph, root as usize, seed, grads)
+            if check == Check::NonFinite {
+                let mut fresh = Gradients::new();
+                first_non_finite_value(graph, root as usize)?;
+                run(graph, root as usize, seed, &mut fresh, check)?;
+                grads.merge(fresh);
+                Ok(())
+            } else {
+                run(graph, root as usize, seed, grads, check)
+            }
         }),
     }
 }
 
-fn run<E: Element>(graph: &Graph<E>, root: usize, seed: &[E], grads: &mut Gradients<E>) {
+/// The first node (in creation order) whose forward value was not finite.
+fn first_non_finite_value<E: Element>(graph: &Graph<E>, root: usize) -> Result<(), Error> {
+    match graph
+        .nodes
+        .iter()
+        .take(root + 1)
+        .position(|node| !node.finite)
+    {
+        Some(node) => Err(Error::NonFiniteValue {
+            op: graph.nodes[node].op.name(),
+            node,
+        }),
+        None => Ok(()),
+    }
+}
+
+fn run<E: Element>(
+    graph: &Graph<E>,
+    root: usize,
+    seed: &[E],
+    grads: &mut Gradients<E>,
+    check: Check,
+) -> Result<(), Error> {
     let Some(root_node) = graph.nodes.get(root) else {
-        return;
+        return Ok(());
     };
     let buffer_len = match root_node.slot {
         Slot::Buffer(at) => at + root_node.len,
@@ -97,7 +152,19 @@ fn run<E: Element>(graph: &Graph<E>, root: usize, seed: &[E], grads: &mut Gradie
             targets,
         };
         node.op.backward(&upper[..node.len], &mut parents);
+        if check == Check::NonFinite {
+            for input in 0..2 {
+                if parents.get_mut(input).is_some_and(|g| !all_finite(g)) {
+                    return Err(Error::NonFiniteGradient {
+                        op: node.op.name(),
+                        input,
+                        node: index,
+                    });
+                }
+            }
+        }
     }
+    Ok(())
 }
 
 fn copy_seed<E: Element>(region: &mut [E], seed: &[E]) {
@@ -145,8 +212,39 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         T: Backprop,
     {
         if let Some(root) = self.graph_ref() {
-            backward(root, &[E::one()], grads);
+            // Unchecked backward has no failure path.
+            let _ = backward(root, &[E::one()], grads, Check::Off);
         }
+    }
+
+    /// Backpropagates like [`Tensor::backward`], checking for NaN and infinity (PyTorch's
+    /// `detect_anomaly`): the error names the operation whose forward value first held
+    /// one, or, if every forward value is finite, the operation whose backward first
+    /// produced one.
+    ///
+    /// # Errors
+    /// [`Error::NonFiniteValue`], [`Error::NonFiniteGradient`].
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let x = Tensor::from_array([1.0f64, -1.0]).track();
+    /// let err = (x.ln() * 2.0).sum().backward_checked().unwrap_err();
+    /// assert!(matches!(err, Error::NonFiniteValue { op: "LogBackward0", .. }));
+    ///
+    /// let z = Tensor::from_array([0.0f64, 4.0]).track();
+    /// let err = z.sqrt().sum().backward_checked().unwrap_err();
+    /// assert!(matches!(err, Error::NonFiniteGradient { op: "SqrtBackward0", input: 0, .. }));
+    /// ```
+    pub fn backward_checked(self) -> Result<Gradients<E>, Error>
+    where
+        S: ScalarShape,
+        T: Backprop,
+    {
+        let mut grads = Gradients::new();
+        if let Some(root) = self.graph_ref() {
+            backward(root, &[E::one()], &mut grads, Check::NonFinite)?;
+        }
+        Ok(grads)
     }
 
     /// The vector-Jacobian product: backpropagates `seed`, the gradient of some scalar
@@ -166,7 +264,8 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     {
         let mut grads = Gradients::new();
         if let Some(root) = self.graph_ref() {
-            backward(root, seed.as_slice(), &mut grads);
+            // Unchecked backward has no failure path.
+            let _ = backward(root, seed.as_slice(), &mut grads, Check::Off);
         }
         grads
     }

@@ -122,6 +122,16 @@ pub(crate) struct Node<E: Element> {
     pub(crate) parents: [Option<u32>; 2],
     pub(crate) slot: Slot,
     pub(crate) len: usize,
+    /// Whether every element of the output was finite when it was computed (read by
+    /// the checked backward to find where a NaN or infinity first appeared).
+    pub(crate) finite: bool,
+}
+
+/// What an operation produced, as its node records it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Produced {
+    pub(crate) len: usize,
+    pub(crate) finite: bool,
 }
 
 /// The arena: nodes in creation (topological) order.
@@ -137,7 +147,8 @@ impl<E: Element> Graph<E> {
         self.nodes.get(index as usize)
     }
 
-    fn push(&mut self, op: Op<E>, parents: [Option<u32>; 2], len: usize) -> u32 {
+    fn push(&mut self, op: Op<E>, parents: [Option<u32>; 2], out: Produced) -> u32 {
+        let len = out.len;
         let slot = if let Op::Leaf(_) = op {
             self.leaf_count += 1;
             Slot::Leaf(self.leaf_count - 1)
@@ -150,6 +161,7 @@ impl<E: Element> Graph<E> {
             parents,
             slot,
             len,
+            finite: out.finite,
         });
         index_u32(self.nodes.len() - 1)
     }
@@ -206,11 +218,11 @@ fn resolve<E: Element>(cell: &Arc<GraphCell<E>>, index: u32) -> (Arc<GraphCell<E
     with_live(cell, index, |cell, _, index| (Arc::clone(cell), index))
 }
 
-/// Records `op`, producing `len` elements from `inputs` (`None`: not tracked), and
+/// Records `op`, producing `out` from `inputs` (`None`: not tracked), and
 /// returns the handle of its result.
 pub(crate) fn record<E: Element>(
     op: Op<E>,
-    len: usize,
+    out: Produced,
     inputs: [Option<&GraphRef<E>>; 2],
 ) -> GraphRef<E> {
     let places = inputs.map(|input| input.map(|r| &r.0));
@@ -221,14 +233,14 @@ pub(crate) fn record<E: Element>(
     match (nodes.next(), nodes.next()) {
         (None, _) => {
             let mut graph = Graph::default();
-            let index = push_with_inputs(&mut graph, op, len, places, [0, 0]);
+            let index = push_with_inputs(&mut graph, op, out, places, [0, 0]);
             GraphRef(Place::Node {
                 cell: GraphCell::new(graph),
                 index,
             })
         }
         (Some((cell, index)), None) => with_live(cell, index, |cell, graph, index| {
-            let index = push_with_inputs(graph, op, len, places, [index, index]);
+            let index = push_with_inputs(graph, op, out, places, [index, index]);
             GraphRef(Place::Node {
                 cell: Arc::clone(cell),
                 index,
@@ -238,14 +250,14 @@ pub(crate) fn record<E: Element>(
             with_live(a_cell, a_index, |cell, graph, a| {
                 // Both handles name the same cell, so forwarding shifted both equally.
                 let b = b_index + (a - a_index);
-                let index = push_with_inputs(graph, op, len, places, [a, b]);
+                let index = push_with_inputs(graph, op, out, places, [a, b]);
                 GraphRef(Place::Node {
                     cell: Arc::clone(cell),
                     index,
                 })
             })
         }
-        (Some(a), Some(b)) => record_across(op, len, places, a, b),
+        (Some(a), Some(b)) => record_across(op, out, places, a, b),
     }
 }
 
@@ -253,7 +265,7 @@ pub(crate) fn record<E: Element>(
 /// which by now may resolve to one graph, or must be merged (smaller into larger).
 fn record_across<E: Element>(
     op: Op<E>,
-    len: usize,
+    out: Produced,
     places: [Option<&Place<E>>; 2],
     a: (&Arc<GraphCell<E>>, u32),
     b: (&Arc<GraphCell<E>>, u32),
@@ -264,7 +276,7 @@ fn record_across<E: Element>(
         if Arc::ptr_eq(&a_cell, &b_cell) {
             let mut guard = a_cell.lock();
             if let CellState::Live(graph) = &mut *guard {
-                let index = push_with_inputs(graph, op, len, places, [a_index, b_index]);
+                let index = push_with_inputs(graph, op, out, places, [a_index, b_index]);
                 drop(guard);
                 return GraphRef(Place::Node {
                     cell: a_cell,
@@ -315,7 +327,7 @@ fn record_across<E: Element>(
         } else {
             [a_index, b_index + offset]
         };
-        let index = push_with_inputs(larger_graph, op, len, places, indices);
+        let index = push_with_inputs(larger_graph, op, out, places, indices);
         return GraphRef(Place::Node {
             cell: Arc::clone(larger_cell),
             index,
@@ -336,16 +348,23 @@ fn live_len<E: Element>(state: &CellState<E>) -> Option<usize> {
 fn push_with_inputs<E: Element>(
     graph: &mut Graph<E>,
     op: Op<E>,
-    len: usize,
+    out: Produced,
     places: [Option<&Place<E>>; 2],
     node_indices: [u32; 2],
 ) -> u32 {
     let mut next_node = node_indices.into_iter();
     let parents = places.map(|place| {
         place.map(|place| match place {
-            Place::Leaf { id, len } => graph.push(Op::Leaf(*id), [None, None], *len),
+            Place::Leaf { id, len } => graph.push(
+                Op::Leaf(*id),
+                [None, None],
+                Produced {
+                    len: *len,
+                    finite: true,
+                },
+            ),
             Place::Node { .. } => next_node.next().unwrap_or(node_indices[0]),
         })
     });
-    graph.push(op, parents, len)
+    graph.push(op, parents, out)
 }
