@@ -24,6 +24,7 @@ pub trait Element:
     + 'static
     + crate::kernels::Gemm
     + sealed::Sealed
+    + SameElement<Self>
 {
     /// PyTorch's name for the type, used by `Display` (`torch.float32`).
     const DTYPE: &'static str;
@@ -65,3 +66,35 @@ impl Element for f64 {
         self
     }
 }
+
+/// Two element types that are the same: an operation between tensors requires it, so
+/// that mixing `f32` with `f64` is an error naming both, not a list of impls.
+#[diagnostic::on_unimplemented(
+    message = "cannot combine a tensor of `{Self}` with a tensor of `{Other}`",
+    label = "this operand holds `{Other}`, the other `{Self}`",
+    note = "typegrad never converts element types implicitly: make both operands `f32` or both `f64`"
+)]
+pub trait SameElement<Other> {
+    /// The same tensor, seen with `Self` as its element type (the identity).
+    #[doc(hidden)]
+    fn same<S, T: crate::tape::Tape>(
+        tensor: &crate::tensor::Tensor<S, Other, T>,
+    ) -> &crate::tensor::Tensor<S, Self, T>
+    where
+        Self: Element,
+        Other: Element;
+}
+
+/// Implements [`SameElement`] of a float type with itself.
+macro_rules! same_element {
+    ($($float:ty),*) => {$(
+        impl SameElement<$float> for $float {
+            fn same<S, T: crate::tape::Tape>(
+                tensor: &crate::tensor::Tensor<S, $float, T>,
+            ) -> &crate::tensor::Tensor<S, $float, T> {
+                tensor
+            }
+        }
+    )*};
+}
+same_element!(f32, f64);

@@ -18,7 +18,7 @@ pub mod shape;
 pub mod tape;
 pub mod tensor;
 
-pub use element::Element;
+pub use element::{Element, SameElement};
 pub use error::Error;
 pub use gradients::Gradients;
 pub use shape::{Rank0, Rank1, Rank2, Rank3, Rank4, Shape};

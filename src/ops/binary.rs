@@ -8,7 +8,7 @@
 use core::ops::{Add, Div, Mul, Neg, Sub};
 use std::sync::Arc;
 
-use crate::element::Element;
+use crate::element::{Element, SameElement};
 use crate::ops::unary::{self, UnaryKind};
 use crate::ops::{finish, Op};
 use crate::shape::{Broadcast, Shape};
@@ -235,19 +235,22 @@ impl<SL: Shape, E: Element, TL: Tape> Tensor<SL, E, TL> {
 }
 
 /// Implements one operator between tensors for the four by-value/by-reference pairs.
+/// The right operand's element type is a parameter of its own, so that `f32 + f64`
+/// reports [`SameElement`]'s message instead of a list of impls.
 macro_rules! tensor_operator {
     ($trait:ident $method:ident $kind:ident) => {
-        tensor_operator!(@impl $trait $method $kind, [Tensor<SL, E, TL>], [Tensor<SR, E, TR>]);
-        tensor_operator!(@impl $trait $method $kind, [&Tensor<SL, E, TL>], [Tensor<SR, E, TR>]);
-        tensor_operator!(@impl $trait $method $kind, [Tensor<SL, E, TL>], [&Tensor<SR, E, TR>]);
-        tensor_operator!(@impl $trait $method $kind, [&Tensor<SL, E, TL>], [&Tensor<SR, E, TR>]);
+        tensor_operator!(@impl $trait $method $kind, [Tensor<SL, E, TL>], [Tensor<SR, E2, TR>]);
+        tensor_operator!(@impl $trait $method $kind, [&Tensor<SL, E, TL>], [Tensor<SR, E2, TR>]);
+        tensor_operator!(@impl $trait $method $kind, [Tensor<SL, E, TL>], [&Tensor<SR, E2, TR>]);
+        tensor_operator!(@impl $trait $method $kind, [&Tensor<SL, E, TL>], [&Tensor<SR, E2, TR>]);
     };
     (@impl $trait:ident $method:ident $kind:ident, [$($lhs:tt)*], [$($rhs:tt)*]) => {
-        impl<SL, SR, E, TL, TR> $trait<$($rhs)*> for $($lhs)*
+        impl<SL, SR, E, E2, TL, TR> $trait<$($rhs)*> for $($lhs)*
         where
             SL: Broadcast<SR>,
             SR: Shape,
-            E: Element,
+            E: Element + SameElement<E2>,
+            E2: Element,
             TL: Tape + Merge<TR>,
             TR: Tape,
         {
@@ -255,7 +258,7 @@ macro_rules! tensor_operator {
 
             fn $method(self, rhs: $($rhs)*) -> Self::Output {
                 #[allow(clippy::needless_borrow)]
-                apply(&self, &rhs, BinaryKind::$kind)
+                apply(&self, E::same(&rhs), BinaryKind::$kind)
             }
         }
     };
