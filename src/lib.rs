@@ -31,6 +31,6 @@ pub mod prelude {
     pub use crate::error::Error;
     pub use crate::gradients::Gradients;
     pub use crate::shape::{Rank0, Rank1, Rank2, Rank3, Rank4, Shape};
-    pub use crate::tape::{Detached, NoGrad, Tape, Tracked};
+    pub use crate::tape::{BinaryTape, Detached, Merge, NoGrad, Tape, Tracked, UnaryTape};
     pub use crate::tensor::{seeded_rng, SeededRng, Tensor};
 }

@@ -43,7 +43,8 @@ mod sealed {
 ///
 /// The supertraits let generic code combine any tape with any other without extra
 /// bounds: `Merge<Tracked, Output = Tracked>` says that anything combined with a tracked
-/// value is tracked.
+/// value is tracked, and `Merge<NoGrad, Output = Self::Plain>` that a plain operand
+/// changes nothing, so chains of operations on a `T: Tape` keep the type `T::Plain`.
 pub trait Tape:
     'static
     + Copy
@@ -52,11 +53,15 @@ pub trait Tape:
     + Send
     + Sync
     + sealed::Sealed
-    + Merge<NoGrad>
-    + Merge<Detached>
+    + Merge<NoGrad, Output = Self::Plain>
+    + Merge<Detached, Output = Self::Plain>
     + Merge<Tracked, Output = Tracked>
     + Merge<Self>
 {
+    /// The tape of a value computed from this one alone: `Tracked` stays `Tracked`,
+    /// `NoGrad` and `Detached` give `NoGrad`.
+    type Plain: Tape<Plain = Self::Plain>;
+
     /// Where a tensor of this tape sits in a graph: nothing for `NoGrad` and `Detached`.
     #[doc(hidden)]
     type Handle<E: Element>: Clone + Send + Sync;
@@ -74,6 +79,7 @@ pub trait Tape:
 }
 
 impl Tape for NoGrad {
+    type Plain = NoGrad;
     type Handle<E: Element> = ();
     const NAME: &'static str = "NoGrad";
 
@@ -85,6 +91,7 @@ impl Tape for NoGrad {
 }
 
 impl Tape for Detached {
+    type Plain = NoGrad;
     type Handle<E: Element> = ();
     const NAME: &'static str = "Detached";
 
@@ -96,6 +103,7 @@ impl Tape for Detached {
 }
 
 impl Tape for Tracked {
+    type Plain = Tracked;
     type Handle<E: Element> = GraphRef<E>;
     const NAME: &'static str = "Tracked";
 
@@ -116,30 +124,24 @@ pub trait Merge<Rhs> {
     type Output: Tape;
 }
 
-/// Writes the nine [`Merge`] impls, one per pair of tapes.
-macro_rules! merge_table {
-    ($($lhs:ty, $rhs:ty => $out:ty;)*) => {$(
-        impl Merge<$rhs> for $lhs {
-            type Output = $out;
-        }
-    )*};
+// Three blanket impls give the nine cases: an untracked left operand contributes
+// nothing (the result is the right operand's plain tape), a tracked one makes the result
+// tracked. Generic code can therefore combine a plain value with a `T: Tape` freely.
+impl<R: Tape> Merge<R> for NoGrad {
+    type Output = R::Plain;
 }
 
-merge_table! {
-    NoGrad, NoGrad => NoGrad;
-    NoGrad, Detached => NoGrad;
-    NoGrad, Tracked => Tracked;
-    Detached, NoGrad => NoGrad;
-    Detached, Detached => NoGrad;
-    Detached, Tracked => Tracked;
-    Tracked, NoGrad => Tracked;
-    Tracked, Detached => Tracked;
-    Tracked, Tracked => Tracked;
+impl<R: Tape> Merge<R> for Detached {
+    type Output = R::Plain;
+}
+
+impl<R: Tape> Merge<R> for Tracked {
+    type Output = Tracked;
 }
 
 /// The tape of a unary operation's result: the input's tape, with `Detached` becoming
 /// `NoGrad`.
-pub type UnaryTape<T> = <T as Merge<NoGrad>>::Output;
+pub type UnaryTape<T> = <T as Tape>::Plain;
 
 /// The tape of a binary operation's result.
 pub type BinaryTape<L, R> = <L as Merge<R>>::Output;

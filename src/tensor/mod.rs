@@ -165,6 +165,32 @@ impl<E: Element, T: Tape> Tensor<Rank0, E, T> {
     }
 }
 
+impl<S: Shape, E: Element, T: Tape, T2: Tape> PartialEq<Tensor<S, E, T2>> for Tensor<S, E, T> {
+    /// Elementwise equality of the values, whatever the tapes (PyTorch's `torch.equal`);
+    /// a `NaN` is unequal to everything.
+    fn eq(&self, other: &Tensor<S, E, T2>) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
+    /// Whether every element is within `atol + rtol * |other|` of `other`'s (PyTorch's
+    /// `allclose`). A `NaN` on either side is never close.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let a = Tensor::from_array([1.0f32, 2.0]);
+    /// assert!(a.allclose(&Tensor::from_array([1.0, 2.000001]), 1e-5, 1e-8));
+    /// assert!(!a.allclose(&Tensor::from_array([1.0, 2.1]), 1e-5, 1e-8));
+    /// ```
+    pub fn allclose<T2: Tape>(&self, other: &Tensor<S, E, T2>, rtol: E, atol: E) -> bool {
+        self.as_slice()
+            .iter()
+            .zip(other.as_slice())
+            .all(|(&a, &b)| (a - b).abs() <= atol + rtol * b.abs())
+    }
+}
+
 /// The name of the operation that produced a tracked tensor, as PyTorch prints it:
 /// `<MulBackward0>`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
