@@ -14,6 +14,7 @@ pub mod gradcheck;
 pub mod gradients;
 mod kernels;
 mod ops;
+pub mod optim;
 pub mod shape;
 pub mod tape;
 pub mod tensor;

@@ -56,11 +56,11 @@ pub trait Tape:
     + Merge<NoGrad, Output = Self::Plain>
     + Merge<Detached, Output = Self::Plain>
     + Merge<Tracked, Output = Tracked>
-    + Merge<Self>
+    + Merge<Self, Output = Self::Plain>
 {
     /// The tape of a value computed from this one alone: `Tracked` stays `Tracked`,
     /// `NoGrad` and `Detached` give `NoGrad`.
-    type Plain: Tape<Plain = Self::Plain>;
+    type Plain: Tape<Plain = Self::Plain> + Merge<Self, Output = Self::Plain>;
 
     /// Where a tensor of this tape sits in a graph: nothing for `NoGrad` and `Detached`.
     #[doc(hidden)]

@@ -3,3 +3,4 @@
 
 mod reliability;
 mod seeds;
+mod training;
