@@ -53,35 +53,16 @@ impl Mlp {
         }
     }
 
-    /// The logits, for any tape of the weights (tracked in training, plain to evaluate).
-    fn logits<T: Tape>(
-        x: &Tensor<Rank2<BATCH, 2>, f32>,
-        w: (
-            &Tensor<Rank2<2, 32>, f32, T>,
-            &Tensor<Rank1<32>, f32, T>,
-            &Tensor<Rank2<32, 32>, f32, T>,
-            &Tensor<Rank1<32>, f32, T>,
-            &Tensor<Rank2<32, 2>, f32, T>,
-            &Tensor<Rank1<2>, f32, T>,
-        ),
-    ) -> Tensor<Rank2<BATCH, 2>, f32, UnaryTape<T>> {
-        let h1 = (x.matmul(w.0) + w.1).relu();
-        let h2 = (h1.matmul(w.2) + w.3).relu();
-        h2.matmul(w.4) + w.5
-    }
-
     fn accuracy(&self, x: &Tensor<Rank2<BATCH, 2>, f32>, classes: &[usize; BATCH]) -> f32 {
-        let logits = Self::logits(
-            x,
-            (
-                self.w1.value(),
-                self.b1.value(),
-                self.w2.value(),
-                self.b2.value(),
-                self.w3.value(),
-                self.b3.value(),
-            ),
-        );
+        let plain = Weights {
+            w1: self.w1.value().clone(),
+            b1: self.b1.value().clone(),
+            w2: self.w2.value().clone(),
+            b2: self.b2.value().clone(),
+            w3: self.w3.value().clone(),
+            b3: self.b3.value().clone(),
+        };
+        let logits = plain.logits(x);
         let correct = logits
             .as_slice()
             .chunks(2)
@@ -89,6 +70,40 @@ impl Mlp {
             .filter(|(row, &class)| usize::from(row[1] > row[0]) == class)
             .count();
         correct as f32 / BATCH as f32
+    }
+
+    /// This step's tracked leaves.
+    fn track(&mut self) -> Weights<Tracked> {
+        Weights {
+            w1: self.w1.track(),
+            b1: self.b1.track(),
+            w2: self.w2.track(),
+            b2: self.b2.track(),
+            w3: self.w3.track(),
+            b3: self.b3.track(),
+        }
+    }
+}
+
+/// One set of weight values on tape `T`: tracked leaves in training, plain values to
+/// evaluate (clones share storage, so neither copies).
+struct Weights<T: Tape> {
+    w1: Tensor<Rank2<2, 32>, f32, T>,
+    b1: Tensor<Rank1<32>, f32, T>,
+    w2: Tensor<Rank2<32, 32>, f32, T>,
+    b2: Tensor<Rank1<32>, f32, T>,
+    w3: Tensor<Rank2<32, 2>, f32, T>,
+    b3: Tensor<Rank1<2>, f32, T>,
+}
+
+impl<T: Tape> Weights<T> {
+    fn logits(
+        &self,
+        x: &Tensor<Rank2<BATCH, 2>, f32>,
+    ) -> Tensor<Rank2<BATCH, 2>, f32, UnaryTape<T>> {
+        let h1 = (x.matmul(&self.w1) + &self.b1).relu();
+        let h2 = (h1.matmul(&self.w2) + &self.b2).relu();
+        h2.matmul(&self.w3) + &self.b3
     }
 }
 
@@ -99,15 +114,10 @@ fn main() -> Result<(), typegrad::Error> {
     let mut model = Mlp::new(&mut rng);
     let adam = Adam::new(0.01);
     for step in 0..=300 {
-        let w = (
-            &model.w1.track(),
-            &model.b1.track(),
-            &model.w2.track(),
-            &model.b2.track(),
-            &model.w3.track(),
-            &model.b3.track(),
-        );
-        let loss = Mlp::logits(&train_x, w).cross_entropy(&train_classes)?;
+        let loss = model
+            .track()
+            .logits(&train_x)
+            .cross_entropy(&train_classes)?;
         if step % 50 == 0 {
             println!("step {step:3}: loss {:.4}", loss.item());
         }
