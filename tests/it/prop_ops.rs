@@ -1,0 +1,871 @@
+//! Property tests of operations' gradients against central finite differences in `f64`,
+//! through the public [`typegrad::gradcheck::gradcheck`] (SPEC §5: "each: forward,
+//! backward, a finite-difference property test"). Covered: the elementwise functions
+//! (exp, ln, sqrt, abs, sin, cos, tanh, sigmoid, relu, softplus, neg, powf), arithmetic
+//! with a scalar on either side, `+ - * /` between tensors with broadcasting, the
+//! whole-tensor reductions (sum, mean, max, min, norm), every form of matmul, and the
+//! losses (mse, bce_with_logits); plus random compositions of them.
+//!
+//! Each property draws random values and checks several shapes, size-1 dimensions
+//! included; binary operations run over broadcasts in both directions, with both operands
+//! tracked and with either one a constant. Every elementwise check is made twice: on the
+//! tracked leaf itself and on an interior value (`x * 1.0`), since backward writes a
+//! leaf's gradient and an interior node's gradient to different places. Non-scalar
+//! outputs are checked by gradcheck through a vector-Jacobian product with a random seed.
+//!
+//! Inputs stay away from kinks and singularities (relu and abs away from 0, ln, sqrt and
+//! fractional powers on positive inputs, divisors away from 0, max/min over values
+//! separated by far more than the finite-difference step). The documented subgradients at
+//! the kinks (relu'(0) = 0, abs'(0) = 0, max/min ties: everything to the first index) are
+//! checked by the deterministic tests at the end.
+//!
+//! All checks use `Tolerance::default()` (PyTorch's eps 1e-6, atol 1e-5, rtol 1e-3).
+
+use core::fmt::Debug;
+
+use proptest::collection::vec;
+use proptest::prelude::*;
+use proptest::test_runner::{TestCaseError, TestRunner};
+use typegrad::gradcheck::{gradcheck, GradcheckInputs, Tolerance};
+use typegrad::prelude::*;
+use typegrad::shape::Broadcast;
+
+/// A tracked `f64` tensor, as gradcheck hands the inputs to the checked function.
+type Tr<S> = Tensor<S, f64, Tracked>;
+
+/// Few cases per property keeps the file fast (each case checks a dozen or more shapes);
+/// no regression files are written into the source tree.
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+/// Runs a property: `test` on `cases` values drawn from `strategy`, shrinking a failure
+/// to a minimal input, which the panic message shows (as `proptest!` does).
+///
+/// `proptest!` compiles its runner once per test; going through a boxed strategy and a
+/// `&dyn Fn` compiles it once per value type, which keeps this file quick to build.
+fn property<V: Debug + 'static>(
+    cases: u32,
+    strategy: impl Strategy<Value = V> + 'static,
+    test: &dyn Fn(V) -> Result<(), TestCaseError>,
+) {
+    let strategy = strategy.boxed();
+    if let Err(err) = TestRunner::new(config(cases)).run(&strategy, test) {
+        panic!("{err}");
+    }
+}
+
+/// The number of cases of most properties.
+const CASES: u32 = 48;
+
+/// An untracked tensor of shape `S` holding the first `S::NUM_ELEMENTS` values of `pool`.
+fn t<S: Shape>(pool: &[f64]) -> Tensor<S, f64> {
+    Tensor::from_vec(pool[..S::NUM_ELEMENTS].to_vec()).unwrap()
+}
+
+/// A function checked by gradcheck: from the tracked inputs `I` to an output of shape `SO`.
+type Checked<'a, I, SO> = dyn Fn(&<I as GradcheckInputs>::Tracked) -> Tensor<SO, f64, Tracked> + 'a;
+
+/// Runs gradcheck with the default tolerance, turning a disagreement into a failed case
+/// that names the check.
+///
+/// The function is a `&dyn Fn`, so that gradcheck is compiled once per pair of input and
+/// output types rather than once per closure (this file has hundreds).
+fn check<I: GradcheckInputs, SO: Shape>(
+    what: &str,
+    f: &Checked<'_, I, SO>,
+    inputs: &I,
+) -> Result<(), TestCaseError> {
+    gradcheck(f, inputs, Tolerance::default())
+        .map_err(|err| TestCaseError::fail(format!("{what}: {err}")))
+}
+
+// ---------------------------------------------------------------------------------------
+// Value strategies
+// ---------------------------------------------------------------------------------------
+
+/// Values anywhere in a moderate range (smooth functions).
+fn any_vals(n: usize) -> impl Strategy<Value = Vec<f64>> {
+    vec(-3.0..3.0f64, n)
+}
+
+/// Values in `[lo, hi)`.
+fn range(n: usize, lo: f64, hi: f64) -> impl Strategy<Value = Vec<f64>> {
+    vec(lo..hi, n)
+}
+
+/// Positive values (ln, sqrt, fractional powers).
+fn positive(n: usize) -> impl Strategy<Value = Vec<f64>> {
+    vec(0.05..4.0f64, n)
+}
+
+/// Values of either sign with magnitude at least `min` (far above the step 1e-6).
+fn signed_away_from_zero(n: usize, min: f64) -> impl Strategy<Value = Vec<f64>> {
+    vec(
+        (min..3.0f64, any::<bool>()).prop_map(|(m, neg)| if neg { -m } else { m }),
+        n,
+    )
+}
+
+/// Close to the kink of relu and abs, but never within a finite-difference step of it.
+fn off_kink(n: usize) -> impl Strategy<Value = Vec<f64>> {
+    signed_away_from_zero(n, 1e-3)
+}
+
+/// Divisors and bases of negative powers.
+fn nonzero(n: usize) -> impl Strategy<Value = Vec<f64>> {
+    signed_away_from_zero(n, 0.1)
+}
+
+/// Pairwise distinct values in random order, any two at least 0.3 apart, so that the
+/// position of the max and the min cannot change within a finite-difference step.
+fn distinct(n: usize) -> impl Strategy<Value = Vec<f64>> {
+    (
+        Just((0..n).collect::<Vec<usize>>()).prop_shuffle(),
+        vec(0.0..0.2f64, n),
+        -2.0..2.0f64,
+    )
+        .prop_map(|(order, jitter, offset)| {
+            order
+                .iter()
+                .zip(&jitter)
+                .map(|(&rank, &j)| offset + 0.5 * rank as f64 + j)
+                .collect()
+        })
+}
+
+/// A scalar operand of either sign, away from 0 (a divisor).
+fn nonzero_scalar() -> impl Strategy<Value = f64> {
+    (0.2..4.0f64, any::<bool>()).prop_map(|(m, neg)| if neg { -m } else { m })
+}
+
+// ---------------------------------------------------------------------------------------
+// Check generators
+// ---------------------------------------------------------------------------------------
+
+/// Checks `|x| body` for each shape, on the leaf and on an interior value `x * 1.0`.
+macro_rules! for_shapes {
+    ($pool:ident, |$x:ident| $body:expr; $($S:ty),+ $(,)?) => {$(
+        check(
+            concat!(stringify!($S), ", on the leaf"),
+            &|$x: &Tr<$S>| $body,
+            &t::<$S>(&$pool),
+        )?;
+        check(
+            concat!(stringify!($S), ", on an interior value"),
+            &|leaf: &Tr<$S>| {
+                let $x = &(leaf * 1.0);
+                $body
+            },
+            &t::<$S>(&$pool),
+        )?;
+    )+};
+}
+
+/// A property of an elementwise function over the usual shapes: a scalar, size-1
+/// dimensions, a vector, matrices and a rank-3 tensor (at most 6 elements: the pool).
+macro_rules! unary_property {
+    ($(#[$doc:meta])* fn $name:ident($pool:ident in $vals:expr $(, $p:ident in $ps:expr)*)
+        |$x:ident| $body:expr) => {
+        $(#[$doc])*
+        #[test]
+        fn $name() {
+            property(CASES, ($vals, $($ps,)*), &|($pool, $($p,)*)| {
+                for_shapes!($pool, |$x| $body;
+                    Rank0, Rank1<1>, Rank1<5>, Rank2<1, 4>, Rank2<3, 1>, Rank2<2, 3>,
+                    Rank3<2, 1, 3>);
+                Ok(())
+            });
+        }
+    };
+}
+
+/// Checks `|a, b| body` for each pair of shapes: both operands tracked, the right one a
+/// constant, the left one a constant, and both interior values.
+macro_rules! for_pairs {
+    ($l:ident, $r:ident, |$a:ident, $b:ident| $body:expr; $(($L:ty, $R:ty)),+ $(,)?) => {$(
+        check(
+            concat!(stringify!($L), " with ", stringify!($R), ", both tracked"),
+            &|($a, $b): &(Tr<$L>, Tr<$R>)| $body,
+            &(t::<$L>(&$l), t::<$R>(&$r)),
+        )?;
+        let constant = t::<$R>(&$r);
+        check(
+            concat!(stringify!($L), " with ", stringify!($R), ", right constant"),
+            &|$a: &Tr<$L>| {
+                let $b = &constant;
+                $body
+            },
+            &t::<$L>(&$l),
+        )?;
+        let constant = t::<$L>(&$l);
+        check(
+            concat!(stringify!($L), " with ", stringify!($R), ", left constant"),
+            &|$b: &Tr<$R>| {
+                let $a = &constant;
+                $body
+            },
+            &t::<$R>(&$r),
+        )?;
+        check(
+            concat!(stringify!($L), " with ", stringify!($R), ", interior values"),
+            &|(left, right): &(Tr<$L>, Tr<$R>)| {
+                let ($a, $b) = (&(left * 1.0), &(right * 1.0));
+                $body
+            },
+            &(t::<$L>(&$l), t::<$R>(&$r)),
+        )?;
+    )+};
+}
+
+/// A property of an elementwise binary operator over equal shapes and every kind of
+/// broadcast, in both directions (pools of 24 values: the largest shape).
+macro_rules! binary_property {
+    ($(#[$doc:meta])* fn $name:ident($l:ident in $ls:expr, $r:ident in $rs:expr)
+        |$a:ident, $b:ident| $body:expr) => {
+        $(#[$doc])*
+        #[test]
+        fn $name() {
+            property(CASES, ($ls, $rs), &|($l, $r)| {
+                for_pairs!($l, $r, |$a, $b| $body;
+                    // Equal shapes, size-1 ones included.
+                    (Rank0, Rank0),
+                    (Rank1<1>, Rank1<1>),
+                    (Rank1<4>, Rank1<4>),
+                    (Rank2<2, 3>, Rank2<2, 3>),
+                    (Rank3<2, 1, 3>, Rank3<2, 1, 3>),
+                    // A scalar with anything, on either side.
+                    (Rank0, Rank1<1>),
+                    (Rank1<4>, Rank0),
+                    (Rank0, Rank2<2, 3>),
+                    (Rank2<2, 3>, Rank0),
+                    (Rank0, Rank3<2, 1, 3>),
+                    (Rank3<2, 1, 3>, Rank0),
+                    // A vector onto a matrix and onto a rank-3 tensor.
+                    (Rank1<3>, Rank2<2, 3>),
+                    (Rank2<2, 3>, Rank1<3>),
+                    (Rank1<3>, Rank3<2, 2, 3>),
+                    (Rank3<2, 2, 3>, Rank1<3>),
+                    // A matrix onto a rank-3 tensor.
+                    (Rank2<2, 3>, Rank3<4, 2, 3>),
+                    (Rank3<4, 2, 3>, Rank2<2, 3>),
+                    // Broadcasts where the repeated part has size-1 dimensions.
+                    (Rank1<1>, Rank2<3, 1>),
+                    (Rank2<3, 1>, Rank1<1>),
+                    (Rank1<1>, Rank3<2, 3, 1>),
+                    (Rank2<1, 3>, Rank3<2, 1, 3>),
+                    (Rank3<2, 1, 3>, Rank2<1, 3>),
+                );
+                Ok(())
+            });
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------------------
+// Elementwise functions of one tensor
+// ---------------------------------------------------------------------------------------
+
+unary_property! {
+    /// d/dx e^x = e^x.
+    fn exp_gradient(pool in any_vals(6)) |x| x.exp()
+}
+
+unary_property! {
+    /// d/dx ln x = 1/x, on positive inputs.
+    fn ln_gradient(pool in positive(6)) |x| x.ln()
+}
+
+unary_property! {
+    /// d/dx sqrt x = 1/(2 sqrt x), on positive inputs.
+    fn sqrt_gradient(pool in positive(6)) |x| x.sqrt()
+}
+
+unary_property! {
+    /// d/dx |x| = sign x, off the kink at 0.
+    fn abs_gradient(pool in off_kink(6)) |x| x.abs()
+}
+
+unary_property! {
+    /// d/dx sin x = cos x.
+    fn sin_gradient(pool in range(6, -7.0, 7.0)) |x| x.sin()
+}
+
+unary_property! {
+    /// d/dx cos x = -sin x.
+    fn cos_gradient(pool in range(6, -7.0, 7.0)) |x| x.cos()
+}
+
+unary_property! {
+    /// d/dx tanh x = 1 - tanh² x.
+    fn tanh_gradient(pool in range(6, -5.0, 5.0)) |x| x.tanh()
+}
+
+unary_property! {
+    /// d/dx σ(x) = σ(x)(1 - σ(x)), on both branches of the stable formula.
+    fn sigmoid_gradient(pool in range(6, -10.0, 10.0)) |x| x.sigmoid()
+}
+
+unary_property! {
+    /// d/dx max(x, 0) = [x > 0], off the kink at 0.
+    fn relu_gradient(pool in off_kink(6)) |x| x.relu()
+}
+
+unary_property! {
+    /// d/dx ln(1 + e^x) = σ(x), on both branches of the stable formula.
+    fn softplus_gradient(pool in range(6, -10.0, 10.0)) |x| x.softplus()
+}
+
+unary_property! {
+    /// d/dx -x = -1.
+    fn neg_gradient(pool in any_vals(6)) |x| -x
+}
+
+unary_property! {
+    /// d/dx x^p = p x^(p-1) for any real p (0 and 1 included), on positive inputs.
+    fn powf_real_exponent_gradient(
+        pool in positive(6),
+        p in prop_oneof![-3.0..3.0f64, Just(0.0), Just(1.0), Just(0.5)]
+    ) |x| x.powf(p)
+}
+
+unary_property! {
+    /// d/dx x^n for integer n, on inputs of either sign (away from 0 for n < 1).
+    fn powf_integer_exponent_gradient(pool in nonzero(6), n in -3i32..=4) |x| x.powf(f64::from(n))
+}
+
+// ---------------------------------------------------------------------------------------
+// Arithmetic with a scalar on either side
+// ---------------------------------------------------------------------------------------
+
+unary_property! {
+    /// `x + c`.
+    fn add_scalar_right_gradient(pool in any_vals(6), c in -5.0..5.0f64) |x| x + c
+}
+
+unary_property! {
+    /// `c + x`.
+    fn add_scalar_left_gradient(pool in any_vals(6), c in -5.0..5.0f64) |x| c + x
+}
+
+unary_property! {
+    /// `x - c`.
+    fn sub_scalar_right_gradient(pool in any_vals(6), c in -5.0..5.0f64) |x| x - c
+}
+
+unary_property! {
+    /// `c - x` (and the literal `2.0 - x`).
+    fn sub_scalar_left_gradient(pool in any_vals(6), c in -5.0..5.0f64) |x| (c - x) * (2.0 - x)
+}
+
+unary_property! {
+    /// `x * c`.
+    fn mul_scalar_right_gradient(pool in any_vals(6), c in -5.0..5.0f64) |x| x * c
+}
+
+unary_property! {
+    /// `c * x`.
+    fn mul_scalar_left_gradient(pool in any_vals(6), c in -5.0..5.0f64) |x| c * x
+}
+
+unary_property! {
+    /// `x / c` (and the literal `x / 4.0`), with `c` away from 0.
+    fn div_scalar_right_gradient(pool in any_vals(6), c in nonzero_scalar()) |x| (x / c) * (x / 4.0)
+}
+
+unary_property! {
+    /// `c / x` (and the literal `3.0 / x`), with `x` away from 0.
+    fn div_scalar_left_gradient(pool in nonzero(6), c in -5.0..5.0f64) |x| (c / x) + (3.0 / x)
+}
+
+// ---------------------------------------------------------------------------------------
+// Arithmetic between tensors, with broadcasting
+// ---------------------------------------------------------------------------------------
+
+binary_property! {
+    /// `a + b`: the broadcast operand's gradient is summed over the repeats.
+    fn add_gradient(lhs in any_vals(24), rhs in any_vals(24)) |a, b| a + b
+}
+
+binary_property! {
+    /// `a - b`.
+    fn sub_gradient(lhs in any_vals(24), rhs in any_vals(24)) |a, b| a - b
+}
+
+binary_property! {
+    /// `a * b`.
+    fn mul_gradient(lhs in any_vals(24), rhs in any_vals(24)) |a, b| a * b
+}
+
+binary_property! {
+    /// `a / b`, with `b` away from 0.
+    fn div_gradient(lhs in any_vals(24), rhs in nonzero(24)) |a, b| a / b
+}
+
+// ---------------------------------------------------------------------------------------
+// Reductions
+// ---------------------------------------------------------------------------------------
+
+/// The shapes the reductions are checked on (at most 12 elements).
+macro_rules! reduce_shapes {
+    ($pool:ident, |$x:ident| $body:expr) => {
+        for_shapes!($pool, |$x| $body;
+            Rank0, Rank1<1>, Rank1<5>, Rank2<1, 4>, Rank2<3, 1>, Rank2<2, 3>,
+            Rank3<2, 1, 3>, Rank3<2, 2, 3>)
+    };
+}
+
+/// d/dx Σx = 1 everywhere.
+#[test]
+fn sum_gradient() {
+    property(CASES, any_vals(12), &|pool| {
+        reduce_shapes!(pool, |x| x.sum());
+        Ok(())
+    });
+}
+
+/// d/dx mean x = 1/n everywhere.
+#[test]
+fn mean_gradient() {
+    property(CASES, any_vals(12), &|pool| {
+        reduce_shapes!(pool, |x| x.mean());
+        Ok(())
+    });
+}
+
+/// d/dx ‖x‖ = x/‖x‖, away from the origin (every element away from 0, so that the
+/// one-element shapes, where the norm is |x|, stay off the kink).
+#[test]
+fn norm_gradient() {
+    property(CASES, nonzero(12), &|pool| {
+        reduce_shapes!(pool, |x| x.norm());
+        Ok(())
+    });
+}
+
+/// The max's gradient is 1 at the position of the (unique) maximum.
+#[test]
+fn max_gradient() {
+    property(CASES, distinct(12), &|pool| {
+        reduce_shapes!(pool, |x| x.max());
+        Ok(())
+    });
+}
+
+/// The min's gradient is 1 at the position of the (unique) minimum.
+#[test]
+fn min_gradient() {
+    property(CASES, distinct(12), &|pool| {
+        reduce_shapes!(pool, |x| x.min());
+        Ok(())
+    });
+}
+
+/// Reductions inside larger expressions: broadcast back onto the tensor they reduce
+/// (non-scalar outputs, so the check is a vector-Jacobian product).
+#[test]
+fn reductions_broadcast_back() {
+    property(CASES, (distinct(12), nonzero(12)), &|(pool, nz)| {
+        for_shapes!(pool, |x| x - x.max() + x.min() * 2.0 + x.mean();
+            Rank1<1>, Rank1<5>, Rank2<3, 1>, Rank2<2, 3>, Rank3<2, 2, 3>);
+        for_shapes!(nz, |x| x / x.norm() - x.sum();
+            Rank1<1>, Rank2<1, 4>, Rank2<2, 3>, Rank3<2, 2, 3>);
+        Ok(())
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// Matrix products
+// ---------------------------------------------------------------------------------------
+
+/// Every product `matmul` accepts, with size-1 dimensions, both operands tracked or
+/// one constant (outputs are vectors, matrices and batches: vector-Jacobian products).
+#[test]
+fn matmul_gradient() {
+    let strategy = (range(12, -2.0, 2.0), range(12, -2.0, 2.0));
+    property(CASES, strategy, &|(lhs, rhs)| {
+        for_pairs!(lhs, rhs, |a, b| a.matmul(b);
+            // vector · matrix
+            (Rank1<3>, Rank2<3, 2>),
+            (Rank1<1>, Rank2<1, 4>),
+            (Rank1<4>, Rank2<4, 1>),
+            // matrix · vector
+            (Rank2<2, 3>, Rank1<3>),
+            (Rank2<1, 1>, Rank1<1>),
+            (Rank2<4, 1>, Rank1<1>),
+            (Rank2<1, 4>, Rank1<4>),
+            // matrix · matrix (outer and inner products as size-1 cases)
+            (Rank2<2, 3>, Rank2<3, 4>),
+            (Rank2<1, 3>, Rank2<3, 1>),
+            (Rank2<3, 1>, Rank2<1, 3>),
+            (Rank2<1, 1>, Rank2<1, 1>),
+            // batched Rank3 · Rank3
+            (Rank3<2, 2, 3>, Rank3<2, 3, 2>),
+            (Rank3<1, 2, 3>, Rank3<1, 3, 1>),
+            (Rank3<3, 1, 2>, Rank3<3, 2, 2>),
+            (Rank3<2, 3, 1>, Rank3<2, 1, 3>),
+            // batch · one shared matrix
+            (Rank3<2, 2, 3>, Rank2<3, 2>),
+            (Rank3<3, 1, 2>, Rank2<2, 1>),
+            (Rank3<1, 4, 1>, Rank2<1, 3>),
+        );
+        Ok(())
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// Losses
+// ---------------------------------------------------------------------------------------
+
+/// Mean squared error, in the prediction and in the target.
+#[test]
+fn mse_gradient() {
+    property(CASES, (any_vals(6), any_vals(6)), &|(pred, target)| {
+        for_pairs!(pred, target, |p, y| p.mse(y);
+            (Rank0, Rank0),
+            (Rank1<1>, Rank1<1>),
+            (Rank1<5>, Rank1<5>),
+            (Rank2<2, 3>, Rank2<2, 3>),
+            (Rank3<2, 1, 3>, Rank3<2, 1, 3>),
+        );
+        Ok(())
+    });
+}
+
+/// Binary cross-entropy with logits, in the logits and in the target (targets are
+/// probabilities; logits on both branches of the stable formula).
+#[test]
+fn bce_with_logits_gradient() {
+    let strategy = (range(6, -8.0, 8.0), range(6, 0.0, 1.0));
+    property(CASES, strategy, &|(logits, target)| {
+        for_pairs!(logits, target, |z, y| z.bce_with_logits(y);
+            (Rank0, Rank0),
+            (Rank1<1>, Rank1<1>),
+            (Rank1<5>, Rank1<5>),
+            (Rank2<2, 3>, Rank2<2, 3>),
+            (Rank3<2, 1, 3>, Rank3<2, 1, 3>),
+        );
+        Ok(())
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// A tensor used twice
+// ---------------------------------------------------------------------------------------
+
+/// The same tensor on both sides of an operation: both partial derivatives must
+/// accumulate into its one gradient.
+#[test]
+fn tensor_used_twice() {
+    let strategy = (
+        any_vals(9),
+        nonzero(9),
+        range(9, -5.0, 5.0),
+        range(9, -1.5, 1.5),
+    );
+    property(CASES, strategy, &|(pool, nz, logits, mat)| {
+        for_shapes!(pool, |x| x * x; Rank0, Rank1<1>, Rank2<2, 3>, Rank3<2, 1, 3>);
+        for_shapes!(pool, |x| x + x; Rank0, Rank1<4>, Rank2<3, 1>);
+        // The two partials cancel: the gradient is 0 (a lost or doubled partial is not).
+        for_shapes!(pool, |x| (x - x) + x * 0.5; Rank0, Rank1<4>, Rank2<3, 1>);
+        for_shapes!(nz, |x| (x / x) + x * 0.5; Rank0, Rank1<4>, Rank2<3, 1>);
+        for_shapes!(pool, |x| x * x.exp() * x; Rank1<3>, Rank2<2, 3>);
+        for_shapes!(pool, |x| x * x.sum(); Rank1<1>, Rank1<5>, Rank3<2, 1, 3>);
+        for_shapes!(logits, |x| x.bce_with_logits(x); Rank1<3>, Rank2<2, 3>);
+        for_shapes!(pool, |x| x.mse(&x.sin()); Rank1<3>, Rank2<2, 3>);
+        // A square matrix (and a batch of them) multiplied by itself.
+        for_shapes!(mat, |x| x.matmul(x);
+            Rank2<1, 1>, Rank2<2, 2>, Rank2<3, 3>, Rank3<2, 2, 2>);
+        for_shapes!(mat, |x| x.matmul(&x.tanh()).matmul(x); Rank2<3, 3>, Rank3<2, 2, 2>);
+        Ok(())
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// Random compositions
+// ---------------------------------------------------------------------------------------
+
+/// One step of a random composition: a smooth function of the running value `h`, the
+/// first input `x` and the second input `y`. Every step is Lipschitz with a constant
+/// near 1 at most (|c| ≤ 1.2, |y| ≤ 1.2), so that twenty steps stay well-conditioned for
+/// finite differences.
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    Sin,
+    Cos,
+    Tanh,
+    Sigmoid,
+    Softplus,
+    Neg,
+    /// `e^tanh(h) / 2`
+    ExpTanh,
+    /// `h * c`
+    Scale(f64),
+    /// `h + c`
+    Shift(f64),
+    /// `c - h`
+    ScalarMinus(f64),
+    /// `h / d`, `|d| ≥ 0.8`
+    DivScalar(f64),
+    /// `c / (h² + 1)`
+    ScalarOver(f64),
+    /// `sqrt(h² + 1)`
+    SqrtSoft,
+    /// `ln(h² + 1)`
+    LnSoft,
+    /// `(h² + 1)^p`, `p ∈ [-1, 0.5]`
+    PowSoft(f64),
+    /// `tanh(h)^3`
+    CubeTanh,
+    /// `h * tanh(h)`: `h` used twice
+    SelfGate,
+    /// `h * y`
+    MulY,
+    /// `h + y`
+    AddY,
+    /// `h - y`
+    SubY,
+    /// `y - h`
+    YMinus,
+    /// `h / (y² + 1)`
+    DivY,
+    /// `h + x`: the first input used again
+    AddX,
+    /// `h - mean(h)`: a Rank0 broadcast onto `h`
+    Center,
+    /// `h * tanh(Σy)`
+    ScaleBySumY,
+    /// `h / sqrt(Σh² + 1)`
+    Normalize,
+    /// a product with fixed matrices of norm below 1
+    Mix,
+}
+
+/// A step drawn at random.
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        8 => prop::sample::select(vec![
+            Step::Sin,
+            Step::Cos,
+            Step::Tanh,
+            Step::Sigmoid,
+            Step::Softplus,
+            Step::Neg,
+            Step::ExpTanh,
+            Step::SqrtSoft,
+            Step::LnSoft,
+            Step::CubeTanh,
+            Step::SelfGate,
+            Step::MulY,
+            Step::AddY,
+            Step::SubY,
+            Step::YMinus,
+            Step::DivY,
+            Step::AddX,
+            Step::Center,
+            Step::ScaleBySumY,
+            Step::Normalize,
+            Step::Mix,
+        ]),
+        1 => (-1.2..1.2f64).prop_map(Step::Scale),
+        1 => (-2.0..2.0f64).prop_map(Step::Shift),
+        1 => (-2.0..2.0f64).prop_map(Step::ScalarMinus),
+        1 => (0.8..2.0f64, any::<bool>())
+            .prop_map(|(d, neg)| Step::DivScalar(if neg { -d } else { d })),
+        1 => (-2.0..2.0f64).prop_map(Step::ScalarOver),
+        1 => (-1.0..0.5f64).prop_map(Step::PowSoft),
+    ]
+}
+
+/// The input shapes of the composition property, each with its own matrix product.
+trait Composable: Shape + Broadcast<Rank0, Output = Self> {
+    /// A product of `h` with fixed matrices, keeping its shape.
+    fn mix(h: &Tr<Self>) -> Tr<Self>;
+}
+
+impl Composable for Rank1<4> {
+    fn mix(h: &Tr<Self>) -> Tr<Self> {
+        // Absolute row and column sums below 1: the spectral norm is below 1.
+        let m = Tensor::from_array([
+            [0.5, -0.2, 0.1, 0.1],
+            [0.1, 0.4, -0.3, 0.1],
+            [-0.2, 0.1, 0.5, 0.1],
+            [0.1, 0.2, 0.1, -0.5],
+        ]);
+        h.matmul(&m)
+    }
+}
+
+impl Composable for Rank2<2, 3> {
+    fn mix(h: &Tr<Self>) -> Tr<Self> {
+        let left = Tensor::from_array([[0.6, -0.3], [0.2, 0.7]]);
+        let right = Tensor::from_array([[0.5, 0.2, -0.2], [-0.1, 0.6, 0.2], [0.3, 0.1, 0.5]]);
+        left.matmul(h).matmul(&right)
+    }
+}
+
+/// Applies `steps` in order, starting from `x`.
+fn compose<S: Composable>(x: &Tr<S>, y: &Tr<S>, steps: &[Step]) -> Tr<S> {
+    let mut h = x.clone();
+    for &step in steps {
+        let soft = || &h * &h + 1.0;
+        h = match step {
+            Step::Sin => h.sin(),
+            Step::Cos => h.cos(),
+            Step::Tanh => h.tanh(),
+            Step::Sigmoid => h.sigmoid(),
+            Step::Softplus => h.softplus(),
+            Step::Neg => -&h,
+            Step::ExpTanh => h.tanh().exp() / 2.0,
+            Step::Scale(c) => &h * c,
+            Step::Shift(c) => &h + c,
+            Step::ScalarMinus(c) => c - &h,
+            Step::DivScalar(d) => &h / d,
+            Step::ScalarOver(c) => c / soft(),
+            Step::SqrtSoft => soft().sqrt(),
+            Step::LnSoft => soft().ln(),
+            Step::PowSoft(p) => soft().powf(p),
+            Step::CubeTanh => h.tanh().powf(3.0),
+            Step::SelfGate => &h * h.tanh(),
+            Step::MulY => &h * y,
+            Step::AddY => &h + y,
+            Step::SubY => &h - y,
+            Step::YMinus => y - &h,
+            Step::DivY => &h / (y * y + 1.0),
+            Step::AddX => &h + x,
+            Step::Center => &h - h.mean(),
+            Step::ScaleBySumY => &h * y.sum().tanh(),
+            Step::Normalize => &h / ((&h * &h).sum() + 1.0).sqrt(),
+            Step::Mix => S::mix(&h),
+        };
+    }
+    h
+}
+
+/// Random sequences of 3 to 20 smooth operations on two tracked inputs (a vector or a
+/// matrix), checked as a whole; the output keeps the input's shape, so the check is a
+/// vector-Jacobian product.
+#[test]
+fn random_composition() {
+    let strategy = (
+        any::<bool>(),
+        range(6, -2.0, 2.0),
+        range(6, -1.2, 1.2),
+        vec(step(), 3..=20),
+    );
+    property(64, strategy, &|(matrix, xs, ys, steps)| {
+        if matrix {
+            check(
+                "Rank2<2, 3>",
+                &|(x, y): &(Tr<Rank2<2, 3>>, Tr<Rank2<2, 3>>)| compose(x, y, &steps),
+                &(t::<Rank2<2, 3>>(&xs), t::<Rank2<2, 3>>(&ys)),
+            )
+        } else {
+            check(
+                "Rank1<4>",
+                &|(x, y): &(Tr<Rank1<4>>, Tr<Rank1<4>>)| compose(x, y, &steps),
+                &(t::<Rank1<4>>(&xs), t::<Rank1<4>>(&ys)),
+            )
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// The harness itself, and the documented subgradients at kinks
+// ---------------------------------------------------------------------------------------
+
+/// The checks above can fail: a function whose backward misses half of the gradient
+/// (one factor is a fresh leaf, invisible to the input) is rejected by `check`.
+#[test]
+fn check_rejects_a_wrong_gradient() {
+    let x: Tensor<Rank2<2, 3>, f64> = t(&[0.5, -1.0, 2.0, 0.3, 1.5, -0.7]);
+    let wrong = check("wrong", &|x: &Tr<Rank2<2, 3>>| x.no_grad().track() * x, &x);
+    assert!(wrong.is_err());
+    let right = check("right", &|x: &Tr<Rank2<2, 3>>| x * x, &x);
+    assert!(right.is_ok(), "{right:?}");
+}
+
+/// Gradient of `f(x)` for the values `values`, through a VJP with seed `seed`.
+fn grad_of<S: Shape>(values: &[f64], seed: &[f64], f: impl Fn(&Tr<S>) -> Tr<S>) -> Vec<f64> {
+    let x = t::<S>(values).track();
+    let seed = t::<S>(seed);
+    f(&x).backward_with(&seed).get(&x).unwrap().to_vec()
+}
+
+#[test]
+fn relu_subgradient_at_zero_is_zero() {
+    let values = [-1.5, 0.0, -0.0, 2.0];
+    let seed = [1.0, 2.0, 3.0, 4.0];
+    assert_eq!(
+        grad_of::<Rank1<4>>(&values, &seed, |x| x.relu()),
+        vec![0.0, 0.0, 0.0, 4.0]
+    );
+    // At an interior value that is exactly 0 (x - 1 at x = 1).
+    let values = [1.0, 0.5, 3.0, 1.0];
+    assert_eq!(
+        grad_of::<Rank1<4>>(&values, &seed, |x| (x - 1.0).relu()),
+        vec![0.0, 0.0, 3.0, 0.0]
+    );
+}
+
+#[test]
+fn abs_subgradient_at_zero_is_zero() {
+    let values = [-2.0, 0.0, -0.0, 3.0];
+    let seed = [1.0, 2.0, 3.0, 4.0];
+    assert_eq!(
+        grad_of::<Rank1<4>>(&values, &seed, |x| x.abs()),
+        vec![-1.0, 0.0, 0.0, 4.0]
+    );
+    let values = [1.0, 0.5, 3.0, -1.0];
+    assert_eq!(
+        grad_of::<Rank1<4>>(&values, &seed, |x| (x - 1.0).abs()),
+        vec![0.0, -2.0, 3.0, -4.0]
+    );
+}
+
+/// Gradient of a scalar function of a leaf holding `values`.
+fn scalar_grad<S: Shape>(values: &[f64], f: impl Fn(&Tr<S>) -> Tr<Rank0>) -> Vec<f64> {
+    let x = t::<S>(values).track();
+    f(&x).backward().get(&x).unwrap().to_vec()
+}
+
+#[test]
+fn max_ties_send_the_whole_gradient_to_the_first_index() {
+    assert_eq!(
+        scalar_grad::<Rank1<3>>(&[3.0, 1.0, 3.0], |x| x.max()),
+        vec![1.0, 0.0, 0.0]
+    );
+    assert_eq!(
+        scalar_grad::<Rank1<4>>(&[2.0; 4], |x| x.max()),
+        vec![1.0, 0.0, 0.0, 0.0]
+    );
+    assert_eq!(
+        scalar_grad::<Rank2<2, 3>>(&[0.0, 5.0, -1.0, 5.0, 5.0, 2.0], |x| x.max()),
+        vec![0.0, 1.0, 0.0, 0.0, 0.0, 0.0]
+    );
+    // Scaled by the upstream gradient, and through an interior value.
+    assert_eq!(
+        scalar_grad::<Rank1<3>>(&[1.0, 4.0, 4.0], |x| (x * 2.0).max() * 3.0),
+        vec![0.0, 6.0, 0.0]
+    );
+}
+
+#[test]
+fn min_ties_send_the_whole_gradient_to_the_first_index() {
+    assert_eq!(
+        scalar_grad::<Rank1<3>>(&[0.0, -1.0, -1.0], |x| x.min()),
+        vec![0.0, 1.0, 0.0]
+    );
+    assert_eq!(
+        scalar_grad::<Rank1<2>>(&[7.0, 7.0], |x| x.min()),
+        vec![1.0, 0.0]
+    );
+    assert_eq!(
+        scalar_grad::<Rank3<2, 1, 2>>(&[3.0, -2.0, 4.0, -2.0], |x| x.min() * -0.5),
+        vec![0.0, -0.5, 0.0, 0.0]
+    );
+}
