@@ -79,8 +79,10 @@ impl<E: Element> AxisOp<E> {
                 });
             }
             AxisKind::Extremum { picks, .. } => each_lane(l, |lane, o, i| {
-                let at = l.at(o, picks[lane], i);
-                gx[at] = gx[at] + grad[lane];
+                // An axis of length 0 has no position to receive the gradient.
+                if let Some(slot) = gx.get_mut(l.at(o, picks[lane], i)) {
+                    *slot = *slot + grad[lane];
+                }
             }),
             AxisKind::Softmax { output: y } => each_lane(l, |_, o, i| {
                 let dot = (0..l.len).fold(E::zero(), |acc, k| {
@@ -320,6 +322,17 @@ mod tests {
         fn arange_like() -> Self {
             Tensor::from_fn(|i| i as f64)
         }
+    }
+
+    #[test]
+    fn reductions_over_an_empty_axis_do_not_panic() {
+        let x = Tensor::<Rank2<2, 0>, f64>::zeros().track();
+        let m = x.max_axis::<1>();
+        assert!(m.as_slice().iter().all(|v| v.is_nan()));
+        let grads = m.sum().backward();
+        assert_eq!(grads.get(&x).map(|g| g.numel()), Some(0));
+        assert_eq!(x.sum_axis::<1>().to_vec(), vec![0.0, 0.0]);
+        assert_eq!(x.softmax::<1>().numel(), 0);
     }
 
     #[test]

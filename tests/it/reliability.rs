@@ -91,3 +91,45 @@ fn forward_and_backward_are_deterministic() {
     };
     assert_eq!(run(), run());
 }
+
+/// Tensors with no elements go through every operation and backward without a panic.
+#[test]
+fn empty_tensors_never_panic() {
+    let x = Tensor::<Rank2<0, 3>, f32>::zeros().track();
+    let v = Tensor::<Rank1<3>, f32>::ones().track();
+    let w = Tensor::<Rank2<3, 0>, f32>::zeros().track();
+    let y = (&x + &v) * 2.0 - 1.0;
+    let y = y
+        .exp()
+        .ln()
+        .sqrt()
+        .abs()
+        .sin()
+        .cos()
+        .tanh()
+        .sigmoid()
+        .relu()
+        .softplus();
+    let y = y.powf(2.0).maximum(&v).minimum(&v);
+    let p: Tensor<Rank2<0, 0>, f32, Tracked> = y.matmul(&w);
+    let s = y.softmax::<1>().log_softmax::<0>().sum_axis::<0>();
+    let total = y.sum()
+        + y.mean()
+        + y.max()
+        + y.min()
+        + y.norm()
+        + p.sum()
+        + s.sum()
+        + y.mse(&Tensor::zeros())
+        + y.bce_with_logits(&Tensor::zeros());
+    let _ = total.item();
+    let grads = total.backward();
+    assert_eq!(grads.get(&x).map(|g| g.numel()), Some(0));
+    assert!(grads.get(&v).is_some());
+    let empty = Tensor::<Rank2<0, 4>, f32>::zeros().track();
+    assert!(empty.cross_entropy(&[]).is_ok());
+    let none_class = Tensor::<Rank2<1, 0>, f32>::zeros();
+    assert!(none_class.cross_entropy(&[0]).is_err());
+    let z: Tensor<Rank1<0>, f32, Tracked> = x.reshape();
+    let _ = z.backward_with(&Tensor::zeros());
+}
