@@ -126,6 +126,104 @@ impl Gemm for f64 {
     }
 }
 
+/// Products with at most this many multiply-adds are computed by a plain loop:
+/// matrixmultiply packs its operands into buffers it allocates on every call, which
+/// costs more than the whole product at these sizes (the tutorial's 1 x 5 x 3).
+const TINY_PRODUCT: usize = 4096;
+
+/// The plain-loop product for tiny sizes, with [`gemm`]'s contract (`beta == 0` ignores
+/// the previous contents of `c`).
+fn tiny_gemm<E: num_traits::Float>(
+    alpha: E,
+    a: MatRef<'_, E>,
+    b: MatRef<'_, E>,
+    beta: E,
+    c: &mut [E],
+) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    for i in 0..m {
+        for j in 0..n {
+            let mut sum = E::zero();
+            for p in 0..k {
+                sum = sum
+                    + a.data[i * a.row_stride + p * a.col_stride]
+                        * b.data[p * b.row_stride + j * b.col_stride];
+            }
+            let out = &mut c[i * n + j];
+            *out = if beta == E::zero() {
+                alpha * sum
+            } else {
+                alpha * sum + beta * *out
+            };
+        }
+    }
+}
+
+/// `a · b` into a new row-major buffer, never initialised beforehand: matrixmultiply
+/// with `beta = 0` writes every element of its output without reading it, so neither a
+/// zero fill nor its page faults are paid (forward products, first gradients of leaves).
+pub(crate) fn gemm_new<E: Gemm + num_traits::Float>(
+    a: MatRef<'_, E>,
+    b: MatRef<'_, E>,
+) -> std::sync::Arc<[E]> {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    if m * k * n <= TINY_PRODUCT {
+        let mut out: std::sync::Arc<[E]> = core::iter::repeat_n(E::zero(), m * n).collect();
+        gemm(
+            E::one(),
+            a,
+            b,
+            E::zero(),
+            std::sync::Arc::make_mut(&mut out),
+        );
+        return out;
+    }
+    assert!(
+        b.rows == k && a.in_bounds() && b.in_bounds(),
+        "typegrad internal error: gemm_new operands {m}x{k} and {}x{n}",
+        b.rows
+    );
+    let mut out = std::sync::Arc::<[E]>::new_uninit_slice(m * n);
+    let Some(target) = std::sync::Arc::get_mut(&mut out) else {
+        // A freshly allocated Arc is unique; this path only keeps the code panic-free.
+        let mut out: std::sync::Arc<[E]> = core::iter::repeat_n(E::zero(), m * n).collect();
+        gemm(
+            E::one(),
+            a,
+            b,
+            E::zero(),
+            std::sync::Arc::make_mut(&mut out),
+        );
+        return out;
+    };
+    let stride = |s: usize| s as isize;
+    // SAFETY: `a` and `b` address only elements inside their slices (asserted above);
+    // `target` is a unique, m x n row-major allocation (row stride n, column stride 1)
+    // that aliases neither input. With beta = 0, matrixmultiply writes every element of
+    // C and reads none, so uninitialised memory is fine; k > 0 here, since an empty
+    // product (k = 0) has m * k * n = 0 and took the tiny path.
+    unsafe {
+        E::gemm_raw(
+            m,
+            k,
+            n,
+            E::one(),
+            a.data.as_ptr(),
+            stride(a.row_stride),
+            stride(a.col_stride),
+            b.data.as_ptr(),
+            stride(b.row_stride),
+            stride(b.col_stride),
+            E::zero(),
+            target.as_mut_ptr().cast::<E>(),
+            stride(n),
+            1,
+        );
+    }
+    // SAFETY: every one of the m * n elements was written by the call above.
+    unsafe { out.assume_init() }
+}
+
 /// `c = alpha * a · b + beta * c`, with `c` a row-major `a.rows` x `b.cols` matrix at the
 /// start of the slice.
 ///
@@ -162,6 +260,10 @@ pub(crate) fn gemm<E: Gemm + num_traits::Float>(
                 *value * beta
             };
         }
+        return;
+    }
+    if m * k * n <= TINY_PRODUCT {
+        tiny_gemm(alpha, a, b, beta, c);
         return;
     }
     let stride = |s: usize| s as isize;
@@ -238,6 +340,23 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn gemm_new_matches_gemm_on_both_paths() {
+        for &(m, k, n) in &[(1, 5, 3), (0, 4, 2), (3, 0, 2), (40, 30, 20), (17, 64, 33)] {
+            let lhs: Vec<f64> = (0..m * k).map(|i| (i as f64 * 0.3).sin()).collect();
+            let rhs: Vec<f64> = (0..k * n).map(|i| (i as f64 * 0.7).cos()).collect();
+            let a = MatRef::row_major(&lhs, k, m).t();
+            let b = MatRef::row_major(&rhs, k, n);
+            let fresh = gemm_new(MatRef::row_major(&lhs, m, k), b);
+            assert_eq!(fresh.len(), m * n);
+            let expected = naive(MatRef::row_major(&lhs, m, k), b);
+            for (x, y) in fresh.iter().zip(&expected) {
+                assert!((x - y).abs() < 1e-12);
+            }
+            let _ = a;
         }
     }
 

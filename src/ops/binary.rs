@@ -94,20 +94,104 @@ fn select<E>(condition: bool, a: E, b: E) -> E {
     }
 }
 
-/// Visits every output position of a broadcast between operands of `nl` and `nr`
-/// elements (one length divides the other: the smaller operand repeats), passing the
-/// output, left and right positions. No division per element.
-#[inline(always)]
-fn each_position(nl: usize, nr: usize, mut visit: impl FnMut(usize, usize, usize)) {
-    if nl == nr {
-        (0..nl).for_each(|i| visit(i, i, i));
-    } else if nl > nr {
-        for block in 0..nl.checked_div(nr).unwrap_or(0) {
-            (0..nr).for_each(|j| visit(block * nr + j, block * nr + j, j));
+/// Runs `$body` with `$k` bound to a constant kind, once per kind: the kind's function
+/// and partials inline into the loops of `$body` (one loop per kind, vectorisable)
+/// instead of being dispatched per element.
+macro_rules! with_kind {
+    ($kind:expr, $k:ident => $body:expr) => {
+        match $kind {
+            BinaryKind::Add => {
+                const $k: BinaryKind = BinaryKind::Add;
+                $body
+            }
+            BinaryKind::Sub => {
+                const $k: BinaryKind = BinaryKind::Sub;
+                $body
+            }
+            BinaryKind::Mul => {
+                const $k: BinaryKind = BinaryKind::Mul;
+                $body
+            }
+            BinaryKind::Div => {
+                const $k: BinaryKind = BinaryKind::Div;
+                $body
+            }
+            BinaryKind::Maximum => {
+                const $k: BinaryKind = BinaryKind::Maximum;
+                $body
+            }
+            BinaryKind::Minimum => {
+                const $k: BinaryKind = BinaryKind::Minimum;
+                $body
+            }
         }
-    } else {
-        for block in 0..nr.checked_div(nl).unwrap_or(0) {
-            (0..nl).for_each(|j| visit(block * nl + j, j, block * nl + j));
+    };
+}
+
+/// `f(l, r)` elementwise into `len` elements, the shorter operand repeating (its length
+/// divides the other's; an empty operand makes an empty result).
+#[inline(always)]
+fn forward_broadcast<E: Element>(l: &[E], r: &[E], len: usize, f: impl Fn(E, E) -> E) -> Arc<[E]> {
+    let (nl, nr) = (l.len(), r.len());
+    if nl == nr {
+        return l.iter().zip(r).map(|(&a, &b)| f(a, b)).collect();
+    }
+    build(len, |out| {
+        if nl > nr && nr > 0 {
+            for (out, l) in out.chunks_exact_mut(nr).zip(l.chunks_exact(nr)) {
+                for ((o, &a), &b) in out.iter_mut().zip(l).zip(r) {
+                    *o = f(a, b);
+                }
+            }
+        } else if nl > 0 {
+            for (out, r) in out.chunks_exact_mut(nl).zip(r.chunks_exact(nl)) {
+                for ((o, &a), &b) in out.iter_mut().zip(l).zip(r) {
+                    *o = f(a, b);
+                }
+            }
+        }
+    })
+}
+
+/// Which operand a gradient belongs to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Left,
+    Right,
+}
+
+/// `gs += grad * d(l, r)` for the operand on `side`, summing over the repetitions of a
+/// broadcast operand.
+#[inline(always)]
+fn backward_broadcast<E: Element>(
+    gs: &mut [E],
+    grad: &[E],
+    (l, r): (&[E], &[E]),
+    side: Side,
+    d: impl Fn(E, E) -> E,
+) {
+    let (nl, nr) = (l.len(), r.len());
+    let add = |gs: &mut [E], grad: &[E], l: &[E], r: &[E]| {
+        for (((s, &g), &a), &b) in gs.iter_mut().zip(grad).zip(l).zip(r) {
+            *s = *s + g * d(a, b);
+        }
+    };
+    if nl == nr {
+        add(gs, grad, l, r);
+    } else if nl > nr && nr > 0 {
+        // The right operand repeats along blocks of the left.
+        for (block, (grad, l)) in grad.chunks_exact(nr).zip(l.chunks_exact(nr)).enumerate() {
+            match side {
+                Side::Left => add(&mut gs[block * nr..(block + 1) * nr], grad, l, r),
+                Side::Right => add(gs, grad, l, r),
+            }
+        }
+    } else if nl > 0 {
+        for (block, (grad, r)) in grad.chunks_exact(nl).zip(r.chunks_exact(nl)).enumerate() {
+            match side {
+                Side::Left => add(gs, grad, l, r),
+                Side::Right => add(&mut gs[block * nl..(block + 1) * nl], grad, l, r),
+            }
         }
     }
 }
@@ -146,15 +230,12 @@ impl<E: Element> BinaryOp<E> {
                 }
             }
             Some((l, r)) => {
+                let operands = (&l[..nl.min(l.len())], &r[..nr.min(r.len())]);
                 if let Some(gl) = parents.get_mut(0) {
-                    each_position(nl, nr, |i, a, b| {
-                        gl[a] = gl[a] + grad[i] * kind.dl(l[a], r[b]);
-                    });
+                    with_kind!(kind, K => backward_broadcast(gl, grad, operands, Side::Left, |a, b| K.dl(a, b)));
                 }
                 if let Some(gr) = parents.get_mut(1) {
-                    each_position(nl, nr, |i, a, b| {
-                        gr[b] = gr[b] + grad[i] * kind.dr(l[a], r[b]);
-                    });
+                    with_kind!(kind, K => backward_broadcast(gr, grad, operands, Side::Right, |a, b| K.dr(a, b)));
                 }
             }
         }
@@ -176,13 +257,7 @@ where
 {
     let (l, r) = (lhs.as_slice(), rhs.as_slice());
     let len = <SL as Broadcast<SR>>::Output::NUM_ELEMENTS;
-    let data = if l.len() == r.len() {
-        l.iter().zip(r).map(|(&a, &b)| kind.f(a, b)).collect()
-    } else {
-        build(len, |out| {
-            each_position(l.len(), r.len(), |i, a, b| out[i] = kind.f(l[a], r[b]))
-        })
-    };
+    let data = with_kind!(kind, K => forward_broadcast(l, r, len, |a, b| K.f(a, b)));
     finish(data, [lhs.graph_ref(), rhs.graph_ref()], || {
         Op::Binary(BinaryOp {
             kind,

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::element::Element;
-use crate::kernels::{gemm, MatRef};
+use crate::kernels::{gemm, gemm_new, MatRef};
 use crate::ops::{finish, Op};
 use crate::shape::{MatMulShapes, Rank0, Rank1, Shape};
 use crate::tape::backward::ParentGrads;
@@ -80,31 +80,34 @@ impl<E: Element> MatMulOp<E> {
         self.name
     }
 
-    /// dA += dC · Bᵀ and dB += Aᵀ · dC, each computed only for a tracked operand.
+    /// dA += dC · Bᵀ and dB += Aᵀ · dC, each computed only for a tracked operand. A
+    /// leaf's first gradient is written by the GEMM directly (no zero fill, beta = 0).
     pub(crate) fn backward(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
         let d = self.dims;
+        let dc = |i: usize| MatRef::row_major(&grad[d.ranges(i).2], d.m, d.n);
+        let b_t = |i: usize| MatRef::row_major(&self.rhs[d.ranges(i).1], d.k, d.n).t();
+        let a_t = |i: usize| MatRef::row_major(&self.lhs[d.ranges(i).0], d.m, d.k).t();
+        if d.batch == 1 {
+            parents.accumulate_or_set(
+                0,
+                |ga| gemm(E::one(), dc(0), b_t(0), E::one(), ga),
+                || gemm_new(dc(0), b_t(0)),
+            );
+            parents.accumulate_or_set(
+                1,
+                |gb| gemm(E::one(), a_t(0), dc(0), E::one(), gb),
+                || gemm_new(a_t(0), dc(0)),
+            );
+            return;
+        }
         if let Some(ga) = parents.get_mut(0) {
             for i in 0..d.batch {
-                let (a, b, c) = d.ranges(i);
-                gemm(
-                    E::one(),
-                    MatRef::row_major(&grad[c], d.m, d.n),
-                    MatRef::row_major(&self.rhs[b], d.k, d.n).t(),
-                    E::one(),
-                    &mut ga[a],
-                );
+                gemm(E::one(), dc(i), b_t(i), E::one(), &mut ga[d.ranges(i).0]);
             }
         }
         if let Some(gb) = parents.get_mut(1) {
             for i in 0..d.batch {
-                let (a, b, c) = d.ranges(i);
-                gemm(
-                    E::one(),
-                    MatRef::row_major(&self.lhs[a], d.m, d.k).t(),
-                    MatRef::row_major(&grad[c], d.m, d.n),
-                    E::one(),
-                    &mut gb[b],
-                );
+                gemm(E::one(), a_t(i), dc(i), E::one(), &mut gb[d.ranges(i).1]);
             }
         }
     }
@@ -148,18 +151,25 @@ impl<SL: Shape, E: Element, TL: Tape> Tensor<SL, E, TL> {
     {
         let d = ProductDims::of::<SL, SR>();
         let (lhs, rhs_values) = (self.as_slice(), rhs.as_slice());
-        let out = crate::tensor::construction::build(d.batch * d.out_len(), |out| {
-            for i in 0..d.batch {
-                let (a, b, c) = d.ranges(i);
-                gemm(
-                    E::one(),
-                    MatRef::row_major(&lhs[a], d.m, d.k),
-                    MatRef::row_major(&rhs_values[b], d.k, d.n),
-                    E::zero(),
-                    &mut out[c],
-                );
-            }
-        });
+        let out = if d.batch == 1 {
+            gemm_new(
+                MatRef::row_major(lhs, d.m, d.k),
+                MatRef::row_major(rhs_values, d.k, d.n),
+            )
+        } else {
+            crate::tensor::construction::build(d.batch * d.out_len(), |out| {
+                for i in 0..d.batch {
+                    let (a, b, c) = d.ranges(i);
+                    gemm(
+                        E::one(),
+                        MatRef::row_major(&lhs[a], d.m, d.k),
+                        MatRef::row_major(&rhs_values[b], d.k, d.n),
+                        E::zero(),
+                        &mut out[c],
+                    );
+                }
+            })
+        };
         finish(out, [self.graph_ref(), rhs.graph_ref()], || {
             Op::MatMul(MatMulOp {
                 lhs: Arc::clone(self.storage()),

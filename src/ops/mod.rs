@@ -76,7 +76,7 @@ pub(crate) fn finish<S: Shape, E: Element, T: Tape>(
     let handle = T::record(|| {
         let out = graph::Produced {
             len: data.len(),
-            finite: data.iter().all(|v| v.is_finite()),
+            finite: E::all_finite(&data),
         };
         graph::record(op(), out, inputs)
     });

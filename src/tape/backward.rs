@@ -37,6 +37,32 @@ impl<E: Element> ParentGrads<'_, E> {
     }
 }
 
+impl<E: Element> ParentGrads<'_, E> {
+    /// For input `k`: adds into its gradient with `add` if it already has one, or, for a
+    /// leaf reached for the first time, installs `fresh()` as its gradient, so that a
+    /// large first gradient (a weight's) is written once instead of zero-filled and then
+    /// added into. Nothing happens for an untracked input.
+    pub(crate) fn accumulate_or_set(
+        &mut self,
+        k: usize,
+        add: impl FnOnce(&mut [E]),
+        fresh: impl FnOnce() -> Arc<[E]>,
+    ) {
+        let Some(Some((slot, _))) = self.targets.get(k).copied() else {
+            return;
+        };
+        if let Slot::Leaf(n) = slot {
+            if let Some(empty @ None) = self.leaf_grads.get_mut(n) {
+                *empty = Some(fresh());
+                return;
+            }
+        }
+        if let Some(grad) = self.get_mut(k) {
+            add(grad);
+        }
+    }
+}
+
 fn zeros<E: Element>(len: usize) -> Arc<[E]> {
     core::iter::repeat_n(E::zero(), len).collect()
 }
@@ -46,10 +72,6 @@ fn zeros<E: Element>(len: usize) -> Arc<[E]> {
 pub(crate) enum Check {
     Off,
     NonFinite,
-}
-
-fn all_finite<E: Element>(values: &[E]) -> bool {
-    values.iter().all(|v| v.is_finite())
 }
 
 /// Backpropagates `seed` (the gradient of the root, same length as the root) from `root`
@@ -62,7 +84,7 @@ pub(crate) fn backward<E: Element>(
     grads: &mut Gradients<E>,
     check: Check,
 ) -> Result<(), Error> {
-    if check == Check::NonFinite && !all_finite(seed) {
+    if check == Check::NonFinite && !E::all_finite(seed) {
         return Err(Error::NonFiniteSeed);
     }
     match &root.0 {
@@ -154,7 +176,7 @@ fn run<E: Element>(
         node.op.backward(&upper[..node.len], &mut parents);
         if check == Check::NonFinite {
             for input in 0..2 {
-                if parents.get_mut(input).is_some_and(|g| !all_finite(g)) {
+                if parents.get_mut(input).is_some_and(|g| !E::all_finite(g)) {
                     return Err(Error::NonFiniteGradient {
                         op: node.op.name(),
                         input,
