@@ -132,15 +132,15 @@ fn run<E: Element>(
     let Some(root_node) = graph.nodes.get(root) else {
         return Ok(());
     };
+    // The root's gradient is the seed itself: the buffer holds the nodes below it.
     let buffer_len = match root_node.slot {
-        Slot::Buffer(at) => at + root_node.len,
+        Slot::Buffer(at) => at,
         Slot::Leaf(_) => 0,
     };
     let mut buffer = vec![E::zero(); buffer_len];
     let mut leaf_grads: Vec<Option<Arc<[E]>>> = vec![None; graph.leaf_count];
-    match root_node.slot {
-        Slot::Buffer(at) => copy_seed(&mut buffer[at..], seed),
-        Slot::Leaf(n) => leaf_grads[n] = Some(seed.iter().copied().collect()),
+    if let Slot::Leaf(n) = root_node.slot {
+        leaf_grads[n] = Some(seed.iter().copied().collect());
     }
     let mut reached = vec![false; root + 1];
     reached[root] = true;
@@ -167,13 +167,18 @@ fn run<E: Element>(
             let parent = &graph.nodes[p? as usize];
             Some((parent.slot, parent.len))
         });
-        let (lower, upper) = buffer.split_at_mut(at);
+        let (lower, upper) = buffer.split_at_mut(at.min(buffer_len));
+        let grad = if index == root {
+            seed
+        } else {
+            upper.get(..node.len).unwrap_or_default()
+        };
         let mut parents = ParentGrads {
             lower,
             leaf_grads: &mut leaf_grads,
             targets,
         };
-        node.op.backward(&upper[..node.len], &mut parents);
+        node.op.backward(grad, &mut parents);
         if check == Check::NonFinite {
             for input in 0..2 {
                 if parents.get_mut(input).is_some_and(|g| !E::all_finite(g)) {
@@ -187,12 +192,6 @@ fn run<E: Element>(
         }
     }
     Ok(())
-}
-
-fn copy_seed<E: Element>(region: &mut [E], seed: &[E]) {
-    for (slot, value) in region.iter_mut().zip(seed) {
-        *slot = *value;
-    }
 }
 
 use crate::shape::{ScalarShape, Shape};
