@@ -159,6 +159,22 @@ fn tiny_gemm<E: num_traits::Float>(
     }
 }
 
+/// `a · b` into a new zero-filled row-major buffer, through [`gemm`].
+fn gemm_into_zeros<E: Gemm + num_traits::Float>(
+    a: MatRef<'_, E>,
+    b: MatRef<'_, E>,
+) -> std::sync::Arc<[E]> {
+    let mut out: std::sync::Arc<[E]> = core::iter::repeat_n(E::zero(), a.rows * b.cols).collect();
+    gemm(
+        E::one(),
+        a,
+        b,
+        E::zero(),
+        std::sync::Arc::make_mut(&mut out),
+    );
+    out
+}
+
 /// `a · b` into a new row-major buffer, never initialised beforehand: matrixmultiply
 /// with `beta = 0` writes every element of its output without reading it, so neither a
 /// zero fill nor its page faults are paid (forward products, first gradients of leaves).
@@ -168,15 +184,7 @@ pub(crate) fn gemm_new<E: Gemm + num_traits::Float>(
 ) -> std::sync::Arc<[E]> {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     if m * k * n <= TINY_PRODUCT {
-        let mut out: std::sync::Arc<[E]> = core::iter::repeat_n(E::zero(), m * n).collect();
-        gemm(
-            E::one(),
-            a,
-            b,
-            E::zero(),
-            std::sync::Arc::make_mut(&mut out),
-        );
-        return out;
+        return gemm_into_zeros(a, b);
     }
     assert!(
         b.rows == k && a.in_bounds() && b.in_bounds(),
@@ -186,15 +194,7 @@ pub(crate) fn gemm_new<E: Gemm + num_traits::Float>(
     let mut out = std::sync::Arc::<[E]>::new_uninit_slice(m * n);
     let Some(target) = std::sync::Arc::get_mut(&mut out) else {
         // A freshly allocated Arc is unique; this path only keeps the code panic-free.
-        let mut out: std::sync::Arc<[E]> = core::iter::repeat_n(E::zero(), m * n).collect();
-        gemm(
-            E::one(),
-            a,
-            b,
-            E::zero(),
-            std::sync::Arc::make_mut(&mut out),
-        );
-        return out;
+        return gemm_into_zeros(a, b);
     };
     let stride = |s: usize| s as isize;
     // SAFETY: `a` and `b` address only elements inside their slices (asserted above);
