@@ -104,20 +104,23 @@ impl<E: Element> AxisOp<E> {
     }
 }
 
-/// The log of the sum of exponentials along each lane, and each lane's maximum,
-/// computed without overflow (shifted by the maximum).
-pub(crate) fn log_sum_exp_lanes<E: Element>(x: &[E], l: AxisLayout) -> Vec<E> {
-    let mut out = vec![E::zero(); l.outer * l.inner];
-    each_lane(l, |lane, o, i| {
-        let max = (0..l.len).fold(E::neg_infinity(), |m, k| m.max(x[l.at(o, k, i)]));
-        if !max.is_finite() {
-            out[lane] = max;
-            return;
-        }
-        let sum = (0..l.len).fold(E::zero(), |acc, k| acc + (x[l.at(o, k, i)] - max).exp());
-        out[lane] = max + sum.ln();
-    });
-    out
+/// Log-softmax along the lanes of `x`: `(x - max) - ln Σ e^(x - max)` per lane. The
+/// maximum is subtracted before the logarithm is, so a value near a large maximum keeps
+/// its precision (`x - (max + ln Σ)` would round `max + ln Σ` at the scale of `max`).
+pub(crate) fn log_softmax_lanes<E: Element>(x: &[E], l: AxisLayout) -> Arc<[E]> {
+    build(x.len(), |out| {
+        each_lane(l, |_, o, i| {
+            let max = (0..l.len).fold(E::neg_infinity(), |m, k| m.max(x[l.at(o, k, i)]));
+            // An all -inf (or +inf) lane has no finite shift; PyTorch gives NaN there too.
+            let shift = if max.is_finite() { max } else { E::zero() };
+            let sum = (0..l.len).fold(E::zero(), |acc, k| acc + (x[l.at(o, k, i)] - shift).exp());
+            let log_sum = sum.ln();
+            for k in 0..l.len {
+                let at = l.at(o, k, i);
+                out[at] = (x[at] - shift) - log_sum;
+            }
+        })
+    })
 }
 
 impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
@@ -246,16 +249,12 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         S: HasAxis<AXIS>,
     {
         let (x, l) = (self.as_slice(), AxisLayout::of::<S>(AXIS));
-        let lse = log_sum_exp_lanes(x, l);
-        let output = build(x.len(), |out| {
-            each_lane(l, |lane, o, i| {
-                for k in 0..l.len {
-                    let at = l.at(o, k, i);
-                    let log_p = x[at] - lse[lane];
-                    out[at] = if log { log_p } else { log_p.exp() };
-                }
-            })
-        });
+        let mut output = log_softmax_lanes(x, l);
+        if !log {
+            Arc::make_mut(&mut output)
+                .iter_mut()
+                .for_each(|v| *v = v.exp());
+        }
         let saved = Arc::clone(&output);
         finish(output, [self.graph_ref(), None], || {
             Op::Axis(AxisOp {

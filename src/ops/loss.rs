@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::element::Element;
 use crate::error::Error;
-use crate::ops::axis::log_sum_exp_lanes;
+use crate::ops::axis::log_softmax_lanes;
 use crate::ops::reduce::pairwise_sum;
 use crate::ops::unary::{sigmoid, softplus};
 use crate::ops::{finish, Op};
@@ -279,11 +279,7 @@ fn row_log_softmax<E: Element>(x: &[E], classes: usize) -> Arc<[E]> {
         len: classes,
         inner: 1,
     };
-    let lse = log_sum_exp_lanes(x, layout);
-    x.iter()
-        .enumerate()
-        .map(|(at, &v)| v - lse[at / classes.max(1)])
-        .collect()
+    log_softmax_lanes(x, layout)
 }
 
 impl<const B: usize, const C: usize, E: Element, T: Tape> Tensor<Rank2<B, C>, E, T> {
