@@ -1,6 +1,7 @@
 //! The one integration-test binary: seed replays, property tests, reliability tests.
 //! (One binary links once, which keeps `cargo test` fast.)
 
+mod prop_more_ops;
 mod prop_ops;
 mod reliability;
 mod seeds;
