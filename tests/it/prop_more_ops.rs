@@ -507,7 +507,7 @@ fn axis_extremum_ties_send_the_gradient_to_the_first_index_of_each_lane() {
 // backward error: the result is exact for logits moved by a few units of rounding, which
 // for a logit of 1e4 is a move of about ε · 1e4 (at |logit| = 1e4 the bound is about 1e-2
 // in f32 and 2e-11 in f64). The stricter bound 8 · ε · (1 + |value|), which a careful
-// log-softmax meets, is the ignored test further down.
+// log-softmax meets, is tested further down for log_softmax and cross_entropy.
 
 /// Logits of ±1e4 next to moderate ones, as four lanes of three: a huge winner, a
 /// near-tie of two huge ones, all huge and negative, and a tie of two huge ones next to a
