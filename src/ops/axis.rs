@@ -174,6 +174,14 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     }
 
     /// The mean along axis `AXIS`, which the result no longer has.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let m = Tensor::from_array([[1.0f64, 3.0], [5.0, 7.0]]).track();
+    /// let rows: Tensor<Rank1<2>, f64, Tracked> = m.mean_axis::<1>();
+    /// assert_eq!(rows.to_vec(), vec![2.0, 6.0]);
+    /// assert_eq!(rows.sum().backward().get(&m).unwrap().to_vec(), vec![0.5; 4]);
+    /// ```
     pub fn mean_axis<const AXIS: usize>(
         &self,
     ) -> Tensor<<S as HasAxis<AXIS>>::Removed, E, UnaryTape<T>>
@@ -235,6 +243,12 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     }
 
     /// The minimum along axis `AXIS`; each lane's gradient goes to its first minimum.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let m = Tensor::from_array([[4.0f32, 1.0], [2.0, 3.0]]);
+    /// assert_eq!(m.min_axis::<0>().to_vec(), vec![2.0, 1.0]);
+    /// ```
     pub fn min_axis<const AXIS: usize>(
         &self,
     ) -> Tensor<<S as HasAxis<AXIS>>::Removed, E, UnaryTape<T>>
@@ -287,6 +301,12 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
 
     /// Log-softmax along axis `AXIS`: `x - ln Σ e^x` per lane, accurate for logits of
     /// any size (no overflow, no `ln(0)`).
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let y = Tensor::from_array([[0.0f64, 0.0], [1e4, -1e4]]).log_softmax::<1>();
+    /// assert_eq!(y.to_vec(), vec![-(2f64.ln()), -(2f64.ln()), 0.0, -2e4]);
+    /// ```
     pub fn log_softmax<const AXIS: usize>(&self) -> Tensor<S, E, UnaryTape<T>>
     where
         S: HasAxis<AXIS>,

@@ -297,6 +297,13 @@ impl<SL: Shape, E: Element, TL: Tape> Tensor<SL, E, TL> {
 
     /// The elementwise minimum with `other` (broadcast as for `+`; PyTorch's
     /// `torch.minimum`). Where the two are equal the whole gradient goes to `self`.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let a = Tensor::from_array([[1.0f32, 5.0], [3.0, 0.0]]);
+    /// let cap = Tensor::from_array([2.0f32, 2.0]);
+    /// assert_eq!(a.minimum(&cap).to_vec(), vec![1.0, 2.0, 2.0, 0.0]);
+    /// ```
     pub fn minimum<SR: Shape, TR: Tape>(
         &self,
         other: &Tensor<SR, E, TR>,

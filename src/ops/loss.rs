@@ -309,6 +309,15 @@ impl<const B: usize, const C: usize, E: Element, T: Tape> Tensor<Rank2<B, C>, E,
 
     /// Cross-entropy against class probabilities (each row of `target` a distribution),
     /// mean over the batch (PyTorch's `F.cross_entropy(logits, probabilities)`).
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let logits = Tensor::from_array([[0.0f64, 0.0]]).track();
+    /// let loss = logits.cross_entropy_probs(&Tensor::from_array([[0.25, 0.75]]));
+    /// assert!((loss.item() - 2f64.ln()).abs() < 1e-15);
+    /// // The gradient is softmax - target: [0.5 - 0.25, 0.5 - 0.75].
+    /// assert_eq!(loss.backward().get(&logits).unwrap().to_vec(), vec![0.25, -0.25]);
+    /// ```
     pub fn cross_entropy_probs<TT: Tape>(
         &self,
         target: &Tensor<Rank2<B, C>, E, TT>,

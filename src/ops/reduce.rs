@@ -132,6 +132,15 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     }
 
     /// The mean of all elements (`NaN` for a tensor with no elements, as PyTorch).
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let x = Tensor::from_array([1.0f32, 2.0, 6.0]).track();
+    /// let m = x.mean();
+    /// assert_eq!(m.item(), 3.0);
+    /// let g = m.backward().get(&x).unwrap().to_vec();
+    /// assert!(g.iter().all(|&v| (v - 1.0 / 3.0).abs() < 1e-7));
+    /// ```
     pub fn mean(&self) -> Tensor<Rank0, E, UnaryTape<T>> {
         let len = S::NUM_ELEMENTS;
         let mean = pairwise_sum(self.as_slice()) / E::from_f64(len as f64);
@@ -158,6 +167,14 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
 
     /// The smallest element; the gradient goes to the first position holding it. A
     /// tensor with no elements gives `inf`.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let x = Tensor::from_array([2.0f64, -1.0, -1.0]).track();
+    /// let m = x.min();
+    /// assert_eq!(m.item(), -1.0);
+    /// assert_eq!(m.backward().get(&x).unwrap().to_vec(), vec![0.0, 1.0, 0.0]);
+    /// ```
     pub fn min(&self) -> Tensor<Rank0, E, UnaryTape<T>> {
         let (index, value) = extremum(self.as_slice(), false);
         reduce(self, value, || ReduceOp::Extremum {
@@ -167,6 +184,14 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     }
 
     /// The L2 norm `sqrt(Σ x²)` (PyTorch's `.norm()`); its gradient at the origin is 0.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let x = Tensor::from_array([3.0f64, 4.0]).track();
+    /// let n = x.norm();
+    /// assert_eq!(n.item(), 5.0);
+    /// assert_eq!(n.backward().get(&x).unwrap().to_vec(), vec![0.6, 0.8]);
+    /// ```
     pub fn norm(&self) -> Tensor<Rank0, E, UnaryTape<T>> {
         let values = self.as_slice();
         // Scaled by the largest magnitude so squares neither overflow nor underflow.

@@ -191,6 +191,16 @@ macro_rules! unary_methods {
         impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
             $(
                 $(#[$doc])*
+                ///
+                /// ```
+                /// use typegrad::gradcheck::{gradcheck, Tolerance};
+                /// use typegrad::prelude::*;
+                /// let x = Tensor::from_array([[0.3f64, 0.9], [1.7, 2.4]]);
+                #[doc = concat!("let y = x.", stringify!($method), "();")]
+                /// assert_eq!(y.dims(), &[2, 2]);
+                /// // Its gradient agrees with central finite differences:
+                #[doc = concat!("gradcheck(|x| x.", stringify!($method), "().sum(), &x, Tolerance::default()).unwrap();")]
+                /// ```
                 pub fn $method(&self) -> Tensor<S, E, UnaryTape<T>> {
                     apply(self, UnaryKind::$kind)
                 }
@@ -217,13 +227,6 @@ unary_methods! {
     /// The logistic function `1 / (1 + e^-x)`, elementwise, stable for any input.
     sigmoid => Sigmoid;
     /// `max(x, 0)`, elementwise; its derivative at 0 is 0 (PyTorch's choice).
-    ///
-    /// ```
-    /// use typegrad::prelude::*;
-    /// let x = Tensor::from_array([-1.0f32, 0.0, 2.0]).track();
-    /// let grads = x.relu().sum().backward();
-    /// assert_eq!(grads.get(&x).unwrap().to_vec(), vec![0.0, 0.0, 1.0]);
-    /// ```
     relu => Relu;
     /// `ln(1 + e^x)`, elementwise, stable for any input.
     softplus => Softplus;

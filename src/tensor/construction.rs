@@ -185,6 +185,12 @@ impl<S: Shape, E: Element> Tensor<S, E, NoGrad> {
 
 impl<E: Element, const N: usize> Tensor<Rank2<N, N>, E, NoGrad> {
     /// The identity matrix (PyTorch's `torch.eye`).
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let i = Tensor::<Rank2<2, 2>, f32>::eye();
+    /// assert_eq!(i.to_string(), "tensor([[1., 0.],\n        [0., 1.]])");
+    /// ```
     pub fn eye() -> Self {
         Self::from_fn(|i| if i / N == i % N { E::one() } else { E::zero() })
     }
@@ -192,6 +198,11 @@ impl<E: Element, const N: usize> Tensor<Rank2<N, N>, E, NoGrad> {
 
 impl<E: Element, const N: usize> Tensor<Rank1<N>, E, NoGrad> {
     /// `0, 1, ..., N - 1` (PyTorch's `torch.arange(N)`).
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// assert_eq!(Tensor::<Rank1<4>, f64>::arange().to_vec(), vec![0.0, 1.0, 2.0, 3.0]);
+    /// ```
     pub fn arange() -> Self {
         Self::from_fn(|i| E::from_f64(i as f64))
     }
