@@ -99,31 +99,14 @@ fn select<E>(condition: bool, a: E, b: E) -> E {
 /// instead of being dispatched per element.
 macro_rules! with_kind {
     ($kind:expr, $k:ident => $body:expr) => {
+        with_kind!(@each $kind, $k, $body, Add Sub Mul Div Maximum Minimum)
+    };
+    (@each $kind:expr, $k:ident, $body:expr, $($variant:ident)*) => {
         match $kind {
-            BinaryKind::Add => {
-                const $k: BinaryKind = BinaryKind::Add;
+            $(BinaryKind::$variant => {
+                const $k: BinaryKind = BinaryKind::$variant;
                 $body
-            }
-            BinaryKind::Sub => {
-                const $k: BinaryKind = BinaryKind::Sub;
-                $body
-            }
-            BinaryKind::Mul => {
-                const $k: BinaryKind = BinaryKind::Mul;
-                $body
-            }
-            BinaryKind::Div => {
-                const $k: BinaryKind = BinaryKind::Div;
-                $body
-            }
-            BinaryKind::Maximum => {
-                const $k: BinaryKind = BinaryKind::Maximum;
-                $body
-            }
-            BinaryKind::Minimum => {
-                const $k: BinaryKind = BinaryKind::Minimum;
-                $body
-            }
+            })*
         }
     };
 }
