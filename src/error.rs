@@ -45,7 +45,20 @@ pub enum Error {
         node: usize,
     },
     /// Checked backward: the seed itself holds a NaN or an infinity.
-    NonFiniteSeed,
+    NonFiniteSeed {
+        /// The flat (row-major) position of the first such element.
+        index: usize,
+    },
+    /// Checked backward: the data of a tracked leaf the root depends on holds a NaN or
+    /// an infinity: it entered the computation there.
+    NonFiniteLeaf {
+        /// The node recording this use of the leaf (creation order).
+        node: usize,
+        /// The leaf's dimensions.
+        dims: &'static [usize],
+        /// The flat (row-major) position of the first such element.
+        index: usize,
+    },
 }
 
 impl fmt::Display for Error {
@@ -70,13 +83,20 @@ impl fmt::Display for Error {
             ),
             Error::NonFiniteValue { op, node } => write!(
                 f,
-                "checked backward: the forward value of {op} (node {node}) is not finite: a NaN or infinity first appeared there"
+                "checked backward: the forward value of {op} (node {node}) is not finite: a NaN or infinity first appeared there (its tracked inputs were finite, so the operation produced it or an untracked input held it)"
             ),
             Error::NonFiniteGradient { op, input, node } => write!(
                 f,
                 "checked backward: {op} (node {node}) returned a non-finite gradient for its input {input}"
             ),
-            Error::NonFiniteSeed => write!(f, "checked backward: the seed is not finite"),
+            Error::NonFiniteSeed { index } => write!(
+                f,
+                "checked backward: the seed is not finite (element {index} is a NaN or infinity)"
+            ),
+            Error::NonFiniteLeaf { node, dims, index } => write!(
+                f,
+                "checked backward: a NaN or infinity entered at a tracked leaf of shape {dims:?} (node {node}), element {index}: the leaf's own data is not finite"
+            ),
         }
     }
 }

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use crate::element::Element;
+use crate::ops::reduce::{max_nan, sum_f64};
 use crate::ops::{finish, Op};
 use crate::shape::constraint::AxisLayout;
 use crate::shape::{HasAxis, Shape};
@@ -19,7 +20,8 @@ use crate::tensor::Tensor;
 pub(crate) enum AxisKind<E: Element> {
     Sum,
     Mean,
-    /// Max or min: for each lane, the position along the axis chosen (first among ties).
+    /// Max or min: for each lane, the position along the axis chosen (first among
+    /// ties), or [`UNORDERED`] for a lane holding a NaN.
     Extremum {
         picks: Vec<usize>,
         is_max: bool,
@@ -37,6 +39,10 @@ pub(crate) struct AxisOp<E: Element> {
     kind: AxisKind<E>,
     layout: AxisLayout,
 }
+
+/// The pick of a lane whose extremum is NaN: every element of the lane gets a NaN
+/// gradient, since the comparisons that would choose a position are undefined.
+const UNORDERED: usize = usize::MAX;
 
 /// Visits every lane (the elements along the axis for one position of the others).
 #[inline(always)]
@@ -79,22 +85,26 @@ impl<E: Element> AxisOp<E> {
                 });
             }
             AxisKind::Extremum { picks, .. } => each_lane(l, |lane, o, i| {
+                if picks[lane] == UNORDERED {
+                    for k in 0..l.len {
+                        gx[l.at(o, k, i)] = gx[l.at(o, k, i)] + grad[lane] * E::nan();
+                    }
                 // An axis of length 0 has no position to receive the gradient.
-                if let Some(slot) = gx.get_mut(l.at(o, picks[lane], i)) {
+                } else if let Some(slot) = gx.get_mut(l.at(o, picks[lane], i)) {
                     *slot = *slot + grad[lane];
                 }
             }),
             AxisKind::Softmax { output: y } => each_lane(l, |_, o, i| {
-                let dot = (0..l.len).fold(E::zero(), |acc, k| {
-                    acc + grad[l.at(o, k, i)] * y[l.at(o, k, i)]
-                });
+                let dot = E::from_f64(sum_f64(l.len, |k| {
+                    grad[l.at(o, k, i)].to_f64_exact() * y[l.at(o, k, i)].to_f64_exact()
+                }));
                 for k in 0..l.len {
                     let at = l.at(o, k, i);
                     gx[at] = gx[at] + y[at] * (grad[at] - dot);
                 }
             }),
             AxisKind::LogSoftmax { output: y } => each_lane(l, |_, o, i| {
-                let total = (0..l.len).fold(E::zero(), |acc, k| acc + grad[l.at(o, k, i)]);
+                let total = E::from_f64(sum_f64(l.len, |k| grad[l.at(o, k, i)].to_f64_exact()));
                 for k in 0..l.len {
                     let at = l.at(o, k, i);
                     gx[at] = gx[at] + grad[at] - y[at].exp() * total;
@@ -104,17 +114,79 @@ impl<E: Element> AxisOp<E> {
     }
 }
 
+/// The sum (or, with `mean`, the mean) of every lane, accumulated in `f64` and summed
+/// pairwise along the axis, so an `f32` sum of ten million elements is as accurate as
+/// the whole-tensor `sum`. Rows of lanes are added together (`inner` accumulators at a
+/// time), which keeps the reads contiguous for every axis.
+fn lane_sums<E: Element>(x: &[E], l: AxisLayout, mean: bool) -> Arc<[E]> {
+    /// Adds the elements `ks` of every lane of block `o` into `acc` (one per lane),
+    /// pairwise: halves are summed into separate accumulators, the second in `scratch`.
+    fn add_range<E: Element>(
+        x: &[E],
+        l: AxisLayout,
+        o: usize,
+        ks: core::ops::Range<usize>,
+        acc: &mut [f64],
+        scratch: &mut [f64],
+    ) {
+        const BLOCK: usize = 128;
+        if ks.len() <= BLOCK {
+            for k in ks {
+                let row = &x[l.at(o, k, 0)..l.at(o, k, 0) + l.inner];
+                for (a, &v) in acc.iter_mut().zip(row) {
+                    *a += v.to_f64_exact();
+                }
+            }
+            return;
+        }
+        let mid = ks.start + ks.len() / 2;
+        add_range(x, l, o, ks.start..mid, acc, scratch);
+        let (right, deeper) = scratch.split_at_mut(l.inner.min(scratch.len()));
+        right.fill(0.0);
+        add_range(x, l, o, mid..ks.end, right, deeper);
+        for (a, r) in acc.iter_mut().zip(right.iter()) {
+            *a += r;
+        }
+    }
+    // One scratch row per level of halving: log2(len / BLOCK) + 1 levels at most.
+    let levels = (usize::BITS - l.len.leading_zeros()) as usize + 1;
+    let mut scratch = vec![0.0; levels * l.inner];
+    let mut acc = vec![0.0; l.inner];
+    let count = l.len as f64;
+    build(l.outer * l.inner, |out| {
+        for o in 0..l.outer {
+            acc.fill(0.0);
+            add_range(x, l, o, 0..l.len, &mut acc, &mut scratch);
+            for (i, (slot, &sum)) in out[o * l.inner..(o + 1) * l.inner]
+                .iter_mut()
+                .zip(&acc)
+                .enumerate()
+            {
+                *slot = if !mean {
+                    E::from_f64(sum)
+                } else if sum.is_finite() {
+                    E::from_f64(sum / count)
+                } else {
+                    // The sum overflowed f64; the mean may not: divide each term first.
+                    E::from_f64(sum_f64(l.len, |k| x[l.at(o, k, i)].to_f64_exact() / count))
+                };
+            }
+        }
+    })
+}
+
 /// Log-softmax along the lanes of `x`: `(x - max) - ln Σ e^(x - max)` per lane. The
 /// maximum is subtracted before the logarithm is, so a value near a large maximum keeps
 /// its precision (`x - (max + ln Σ)` would round `max + ln Σ` at the scale of `max`).
 pub(crate) fn log_softmax_lanes<E: Element>(x: &[E], l: AxisLayout) -> Arc<[E]> {
     build(x.len(), |out| {
         each_lane(l, |_, o, i| {
-            let max = (0..l.len).fold(E::neg_infinity(), |m, k| m.max(x[l.at(o, k, i)]));
+            let max = (0..l.len).fold(E::neg_infinity(), |m, k| max_nan(m, x[l.at(o, k, i)]));
             // An all -inf (or +inf) lane has no finite shift; PyTorch gives NaN there too.
+            // A NaN lane stays NaN: its maximum is NaN, and so is the sum below.
             let shift = if max.is_finite() { max } else { E::zero() };
-            let sum = (0..l.len).fold(E::zero(), |acc, k| acc + (x[l.at(o, k, i)] - shift).exp());
-            let log_sum = sum.ln();
+            let sum = sum_f64(l.len, |k| (x[l.at(o, k, i)] - shift).exp().to_f64_exact());
+            let log_sum = E::from_f64(sum.ln());
             for k in 0..l.len {
                 let at = l.at(o, k, i);
                 out[at] = (x[at] - shift) - log_sum;
@@ -133,22 +205,10 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         S: HasAxis<AXIS>,
     {
         let layout = AxisLayout::of::<S>(AXIS);
-        finish(values, [self.graph_ref(), None], || {
+        finish(values, [self.input(), None], || {
             Op::Axis(AxisOp {
                 kind: kind(),
                 layout,
-            })
-        })
-    }
-
-    fn lane_sums<const AXIS: usize>(&self) -> Arc<[E]>
-    where
-        S: HasAxis<AXIS>,
-    {
-        let (x, l) = (self.as_slice(), AxisLayout::of::<S>(AXIS));
-        build(l.outer * l.inner, |out| {
-            each_lane(l, |lane, o, i| {
-                out[lane] = (0..l.len).fold(E::zero(), |acc, k| acc + x[l.at(o, k, i)]);
             })
         })
     }
@@ -170,7 +230,8 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     where
         S: HasAxis<AXIS>,
     {
-        self.along::<AXIS>(self.lane_sums::<AXIS>(), || AxisKind::Sum)
+        let sums = lane_sums(self.as_slice(), AxisLayout::of::<S>(AXIS), false);
+        self.along::<AXIS>(sums, || AxisKind::Sum)
     }
 
     /// The mean along axis `AXIS`, which the result no longer has.
@@ -188,12 +249,8 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     where
         S: HasAxis<AXIS>,
     {
-        let len = E::from_f64(AxisLayout::of::<S>(AXIS).len as f64);
-        let mut sums = self.lane_sums::<AXIS>();
-        Arc::make_mut(&mut sums)
-            .iter_mut()
-            .for_each(|s| *s = *s / len);
-        self.along::<AXIS>(sums, || AxisKind::Mean)
+        let means = lane_sums(self.as_slice(), AxisLayout::of::<S>(AXIS), true);
+        self.along::<AXIS>(means, || AxisKind::Mean)
     }
 
     fn extremum_axis<const AXIS: usize>(
@@ -216,8 +273,13 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
                         best = k;
                     }
                 }
-                picks[lane] = best;
-                out[lane] = x.get(l.at(o, best, i)).copied().unwrap_or_else(E::nan);
+                let value = x.get(l.at(o, best, i)).copied().unwrap_or_else(E::nan);
+                picks[lane] = if value.is_nan() && l.len > 0 {
+                    UNORDERED
+                } else {
+                    best
+                };
+                out[lane] = value;
             })
         });
         self.along::<AXIS>(values, || AxisKind::Extremum { picks, is_max })
@@ -270,7 +332,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
                 .for_each(|v| *v = v.exp());
         }
         let saved = Arc::clone(&output);
-        finish(output, [self.graph_ref(), None], || {
+        finish(output, [self.input(), None], || {
             Op::Axis(AxisOp {
                 kind: if log {
                     AxisKind::LogSoftmax { output: saved }

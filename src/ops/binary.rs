@@ -37,8 +37,10 @@ impl BinaryKind {
             BinaryKind::Sub => l - r,
             BinaryKind::Mul => l * r,
             BinaryKind::Div => l / r,
-            BinaryKind::Maximum => select(l >= r || r.is_nan(), l, r),
-            BinaryKind::Minimum => select(l <= r || r.is_nan(), l, r),
+            // A NaN on either side wins, as IEEE 754's `maximum` and PyTorch say
+            // (`f32::max` would return the other operand).
+            BinaryKind::Maximum => select(r.is_nan(), r, select(l >= r || l.is_nan(), l, r)),
+            BinaryKind::Minimum => select(r.is_nan(), r, select(l <= r || l.is_nan(), l, r)),
         }
     }
 
@@ -49,8 +51,8 @@ impl BinaryKind {
             BinaryKind::Add | BinaryKind::Sub => E::one(),
             BinaryKind::Mul => r,
             BinaryKind::Div => E::one() / r,
-            BinaryKind::Maximum => select(l >= r, E::one(), E::zero()),
-            BinaryKind::Minimum => select(l <= r, E::one(), E::zero()),
+            BinaryKind::Maximum => unordered_or(l, r, select(l >= r, E::one(), E::zero())),
+            BinaryKind::Minimum => unordered_or(l, r, select(l <= r, E::one(), E::zero())),
         }
     }
 
@@ -62,8 +64,8 @@ impl BinaryKind {
             BinaryKind::Sub => -E::one(),
             BinaryKind::Mul => l,
             BinaryKind::Div => -l / (r * r),
-            BinaryKind::Maximum => select(r > l, E::one(), E::zero()),
-            BinaryKind::Minimum => select(r < l, E::one(), E::zero()),
+            BinaryKind::Maximum => unordered_or(l, r, select(r > l, E::one(), E::zero())),
+            BinaryKind::Minimum => unordered_or(l, r, select(r < l, E::one(), E::zero())),
         }
     }
 
@@ -92,6 +94,13 @@ fn select<E>(condition: bool, a: E, b: E) -> E {
     } else {
         b
     }
+}
+
+/// NaN if `l` and `r` cannot be compared (either is NaN), else `value`: a partial
+/// derivative that depends on a comparison is undefined where the comparison is.
+#[inline(always)]
+fn unordered_or<E: Element>(l: E, r: E, value: E) -> E {
+    select(l.is_nan() || r.is_nan(), E::nan(), value)
 }
 
 /// Runs `$body` with `$k` bound to a constant kind, once per kind: the kind's function
@@ -241,7 +250,7 @@ where
     let (l, r) = (lhs.as_slice(), rhs.as_slice());
     let len = <SL as Broadcast<SR>>::Output::NUM_ELEMENTS;
     let data = with_kind!(kind, K => forward_broadcast(l, r, len, |a, b| K.f(a, b)));
-    finish(data, [lhs.graph_ref(), rhs.graph_ref()], || {
+    finish(data, [lhs.input(), rhs.input()], || {
         Op::Binary(BinaryOp {
             kind,
             values: (!kind.is_linear())

@@ -126,7 +126,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
             .iter()
             .map(|&i| x.get(i).copied().unwrap_or_else(E::nan))
             .collect();
-        finish(data, [self.graph_ref(), None], || {
+        finish(data, [self.input(), None], || {
             Op::Layout(LayoutOp::Gather { map, name })
         })
     }
@@ -151,7 +151,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
                 "reshape: the new shape must hold as many elements as the old one"
             )
         };
-        finish(Arc::clone(self.storage()), [self.graph_ref(), None], || {
+        finish(Arc::clone(self.storage()), [self.input(), None], || {
             Op::Layout(LayoutOp::View)
         })
     }
@@ -290,7 +290,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
                     .copied()
             })
             .collect();
-        finish(data, [self.graph_ref(), other.graph_ref()], || {
+        finish(data, [self.input(), other.input()], || {
             Op::Layout(LayoutOp::Concat {
                 layout_a: la,
                 layout_b: lb,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::element::Element;
 use crate::error::Error;
 use crate::ops::axis::log_softmax_lanes;
-use crate::ops::reduce::pairwise_sum;
+use crate::ops::reduce::{mean_of, sum_divided};
 use crate::ops::unary::{sigmoid, softplus};
 use crate::ops::{finish, Op};
 use crate::shape::constraint::AxisLayout;
@@ -152,14 +152,12 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
             });
         }
         let log_probs = row_log_softmax(self.as_slice(), classes);
-        let picked: Vec<E> = indices
-            .iter()
-            .enumerate()
-            .map(|(row, &k)| -log_probs[row * classes + k])
-            .collect();
-        let loss = pairwise_sum(&picked) / E::from_f64(indices.len().max(1) as f64);
+        // The mean over no rows is NaN, as in PyTorch.
+        let loss = mean_of(indices.len(), |row| {
+            -log_probs[row * classes + indices[row]].to_f64_exact()
+        });
         let indices = indices.to_vec();
-        Ok(finish(Arc::new([loss]), [self.graph_ref(), None], || {
+        Ok(finish(Arc::new([loss]), [self.input(), None], || {
             Op::CrossEntropy(CrossEntropyOp {
                 log_probs,
                 target: CrossEntropyTarget::Indices(indices),
@@ -178,24 +176,19 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         T: Merge<TT>,
     {
         let log_probs = row_log_softmax(self.as_slice(), classes);
-        let terms: Vec<E> = log_probs
-            .iter()
-            .zip(target.as_slice())
-            .map(|(&l, &t)| -t * l)
-            .collect();
+        let t = target.as_slice();
         let rows = S::NUM_ELEMENTS / classes.max(1);
-        let loss = pairwise_sum(&terms) / E::from_f64(rows.max(1) as f64);
-        finish(
-            Arc::new([loss]),
-            [self.graph_ref(), target.graph_ref()],
-            || {
-                Op::CrossEntropy(CrossEntropyOp {
-                    log_probs,
-                    target: CrossEntropyTarget::Probabilities(Arc::clone(target.storage())),
-                    classes,
-                })
-            },
-        )
+        // Σ over every element, divided by the number of rows (NaN for no rows).
+        let loss = sum_divided(rows * classes, rows, |i| {
+            -t[i].to_f64_exact() * log_probs[i].to_f64_exact()
+        });
+        finish(Arc::new([loss]), [self.input(), target.input()], || {
+            Op::CrossEntropy(CrossEntropyOp {
+                log_probs,
+                target: CrossEntropyTarget::Probabilities(Arc::clone(target.storage())),
+                classes,
+            })
+        })
     }
 
     /// Mean squared error against `target` (PyTorch's `F.mse_loss`).
@@ -211,13 +204,11 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     where
         T: Merge<TT>,
     {
-        let diffs: Vec<E> = self
-            .as_slice()
-            .iter()
-            .zip(target.as_slice())
-            .map(|(&x, &y)| (x - y) * (x - y))
-            .collect();
-        let mean = pairwise_sum(&diffs) / E::from_f64(S::NUM_ELEMENTS as f64);
+        let (x, y) = (self.as_slice(), target.as_slice());
+        let mean = mean_of(S::NUM_ELEMENTS, |i| {
+            let d = x[i].to_f64_exact() - y[i].to_f64_exact();
+            d * d
+        });
         self.loss(target, LossKind::Mse, mean)
     }
 
@@ -239,13 +230,11 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     where
         T: Merge<TT>,
     {
-        let terms: Vec<E> = self
-            .as_slice()
-            .iter()
-            .zip(target.as_slice())
-            .map(|(&z, &y)| softplus(z) - z * y)
-            .collect();
-        let mean = pairwise_sum(&terms) / E::from_f64(S::NUM_ELEMENTS as f64);
+        let (z, y) = (self.as_slice(), target.as_slice());
+        let mean = mean_of(S::NUM_ELEMENTS, |i| {
+            let (z, y) = (z[i].to_f64_exact(), y[i].to_f64_exact());
+            softplus(z) - z * y
+        });
         self.loss(target, LossKind::BceWithLogits, mean)
     }
 
@@ -258,17 +247,13 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     where
         T: Merge<TT>,
     {
-        finish(
-            Arc::new([value]),
-            [self.graph_ref(), target.graph_ref()],
-            || {
-                Op::Loss(LossOp {
-                    kind,
-                    input: Arc::clone(self.storage()),
-                    target: Arc::clone(target.storage()),
-                })
-            },
-        )
+        finish(Arc::new([value]), [self.input(), target.input()], || {
+            Op::Loss(LossOp {
+                kind,
+                input: Arc::clone(self.storage()),
+                target: Arc::clone(target.storage()),
+            })
+        })
     }
 }
 

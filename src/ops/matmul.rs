@@ -170,7 +170,7 @@ impl<SL: Shape, E: Element, TL: Tape> Tensor<SL, E, TL> {
                 }
             })
         };
-        finish(out, [self.graph_ref(), rhs.graph_ref()], || {
+        finish(out, [self.input(), rhs.input()], || {
             Op::MatMul(MatMulOp {
                 lhs: Arc::clone(self.storage()),
                 rhs: Arc::clone(rhs.storage()),

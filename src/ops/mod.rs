@@ -15,14 +15,22 @@ use std::sync::Arc;
 use crate::element::Element;
 use crate::shape::Shape;
 use crate::tape::backward::ParentGrads;
-use crate::tape::graph::{self, GraphRef, LeafId};
+use crate::tape::graph::{self, Input, LeafId};
 use crate::tape::Tape;
 use crate::tensor::Tensor;
+
+/// A use of a tracked leaf in a graph: its id (where its gradient goes), its data (which
+/// the checked backward scans for NaN) and its dimensions (to name it in errors).
+pub(crate) struct LeafNode<E: Element> {
+    pub(crate) id: LeafId,
+    pub(crate) data: Arc<[E]>,
+    pub(crate) dims: &'static [usize],
+}
 
 /// One recorded application of an operation, with what its backward needs.
 pub(crate) enum Op<E: Element> {
     /// A tracked leaf used by an operation of this graph.
-    Leaf(LeafId),
+    Leaf(LeafNode<E>),
     Unary(unary::UnaryOp<E>),
     Binary(binary::BinaryOp<E>),
     Reduce(reduce::ReduceOp<E>),
@@ -67,10 +75,10 @@ impl<E: Element> Op<E> {
 }
 
 /// Wraps a computed value as the result of an operation with result tape `T`: records
-/// `op` (built only if `T` records) with the given inputs.
+/// `op` (built only if `T` records) with the given inputs (`None`: not tracked).
 pub(crate) fn finish<S: Shape, E: Element, T: Tape>(
     data: Arc<[E]>,
-    inputs: [Option<&GraphRef<E>>; 2],
+    inputs: [Option<Input<'_, E>>; 2],
     op: impl FnOnce() -> Op<E>,
 ) -> Tensor<S, E, T> {
     let handle = T::record(|| {

@@ -13,16 +13,70 @@ use crate::tensor::Tensor;
 /// within half an `f32` ulp plus the `f64` pairwise error (relative 1e-7 at worst for a
 /// million elements of one sign), and an `f64` sum's error grows with log(n), not n.
 pub(crate) fn pairwise_sum<E: Element>(values: &[E]) -> E {
-    E::from_f64(pairwise_sum_f64(values))
+    E::from_f64(sum_f64(values.len(), |i| values[i].to_f64_exact()))
 }
 
-fn pairwise_sum_f64<E: Element>(values: &[E]) -> f64 {
-    const BLOCK: usize = 128;
-    if values.len() <= BLOCK {
-        return values.iter().fold(0.0, |acc, &v| acc + v.to_f64_exact());
+/// `Σ term(i)` for `i < n`, in `f64`, summed pairwise (blocks of 128 added in order).
+/// Every reduction of the crate sums through here, so that `f32` data is accumulated in
+/// `f64` and the rounding error grows with log(n).
+#[inline]
+pub(crate) fn sum_f64(n: usize, term: impl Fn(usize) -> f64) -> f64 {
+    fn pairwise(range: core::ops::Range<usize>, term: &impl Fn(usize) -> f64) -> f64 {
+        const BLOCK: usize = 128;
+        if range.len() <= BLOCK {
+            return range.fold(0.0, |acc, i| acc + term(i));
+        }
+        let mid = range.start + range.len() / 2;
+        pairwise(range.start..mid, term) + pairwise(mid..range.end, term)
     }
-    let (left, right) = values.split_at(values.len() / 2);
-    pairwise_sum_f64(left) + pairwise_sum_f64(right)
+    pairwise(0..n, &term)
+}
+
+/// `Σ term(i) / n`, rounded once to `E`. The mean of nothing is NaN, as in PyTorch.
+pub(crate) fn mean_of<E: Element>(n: usize, term: impl Fn(usize) -> f64) -> E {
+    sum_divided(n, n, term)
+}
+
+/// `(Σ term(i) for i < n) / divisor`, rounded once to `E`. Where the sum overflows
+/// `f64` but the quotient does not (`f64::MAX` twice, halved), each term is divided
+/// first. A zero divisor gives NaN for an empty sum (0 / 0).
+pub(crate) fn sum_divided<E: Element>(n: usize, divisor: usize, term: impl Fn(usize) -> f64) -> E {
+    let divisor = divisor as f64;
+    let sum = sum_f64(n, &term);
+    if sum.is_finite() {
+        return E::from_f64(sum / divisor);
+    }
+    E::from_f64(sum_f64(n, |i| term(i) / divisor))
+}
+
+/// The larger of `best` and `v` where a NaN on either side wins: once a NaN is seen it is
+/// kept (`f32::max` drops it).
+#[inline(always)]
+pub(crate) fn max_nan<E: Element>(best: E, v: E) -> E {
+    if v > best || v.is_nan() {
+        v
+    } else {
+        best
+    }
+}
+
+/// The L2 norm `sqrt(Σ x²)`: NaN if any element is NaN, infinite if any is infinite,
+/// and otherwise computed on `x / max|x|` in `f64`, so the squares neither overflow
+/// nor underflow.
+pub(crate) fn l2_norm<E: Element>(values: &[E]) -> E {
+    let scale = values
+        .iter()
+        .fold(E::zero(), |m, v| max_nan(m, v.abs()))
+        .to_f64_exact();
+    if !(scale > 0.0 && scale.is_finite()) {
+        // 0 for the zero vector, and NaN or infinity as found.
+        return E::from_f64(scale);
+    }
+    let squares = sum_f64(values.len(), |i| {
+        let v = values[i].to_f64_exact() / scale;
+        v * v
+    });
+    E::from_f64(scale * squares.sqrt())
 }
 
 /// A recorded reduction to a scalar.
@@ -31,10 +85,13 @@ pub(crate) enum ReduceOp<E: Element> {
     Mean {
         len: usize,
     },
-    /// Max or min: the gradient goes to the position chosen (the first among ties).
+    /// Max or min: the gradient goes to the position chosen (the first among ties);
+    /// where the result is NaN, every element's gradient is NaN (the comparisons that
+    /// chose the position are undefined).
     Extremum {
         index: usize,
         is_max: bool,
+        is_nan: bool,
     },
     /// The L2 norm, with the input and the norm for the derivative `x / ‖x‖`.
     Norm {
@@ -64,17 +121,23 @@ impl<E: Element> ReduceOp<E> {
                 let share = g / E::from_f64(*len as f64);
                 gx.iter_mut().for_each(|x| *x = *x + share);
             }
+            ReduceOp::Extremum { is_nan: true, .. } => {
+                gx.iter_mut().for_each(|x| *x = *x + g * E::nan());
+            }
             ReduceOp::Extremum { index, .. } => {
                 if let Some(x) = gx.get_mut(*index) {
                     *x = *x + g;
                 }
             }
             ReduceOp::Norm { input, norm } => {
-                // At the origin the norm has no gradient; 0 is PyTorch's subgradient.
-                if *norm > E::zero() {
-                    for (x, &v) in gx.iter_mut().zip(input.iter()) {
-                        *x = *x + g * v / *norm;
-                    }
+                // At the origin the norm has no gradient; 0 is PyTorch's subgradient. A
+                // NaN norm (a NaN element) gives NaN everywhere; an infinite one gives
+                // 0 for finite elements and NaN for infinite ones, as `x / ‖x‖` does.
+                if *norm == E::zero() {
+                    return;
+                }
+                for (x, &v) in gx.iter_mut().zip(input.iter()) {
+                    *x = *x + g * v / *norm;
                 }
             }
         }
@@ -87,11 +150,7 @@ fn reduce<S: Shape, E: Element, T: Tape>(
     value: E,
     op: impl FnOnce() -> ReduceOp<E>,
 ) -> Tensor<Rank0, E, UnaryTape<T>> {
-    finish(
-        Arc::new([value]),
-        [x.graph_ref(), None],
-        || Op::Reduce(op()),
-    )
+    finish(Arc::new([value]), [x.input(), None], || Op::Reduce(op()))
 }
 
 /// The position of the first maximum (or minimum) and its value; NaN wins, as in
@@ -142,8 +201,8 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// assert!(g.iter().all(|&v| (v - 1.0 / 3.0).abs() < 1e-7));
     /// ```
     pub fn mean(&self) -> Tensor<Rank0, E, UnaryTape<T>> {
-        let len = S::NUM_ELEMENTS;
-        let mean = pairwise_sum(self.as_slice()) / E::from_f64(len as f64);
+        let (x, len) = (self.as_slice(), S::NUM_ELEMENTS);
+        let mean = mean_of(len, |i| x[i].to_f64_exact());
         reduce(self, mean, || ReduceOp::Mean { len })
     }
 
@@ -162,6 +221,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         reduce(self, value, || ReduceOp::Extremum {
             index,
             is_max: true,
+            is_nan: value.is_nan(),
         })
     }
 
@@ -180,6 +240,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         reduce(self, value, || ReduceOp::Extremum {
             index,
             is_max: false,
+            is_nan: value.is_nan(),
         })
     }
 
@@ -193,15 +254,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// assert_eq!(n.backward().get(&x).unwrap().to_vec(), vec![0.6, 0.8]);
     /// ```
     pub fn norm(&self) -> Tensor<Rank0, E, UnaryTape<T>> {
-        let values = self.as_slice();
-        // Scaled by the largest magnitude so squares neither overflow nor underflow.
-        let scale = values.iter().fold(E::zero(), |m, v| m.max(v.abs()));
-        let norm = if scale > E::zero() && scale.is_finite() {
-            let squares: Vec<E> = values.iter().map(|&v| (v / scale) * (v / scale)).collect();
-            scale * pairwise_sum(&squares).sqrt()
-        } else {
-            scale
-        };
+        let norm = l2_norm(self.as_slice());
         reduce(self, norm, || ReduceOp::Norm {
             input: Arc::clone(self.storage()),
             norm,

@@ -85,9 +85,24 @@ pub(crate) fn sigmoid<E: Element>(x: E) -> E {
     }
 }
 
-/// `ln(1 + e^x)`, computed without overflow or cancellation for any input.
+/// `ln(1 + e^x)`, computed without overflow or cancellation for any input (NaN stays
+/// NaN through the second term).
 pub(crate) fn softplus<E: Element>(x: E) -> E {
-    x.max(E::zero()) + (-x.abs()).exp().ln_1p()
+    let positive_part = if x > E::zero() { x } else { E::zero() };
+    positive_part + (-x.abs()).exp().ln_1p()
+}
+
+/// The sign as a derivative of `|x|`: 1, -1, 0 at 0 (PyTorch's subgradient), NaN at NaN.
+pub(crate) fn sign<E: Element>(x: E) -> E {
+    if x > E::zero() {
+        E::one()
+    } else if x < E::zero() {
+        -E::one()
+    } else if x == E::zero() {
+        E::zero()
+    } else {
+        E::nan()
+    }
 }
 
 unary_ops! {
@@ -112,9 +127,17 @@ unary_ops! {
     /// `c / x`
     RdivScalar(s: E) => "DivBackward0", saves(x: true, y: true),
         f(x) = s / x, df(x, y) = -y / x;
-    /// `x^p`
+    /// `x^p`; a NaN base or power gives NaN (IEEE's `pow(NaN, 0) = 1` and
+    /// `pow(1, NaN) = 1` would hide it)
     Powf(p: E) => "PowBackward0", saves(x: true, y: false),
-        f(x) = x.powf(p), df(x, y) = if p == E::zero() { E::zero() } else { p * x.powf(p - E::one()) };
+        f(x) = if x.is_nan() || p.is_nan() { E::nan() } else { x.powf(p) },
+        df(x, y) = if x.is_nan() || p.is_nan() {
+            E::nan()
+        } else if p == E::zero() {
+            E::zero()
+        } else {
+            p * x.powf(p - E::one())
+        };
     /// `e^x`
     Exp => "ExpBackward0", saves(x: false, y: true),
         f(x) = x.exp(), df(x, y) = y;
@@ -124,9 +147,9 @@ unary_ops! {
     /// square root
     Sqrt => "SqrtBackward0", saves(x: false, y: true),
         f(x) = x.sqrt(), df(x, y) = c::<E>(0.5) / y;
-    /// absolute value; derivative 0 at 0, as PyTorch
+    /// absolute value; derivative 0 at 0, as PyTorch, and NaN at NaN
     Abs => "AbsBackward0", saves(x: true, y: false),
-        f(x) = x.abs(), df(x, y) = if x > E::zero() { E::one() } else if x < E::zero() { -E::one() } else { E::zero() };
+        f(x) = x.abs(), df(x, y) = sign(x);
     /// sine
     Sin => "SinBackward0", saves(x: true, y: false),
         f(x) = x.sin(), df(x, y) = x.cos();
@@ -139,9 +162,11 @@ unary_ops! {
     /// logistic function
     Sigmoid => "SigmoidBackward0", saves(x: false, y: true),
         f(x) = sigmoid(x), df(x, y) = y * (E::one() - y);
-    /// `max(x, 0)`; derivative 0 at 0, as PyTorch
+    /// `max(x, 0)`; derivative 0 at 0, as PyTorch; NaN stays NaN both ways (`f32::max`
+    /// would turn it into 0, and PyTorch's backward gives it a zero gradient)
     Relu => "ReluBackward0", saves(x: false, y: true),
-        f(x) = x.max(E::zero()), df(x, y) = if y > E::zero() { E::one() } else { E::zero() };
+        f(x) = if x <= E::zero() { E::zero() } else { x },
+        df(x, y) = if y > E::zero() { E::one() } else if y.is_nan() { E::nan() } else { E::zero() };
     /// `ln(1 + e^x)`
     Softplus => "SoftplusBackward0", saves(x: true, y: false),
         f(x) = softplus(x), df(x, y) = sigmoid(x);
@@ -176,7 +201,7 @@ pub(crate) fn apply<S: Shape, E: Element, T: Tape>(
     let output = kind.forward(x.as_slice());
     let (save_x, save_y) = kind.saves();
     let saved_output = save_y.then(|| Arc::clone(&output));
-    finish(output, [x.graph_ref(), None], || {
+    finish(output, [x.input(), None], || {
         Op::Unary(UnaryOp {
             kind,
             input: save_x.then(|| Arc::clone(x.storage())),

@@ -74,21 +74,35 @@ pub(crate) enum Check {
     NonFinite,
 }
 
-/// Backpropagates `seed` (the gradient of the root, same length as the root) from `root`
-/// and adds the gradients of every leaf it reaches into `grads`. With
-/// [`Check::NonFinite`], stops at the first NaN or infinity and says where it appeared;
-/// `grads` is then left unchanged.
+/// Backpropagates `seed` (the gradient of the root, same length as the root) from `root`,
+/// whose value is `root_value`, and adds the gradients of every leaf it reaches into
+/// `grads`. With [`Check::NonFinite`], fails at the first NaN or infinity on the path
+/// from the leaves to the root and says where it appeared; `grads` is then left
+/// unchanged.
 pub(crate) fn backward<E: Element>(
     root: &GraphRef<E>,
+    root_value: &[E],
+    root_dims: &'static [usize],
     seed: &[E],
     grads: &mut Gradients<E>,
     check: Check,
 ) -> Result<(), Error> {
-    if check == Check::NonFinite && !E::all_finite(seed) {
-        return Err(Error::NonFiniteSeed);
+    if check == Check::NonFinite {
+        if let Some(index) = first_non_finite(seed) {
+            return Err(Error::NonFiniteSeed { index });
+        }
     }
     match &root.0 {
         Place::Leaf { id, .. } => {
+            if check == Check::NonFinite {
+                if let Some(index) = first_non_finite(root_value) {
+                    return Err(Error::NonFiniteLeaf {
+                        node: 0,
+                        dims: root_dims,
+                        index,
+                    });
+                }
+            }
             grads.accumulate(*id, seed.iter().copied().collect());
             Ok(())
         }
@@ -106,20 +120,62 @@ pub(crate) fn backward<E: Element>(
     }
 }
 
-/// The first node (in creation order) whose forward value was not finite.
-fn first_non_finite_value<E: Element>(graph: &Graph<E>, root: usize) -> Result<(), Error> {
-    match graph
-        .nodes
-        .iter()
-        .take(root + 1)
-        .position(|node| !node.finite)
-    {
-        Some(node) => Err(Error::NonFiniteValue {
-            op: graph.nodes[node].op.name(),
-            node,
-        }),
-        None => Ok(()),
+/// The flat position of the first NaN or infinity in `values`.
+fn first_non_finite<E: Element>(values: &[E]) -> Option<usize> {
+    if E::all_finite(values) {
+        return None;
     }
+    values.iter().position(|v| !v.is_finite())
+}
+
+/// Which nodes the root depends on: the root, and every parent of a node it depends on.
+fn reachable<E: Element>(graph: &Graph<E>, root: usize) -> Vec<bool> {
+    let mut reached = vec![false; root + 1];
+    if let Some(slot) = reached.get_mut(root) {
+        *slot = true;
+    }
+    for (index, node) in graph.nodes.iter().enumerate().take(root + 1).rev() {
+        if reached[index] {
+            for parent in node.parents.iter().flatten() {
+                if let Some(slot) = reached.get_mut(*parent as usize) {
+                    *slot = true;
+                }
+            }
+        }
+    }
+    reached
+}
+
+/// The first node (in creation order) on a path from the leaves to the root whose value
+/// is not finite: a leaf whose data holds a NaN or infinity (the value entered there), or
+/// an operation whose forward value does. Nodes the root does not depend on (a dropped
+/// branch, a graph merged in later) are not looked at.
+fn first_non_finite_value<E: Element>(graph: &Graph<E>, root: usize) -> Result<(), Error> {
+    let reached = reachable(graph, root);
+    for (node, (record, &on_path)) in graph.nodes.iter().zip(&reached).enumerate() {
+        if !on_path {
+            continue;
+        }
+        match &record.op {
+            Op::Leaf(leaf) => {
+                if let Some(index) = first_non_finite(&leaf.data) {
+                    return Err(Error::NonFiniteLeaf {
+                        node,
+                        dims: leaf.dims,
+                        index,
+                    });
+                }
+            }
+            op if !record.finite => {
+                return Err(Error::NonFiniteValue {
+                    op: op.name(),
+                    node,
+                })
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn run<E: Element>(
@@ -150,10 +206,10 @@ fn run<E: Element>(
         }
         let node = &graph.nodes[index];
         let at = match (node.slot, &node.op) {
-            (Slot::Leaf(n), Op::Leaf(id)) => {
+            (Slot::Leaf(n), Op::Leaf(leaf)) => {
                 // Every consumer of this leaf has a higher index, so its sum is complete.
                 if let Some(grad) = leaf_grads[n].take() {
-                    grads.accumulate(*id, grad);
+                    grads.accumulate(leaf.id, grad);
                 }
                 continue;
             }
@@ -199,6 +255,19 @@ use crate::tape::{Backprop, Tape};
 use crate::tensor::Tensor;
 
 impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
+    /// Runs the backward pass from this tensor with `seed`, adding into `grads`.
+    fn backward_from(
+        &self,
+        seed: &[E],
+        grads: &mut Gradients<E>,
+        check: Check,
+    ) -> Result<(), Error> {
+        match self.graph_ref() {
+            Some(root) => backward(root, self.as_slice(), S::DIMS, seed, grads, check),
+            None => Ok(()),
+        }
+    }
+
     /// Backpropagates from this scalar and returns the gradients of the tracked leaves it
     /// depends on (PyTorch's `loss.backward()`).
     ///
@@ -232,19 +301,24 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         S: ScalarShape,
         T: Backprop,
     {
-        if let Some(root) = self.graph_ref() {
-            // Unchecked backward has no failure path.
-            let _ = backward(root, &[E::one()], grads, Check::Off);
-        }
+        // Unchecked backward has no failure path.
+        let _ = self.backward_from(&[E::one()], grads, Check::Off);
     }
 
     /// Backpropagates like [`Tensor::backward`], checking for NaN and infinity (PyTorch's
-    /// `detect_anomaly`): the error names the operation whose forward value first held
-    /// one, or, if every forward value is finite, the operation whose backward first
-    /// produced one.
+    /// `detect_anomaly`), on the path from the leaves to this root only: a value the
+    /// root does not depend on (a dropped branch, a graph merged in later) is not
+    /// reported.
+    ///
+    /// The error says where a NaN or infinity first appeared, in the order the graph was
+    /// built: at a tracked leaf whose data held it ([`Error::NonFiniteLeaf`], naming the
+    /// leaf's shape, node and element), at an operation whose forward value held it
+    /// ([`Error::NonFiniteValue`]), or, if every value is finite, at the operation whose
+    /// backward first produced one ([`Error::NonFiniteGradient`]). No gradient is
+    /// returned when it fails.
     ///
     /// # Errors
-    /// [`Error::NonFiniteValue`], [`Error::NonFiniteGradient`].
+    /// [`Error::NonFiniteLeaf`], [`Error::NonFiniteValue`], [`Error::NonFiniteGradient`].
     ///
     /// ```
     /// use typegrad::prelude::*;
@@ -255,6 +329,10 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// let z = Tensor::from_array([0.0f64, 4.0]).track();
     /// let err = z.sqrt().sum().backward_checked().unwrap_err();
     /// assert!(matches!(err, Error::NonFiniteGradient { op: "SqrtBackward0", input: 0, .. }));
+    ///
+    /// let w = Tensor::from_array([[1.0f64, f64::NAN]]).track();
+    /// let err = (&w * 2.0).sum().backward_checked().unwrap_err();
+    /// assert_eq!(err, Error::NonFiniteLeaf { node: 0, dims: &[1, 2], index: 1 });
     /// ```
     pub fn backward_checked(self) -> Result<Gradients<E>, Error>
     where
@@ -262,9 +340,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         T: Backprop,
     {
         let mut grads = Gradients::new();
-        if let Some(root) = self.graph_ref() {
-            backward(root, &[E::one()], &mut grads, Check::NonFinite)?;
-        }
+        self.backward_from(&[E::one()], &mut grads, Check::NonFinite)?;
         Ok(grads)
     }
 
@@ -284,10 +360,34 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         T: Backprop,
     {
         let mut grads = Gradients::new();
-        if let Some(root) = self.graph_ref() {
-            // Unchecked backward has no failure path.
-            let _ = backward(root, seed.as_slice(), &mut grads, Check::Off);
-        }
+        // Unchecked backward has no failure path.
+        let _ = self.backward_from(seed.as_slice(), &mut grads, Check::Off);
         grads
+    }
+
+    /// [`Tensor::backward_with`], checked as [`Tensor::backward_checked`] is; a seed
+    /// holding a NaN or infinity is an error too ([`Error::NonFiniteSeed`]).
+    ///
+    /// # Errors
+    /// [`Error::NonFiniteSeed`], [`Error::NonFiniteLeaf`], [`Error::NonFiniteValue`],
+    /// [`Error::NonFiniteGradient`].
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let x = Tensor::from_array([1.0f32, 2.0]).track();
+    /// let seed = Tensor::from_array([1.0, f32::NAN]);
+    /// let err = (&x * 3.0).backward_with_checked(&seed).unwrap_err();
+    /// assert_eq!(err, Error::NonFiniteSeed { index: 1 });
+    /// ```
+    pub fn backward_with_checked<TS: Tape>(
+        self,
+        seed: &Tensor<S, E, TS>,
+    ) -> Result<Gradients<E>, Error>
+    where
+        T: Backprop,
+    {
+        let mut grads = Gradients::new();
+        self.backward_from(seed.as_slice(), &mut grads, Check::NonFinite)?;
+        Ok(grads)
     }
 }

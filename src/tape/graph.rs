@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::element::Element;
-use crate::ops::Op;
+use crate::ops::{LeafNode, Op};
 
 /// Identifies a leaf made by `.track()`; gradients are stored under it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -74,6 +74,15 @@ impl<E: Element> GraphRef<E> {
             })),
         }
     }
+}
+
+/// A tracked value as an operation receives it: where it sits, its data and its
+/// dimensions (a leaf's node keeps the last two).
+#[derive(Clone, Copy)]
+pub(crate) struct Input<'a, E: Element> {
+    pub(crate) place: &'a GraphRef<E>,
+    pub(crate) data: &'a Arc<[E]>,
+    pub(crate) dims: &'static [usize],
 }
 
 /// A graph, or a forwarding entry to the graph it was moved into.
@@ -223,10 +232,10 @@ fn resolve<E: Element>(cell: &Arc<GraphCell<E>>, index: u32) -> (Arc<GraphCell<E
 pub(crate) fn record<E: Element>(
     op: Op<E>,
     out: Produced,
-    inputs: [Option<&GraphRef<E>>; 2],
+    inputs: [Option<Input<'_, E>>; 2],
 ) -> GraphRef<E> {
-    let places = inputs.map(|input| input.map(|r| &r.0));
-    let mut nodes = places.iter().flatten().filter_map(|p| match p {
+    let places = inputs;
+    let mut nodes = places.iter().flatten().filter_map(|p| match &p.place.0 {
         Place::Node { cell, index } => Some((cell, *index)),
         Place::Leaf { .. } => None,
     });
@@ -266,7 +275,7 @@ pub(crate) fn record<E: Element>(
 fn record_across<E: Element>(
     op: Op<E>,
     out: Produced,
-    places: [Option<&Place<E>>; 2],
+    places: [Option<Input<'_, E>>; 2],
     a: (&Arc<GraphCell<E>>, u32),
     b: (&Arc<GraphCell<E>>, u32),
 ) -> GraphRef<E> {
@@ -349,15 +358,20 @@ fn push_with_inputs<E: Element>(
     graph: &mut Graph<E>,
     op: Op<E>,
     out: Produced,
-    places: [Option<&Place<E>>; 2],
+    places: [Option<Input<'_, E>>; 2],
     node_indices: [u32; 2],
 ) -> u32 {
     let mut next_node = node_indices.into_iter();
-    let parents = places.map(|place| {
-        place.map(|place| match place {
+    let parents = places.map(|input| {
+        input.map(|input| match &input.place.0 {
             Place::Leaf { id, len } => graph.push(
-                Op::Leaf(*id),
+                Op::Leaf(LeafNode {
+                    id: *id,
+                    data: Arc::clone(input.data),
+                    dims: input.dims,
+                }),
                 [None, None],
+                // A leaf's data is scanned only by the checked backward, when needed.
                 Produced {
                     len: *len,
                     finite: true,

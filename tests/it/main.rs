@@ -1,6 +1,9 @@
 //! The one integration-test binary: seed replays, property tests, reliability tests.
 //! (One binary links once, which keeps `cargo test` fast.)
 
+mod accurate_reductions;
+mod checked_backward;
+mod nan_propagation;
 mod prop_more_ops;
 mod prop_ops;
 mod reliability;

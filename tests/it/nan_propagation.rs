@@ -1,0 +1,347 @@
+//! NaN in, NaN out (SPEC §6, "No silent wrong answers"): every operation with a NaN in
+//! any operand position gives NaN where the result depends on it, forward and backward.
+//! IEEE 754 and PyTorch propagate NaN; Rust's `f32::max`/`min` drop it, which is how
+//! relu, maximum/minimum and norm once turned a NaN into a finite number.
+//!
+//! Backward: where a derivative depends on the operand's value (relu's mask, a
+//! comparison, `x / ‖x‖`), a NaN operand gives a NaN gradient. Where it does not (the
+//! derivative of `x * c` is `c` whatever `x` is), the gradient stays the exact derivative.
+
+use typegrad::prelude::*;
+
+/// A tracked `f64` vector of three with a NaN in the middle.
+fn with_nan() -> Tensor<Rank1<3>, f64, Tracked> {
+    Tensor::from_array([0.5, f64::NAN, 2.0]).track()
+}
+
+fn is_nan_at(values: &[f64], at: usize) -> bool {
+    values[at].is_nan()
+}
+
+/// The gradient of `leaf` after `out.sum()` backward.
+fn grad_of<S: Shape, SO: Shape>(
+    out: Tensor<SO, f64, Tracked>,
+    leaf: &Tensor<S, f64, Tracked>,
+) -> Vec<f64> {
+    out.sum()
+        .backward()
+        .get(leaf)
+        .expect("on the path")
+        .to_vec()
+}
+
+#[test]
+fn relu_of_nan_is_nan_forward_and_backward() {
+    let x = with_nan();
+    let y = x.relu();
+    assert_eq!(y.as_slice()[0], 0.5);
+    assert!(is_nan_at(y.as_slice(), 1));
+    let g = grad_of(y, &x);
+    assert_eq!((g[0], g[2]), (1.0, 1.0));
+    assert!(g[1].is_nan(), "relu'(NaN) must be NaN, got {}", g[1]);
+    // f32 too: f32::max(NaN, 0) is 0, the bug this pins.
+    let x32 = Tensor::from_array([f32::NAN, -1.0]).track();
+    assert!(x32.relu().as_slice()[0].is_nan());
+}
+
+#[test]
+fn maximum_and_minimum_with_nan_on_either_side_are_nan_forward_and_backward() {
+    let finite = Tensor::from_array([1.0, 1.0, 1.0]).track();
+    for nan_on_left in [true, false] {
+        for is_max in [true, false] {
+            let x = with_nan();
+            let (l, r) = if nan_on_left {
+                (&x, &finite)
+            } else {
+                (&finite, &x)
+            };
+            let m = if is_max { l.maximum(r) } else { l.minimum(r) };
+            let what = format!("max {is_max}, NaN on the left {nan_on_left}");
+            assert!(is_nan_at(m.as_slice(), 1), "{what}: {:?}", m.to_vec());
+            assert!(
+                !m.as_slice()[0].is_nan() && !m.as_slice()[2].is_nan(),
+                "{what}"
+            );
+            let grads = m.sum().backward();
+            for leaf in [&x, &finite] {
+                let g = grads.get(leaf).expect("both operands are tracked").to_vec();
+                assert!(g[1].is_nan(), "{what}: gradient {g:?}");
+                assert!(g[0].is_finite() && g[2].is_finite(), "{what}: {g:?}");
+            }
+        }
+    }
+    let a = Tensor::from_array([f32::NAN, 2.0]);
+    let b = Tensor::from_array([1.0f32, f32::NAN]);
+    assert!(a.maximum(&b).as_slice().iter().all(|v| v.is_nan()));
+    assert!(b.minimum(&a).as_slice().iter().all(|v| v.is_nan()));
+}
+
+#[test]
+fn whole_tensor_max_and_min_of_nan_are_nan_with_nan_gradients() {
+    for is_max in [true, false] {
+        let x = with_nan();
+        let m = if is_max { x.max() } else { x.min() };
+        assert!(m.item().is_nan());
+        let g = m.backward().get(&x).unwrap().to_vec();
+        assert!(g.iter().all(|v| v.is_nan()), "{g:?}");
+    }
+}
+
+#[test]
+fn max_and_min_along_an_axis_keep_nan_in_its_lane_only() {
+    let m = Tensor::from_array([[1.0, f64::NAN, 3.0], [4.0, 5.0, 6.0]]).track();
+    for is_max in [true, false] {
+        let r = if is_max {
+            m.max_axis::<1>()
+        } else {
+            m.min_axis::<1>()
+        };
+        assert!(r.as_slice()[0].is_nan());
+        assert_eq!(r.as_slice()[1], if is_max { 6.0 } else { 4.0 });
+        let g = r.sum().backward().get(&m).unwrap().to_vec();
+        assert!(g[..3].iter().all(|v| v.is_nan()), "{g:?}");
+        assert_eq!(
+            &g[3..],
+            if is_max {
+                &[0.0, 0.0, 1.0]
+            } else {
+                &[1.0, 0.0, 0.0]
+            }
+        );
+    }
+    // The NaN first in its lane, along axis 0.
+    let c = Tensor::from_array([[f64::NAN, 1.0], [2.0, 0.5]]).track();
+    let r = c.max_axis::<0>();
+    assert!(r.as_slice()[0].is_nan());
+    assert_eq!(r.as_slice()[1], 1.0);
+}
+
+#[test]
+fn norm_of_zero_and_nan_is_nan_and_checked_backward_says_so() {
+    let x = Tensor::from_array([0.0, f64::NAN]).track();
+    let n = x.norm();
+    assert!(n.item().is_nan(), "norm([0, NaN]) = {}", n.item());
+    let g = n.backward().get(&x).unwrap().to_vec();
+    assert!(g.iter().all(|v| v.is_nan()), "{g:?}");
+    let err = x.norm().backward_checked().unwrap_err();
+    assert_eq!(
+        err,
+        Error::NonFiniteLeaf {
+            node: 0,
+            dims: &[2],
+            index: 1
+        }
+    );
+    // NaN behind an infinity, and an infinity alone.
+    let y = Tensor::from_array([f32::INFINITY, f32::NAN]);
+    assert!(y.norm().item().is_nan());
+    let z = Tensor::from_array([f32::INFINITY, 1.0]).track();
+    let n = z.norm();
+    assert_eq!(n.item(), f32::INFINITY);
+    let g = n.backward().get(&z).unwrap().to_vec();
+    assert!(g[0].is_nan() && g[1] == 0.0, "inf / inf and 1 / inf: {g:?}");
+}
+
+#[test]
+fn powf_with_a_nan_base_or_power_is_nan_even_where_ieee_pow_is_one() {
+    let x = Tensor::from_array([f64::NAN, 1.0]).track();
+    let y = x.powf(0.0);
+    assert!(y.as_slice()[0].is_nan(), "NaN^0 must not be 1");
+    assert_eq!(y.as_slice()[1], 1.0);
+    assert!(grad_of(y, &x)[0].is_nan());
+    let y = x.powf(1.0);
+    assert!(grad_of(y, &x)[0].is_nan(), "d/dx x^1 at NaN");
+    let ones = Tensor::from_array([1.0, 2.0]).track();
+    let y = ones.powf(f64::NAN);
+    assert!(
+        y.as_slice().iter().all(|v| v.is_nan()),
+        "1^NaN must not be 1"
+    );
+    assert!(grad_of(y, &ones).iter().all(|v| v.is_nan()));
+}
+
+#[test]
+fn abs_gradient_at_nan_is_nan() {
+    let x = with_nan();
+    let g = grad_of(x.abs(), &x);
+    assert_eq!((g[0], g[2]), (1.0, 1.0));
+    assert!(g[1].is_nan());
+}
+
+/// Every elementwise function of one tensor: NaN at position 1 in, NaN at position 1
+/// out, the other positions untouched; where the derivative reads the value, a NaN
+/// gradient there too.
+#[test]
+fn every_elementwise_function_propagates_nan() {
+    type F = fn(&Tensor<Rank1<3>, f64, Tracked>) -> Tensor<Rank1<3>, f64, Tracked>;
+    let functions: [(&str, F, bool); 20] = [
+        ("neg", |x| -x, false),
+        ("x + c", |x| x + 2.0, false),
+        ("c + x", |x| 2.0 + x, false),
+        ("x - c", |x| x - 2.0, false),
+        ("c - x", |x| 2.0 - x, false),
+        ("x * c", |x| x * 2.0, false),
+        ("x / c", |x| x / 2.0, false),
+        ("c / x", |x| 2.0 / x, true),
+        ("powf", |x| x.powf(3.0), true),
+        ("exp", |x| x.exp(), true),
+        ("ln", |x| x.ln(), true),
+        ("sqrt", |x| x.sqrt(), true),
+        ("abs", |x| x.abs(), true),
+        ("sin", |x| x.sin(), true),
+        ("cos", |x| x.cos(), true),
+        ("tanh", |x| x.tanh(), true),
+        ("sigmoid", |x| x.sigmoid(), true),
+        ("relu", |x| x.relu(), true),
+        ("softplus", |x| x.softplus(), true),
+        ("softmax", |x| x.softmax::<0>(), true),
+    ];
+    for (name, f, derivative_reads_value) in functions {
+        let x = with_nan();
+        let y = f(&x);
+        assert!(is_nan_at(y.as_slice(), 1), "{name}: {:?}", y.to_vec());
+        if name != "softmax" {
+            assert!(
+                !y.as_slice()[0].is_nan() && !y.as_slice()[2].is_nan(),
+                "{name}"
+            );
+        }
+        let g = grad_of(y, &x);
+        if derivative_reads_value {
+            assert!(g[1].is_nan(), "{name}: gradient {g:?}");
+        }
+    }
+    let x = with_nan();
+    assert!(x.log_softmax::<0>().as_slice().iter().all(|v| v.is_nan()));
+    assert!(grad_of(x.log_softmax::<0>(), &x).iter().all(|v| v.is_nan()));
+}
+
+/// A NaN scalar operand is a NaN too.
+#[test]
+fn scalar_operands_that_are_nan_give_nan() {
+    let x = Tensor::from_array([1.0f32, 2.0]).track();
+    for y in [
+        &x + f32::NAN,
+        &x * f32::NAN,
+        f32::NAN - &x,
+        &x / f32::NAN,
+        f32::NAN / &x,
+    ] {
+        assert!(y.as_slice().iter().all(|v| v.is_nan()));
+    }
+}
+
+#[test]
+fn binary_operations_with_nan_in_either_operand_position() {
+    type F = fn(
+        &Tensor<Rank1<3>, f64, Tracked>,
+        &Tensor<Rank1<3>, f64, Tracked>,
+    ) -> Tensor<Rank1<3>, f64, Tracked>;
+    let ops: [(&str, F); 6] = [
+        ("add", |a, b| a + b),
+        ("sub", |a, b| a - b),
+        ("mul", |a, b| a * b),
+        ("div", |a, b| a / b),
+        ("maximum", |a, b| a.maximum(b)),
+        ("minimum", |a, b| a.minimum(b)),
+    ];
+    for (name, f) in ops {
+        let other = Tensor::from_array([1.0, 3.0, 4.0]).track();
+        for nan_left in [true, false] {
+            let x = with_nan();
+            let y = if nan_left {
+                f(&x, &other)
+            } else {
+                f(&other, &x)
+            };
+            assert!(is_nan_at(y.as_slice(), 1), "{name}, NaN left {nan_left}");
+            assert!(!y.as_slice()[0].is_nan(), "{name}");
+        }
+    }
+    // Broadcast: a NaN in the repeated operand reaches every row.
+    let m = Tensor::<Rank2<2, 3>, f64>::ones();
+    let y = &m * &with_nan();
+    assert!(y.as_slice()[1].is_nan() && y.as_slice()[4].is_nan());
+}
+
+#[test]
+fn reductions_of_nan_are_nan() {
+    let x = with_nan();
+    assert!(x.sum().item().is_nan());
+    assert!(x.mean().item().is_nan());
+    let m = Tensor::from_array([[1.0, f64::NAN], [2.0, 3.0]]).track();
+    assert!(m.sum_axis::<1>().as_slice()[0].is_nan());
+    assert_eq!(m.sum_axis::<1>().as_slice()[1], 5.0);
+    assert!(m.mean_axis::<0>().as_slice()[1].is_nan());
+    assert_eq!(m.mean_axis::<0>().as_slice()[0], 1.5);
+    let p = m.softmax::<1>();
+    assert!(p.as_slice()[..2].iter().all(|v| v.is_nan()));
+    assert!(p.as_slice()[2..].iter().all(|v| v.is_finite()));
+    let g = p.sum().backward().get(&m).unwrap().to_vec();
+    assert!(g[..2].iter().all(|v| v.is_nan()) && g[2..].iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn matmul_and_dot_carry_nan_from_either_operand() {
+    let a = Tensor::from_array([[1.0, f64::NAN], [2.0, 3.0]]).track();
+    let b = Tensor::from_array([[1.0, 0.0], [0.0, 1.0]]).track();
+    let ab = a.matmul(&b);
+    // NaN · 0 is NaN: row 0 is NaN in both columns.
+    assert!(
+        ab.as_slice()[..2].iter().all(|v| v.is_nan()),
+        "{:?}",
+        ab.to_vec()
+    );
+    assert_eq!(&ab.as_slice()[2..], &[2.0, 3.0]);
+    let ba = b.matmul(&a);
+    assert!(ba.as_slice()[1].is_nan() && ba.as_slice()[3].is_nan());
+    let gb = ab.sum().backward().get(&b).unwrap().to_vec();
+    assert!(
+        gb[2].is_nan() && gb[3].is_nan(),
+        "dB = Aᵀ dC reads the NaN: {gb:?}"
+    );
+    let d = with_nan().dot(&Tensor::from_array([1.0, 0.0, 1.0]));
+    assert!(d.item().is_nan());
+    // A large product takes matrixmultiply's path, not the small loop.
+    let big = Tensor::<Rank2<32, 32>, f32>::from_fn(|i| if i == 5 { f32::NAN } else { 1.0 });
+    let p = big.matmul(&Tensor::<Rank2<32, 32>, f32>::zeros());
+    assert!(p.as_slice()[..32].iter().all(|v| v.is_nan()));
+    assert!(p.as_slice()[32..].iter().all(|&v| v == 0.0));
+}
+
+#[test]
+fn losses_with_nan_in_either_operand_are_nan() {
+    let x = with_nan();
+    let y = Tensor::from_array([0.0, 1.0, 0.0]).track();
+    for (pred, target) in [(&x, &y), (&y, &x)] {
+        let mse = pred.mse(target);
+        assert!(mse.item().is_nan());
+        let g = mse.backward();
+        assert!(g.get(pred).unwrap().as_slice()[1].is_nan());
+        let bce = pred.bce_with_logits(target);
+        assert!(bce.item().is_nan());
+    }
+    let logits = Tensor::from_array([[1.0, f64::NAN], [0.0, 1.0]]).track();
+    let ce = logits.cross_entropy(&[0, 1]).unwrap();
+    assert!(ce.item().is_nan());
+    let g = ce.backward().get(&logits).unwrap().to_vec();
+    assert!(g[..2].iter().all(|v| v.is_nan()), "{g:?}");
+    let probs = Tensor::from_array([[f64::NAN, 1.0], [0.5, 0.5]]);
+    assert!(Tensor::<Rank2<2, 2>, f64>::zeros()
+        .cross_entropy_probs(&probs)
+        .item()
+        .is_nan());
+}
+
+#[test]
+fn layout_operations_move_nan_unchanged() {
+    let m = Tensor::from_array([[1.0, f64::NAN], [2.0, 3.0]]).track();
+    assert!(m.t().as_slice()[2].is_nan());
+    assert!(m.reshape::<Rank1<4>>().as_slice()[1].is_nan());
+    assert!(m.select::<1>(1).unwrap().as_slice()[0].is_nan());
+    assert!(m.narrow::<1, 1, 1>().as_slice()[0].is_nan());
+    let wide: Tensor<Rank3<2, 2, 2>, f64, Tracked> = m.broadcast();
+    assert!(wide.as_slice()[1].is_nan() && wide.as_slice()[5].is_nan());
+    let both: Tensor<Rank2<4, 2>, f64, Tracked> = m.concat::<0, _, _, _>(&m);
+    assert!(both.as_slice()[1].is_nan() && both.as_slice()[5].is_nan());
+}
