@@ -73,7 +73,7 @@ impl Mlp {
     }
 
     /// This step's tracked leaves.
-    fn track(&mut self) -> Weights<Tracked> {
+    fn track(&self) -> Weights<Tracked> {
         Weights {
             w1: self.w1.track(),
             b1: self.b1.track(),
