@@ -46,6 +46,18 @@ pub enum Error {
     },
     /// Checked backward: the seed itself holds a NaN or an infinity.
     NonFiniteSeed,
+    /// A numeric argument outside the range where it means something: an optimizer's
+    /// learning rate that is NaN or negative, an Adam beta of 1.
+    InvalidArgument {
+        /// Which call received it (`"Sgd::new"`).
+        context: &'static str,
+        /// The argument's name (`"learning rate"`).
+        argument: &'static str,
+        /// The value given (an `f32` as its shortest decimal, so `-0.1` reads `-0.1`).
+        value: f64,
+        /// What the argument must be (`"finite and >= 0"`).
+        rule: &'static str,
+    },
 }
 
 impl fmt::Display for Error {
@@ -77,6 +89,15 @@ impl fmt::Display for Error {
                 "checked backward: {op} (node {node}) returned a non-finite gradient for its input {input}"
             ),
             Error::NonFiniteSeed => write!(f, "checked backward: the seed is not finite"),
+            Error::InvalidArgument {
+                context,
+                argument,
+                value,
+                rule,
+            } => write!(
+                f,
+                "{context}: invalid {argument}: {value} (must be {rule})"
+            ),
         }
     }
 }
