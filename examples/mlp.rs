@@ -73,7 +73,7 @@ impl Mlp {
     }
 
     /// This step's tracked leaves.
-    fn track(&mut self) -> Weights<Tracked> {
+    fn track(&self) -> Weights<Tracked> {
         Weights {
             w1: self.w1.track(),
             b1: self.b1.track(),
@@ -112,7 +112,7 @@ fn main() -> Result<(), typegrad::Error> {
     let (train_x, train_classes) = rings(&mut rng);
     let (test_x, test_classes) = rings(&mut rng);
     let mut model = Mlp::new(&mut rng);
-    let adam = Adam::new(0.01);
+    let adam = Adam::new(0.01)?;
     for step in 0..=300 {
         let loss = model
             .track()

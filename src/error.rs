@@ -59,6 +59,18 @@ pub enum Error {
         /// The flat (row-major) position of the first such element.
         index: usize,
     },
+    /// A numeric argument outside the range where it means something: an optimizer's
+    /// learning rate that is NaN or negative, an Adam beta of 1.
+    InvalidArgument {
+        /// Which call received it (`"Sgd::new"`).
+        context: &'static str,
+        /// The argument's name (`"learning rate"`).
+        argument: &'static str,
+        /// The value given (an `f32` as its shortest decimal, so `-0.1` reads `-0.1`).
+        value: f64,
+        /// What the argument must be (`"finite and >= 0"`).
+        rule: &'static str,
+    },
 }
 
 impl fmt::Display for Error {
@@ -96,6 +108,15 @@ impl fmt::Display for Error {
             Error::NonFiniteLeaf { node, dims, index } => write!(
                 f,
                 "checked backward: a NaN or infinity entered at a tracked leaf of shape {dims:?} (node {node}), element {index}: the leaf's own data is not finite"
+            ),
+            Error::InvalidArgument {
+                context,
+                argument,
+                value,
+                rule,
+            } => write!(
+                f,
+                "{context}: invalid {argument}: {value} (must be {rule})"
             ),
         }
     }

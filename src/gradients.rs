@@ -60,9 +60,13 @@ impl<E: Element> Gradients<E> {
     /// gradient at an intermediate value, make it a leaf: `y.detach().track()`.
     /// Asking for the gradient of a `NoGrad` or `Detached` tensor does not compile.
     pub fn get<S: Shape, T: Backprop>(&self, leaf: &Tensor<S, E, T>) -> Option<Tensor<S, E>> {
-        let id = T::graph_ref(leaf.handle())?.leaf_id()?;
-        let grad = self.by_leaf.get(&id)?;
-        Tensor::from_storage(Arc::clone(grad))
+        self.get_by_id(T::graph_ref(leaf.handle())?.leaf_id()?)
+    }
+
+    /// The gradient stored under `id`, shaped as `S`; `None` if there is none or its
+    /// length is not `S`'s.
+    pub(crate) fn get_by_id<S: Shape>(&self, id: LeafId) -> Option<Tensor<S, E>> {
+        Tensor::from_storage(Arc::clone(self.by_leaf.get(&id)?))
     }
 
     /// Sets every stored gradient to zero, keeping the entries.

@@ -50,10 +50,13 @@ pub(crate) enum Place<E: Element> {
 impl<E: Element> GraphRef<E> {
     /// A new leaf of `len` elements.
     pub(crate) fn new_leaf(len: usize) -> Self {
-        GraphRef(Place::Leaf {
-            id: LeafId::fresh(),
-            len,
-        })
+        Self::leaf_with_id(LeafId::fresh(), len)
+    }
+
+    /// A leaf of `len` elements under an existing id: a parameter tracked again, whose
+    /// uses must all add into the one gradient stored under `id`.
+    pub(crate) fn leaf_with_id(id: LeafId, len: usize) -> Self {
+        GraphRef(Place::Leaf { id, len })
     }
 
     /// The leaf id, if this is a leaf.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::element::Element;
 use crate::shape::{Rank0, ScalarShape, Shape};
-use crate::tape::graph::{GraphRef, Input};
+use crate::tape::graph::{GraphRef, Input, LeafId};
 use crate::tape::{Detached, NoGrad, Tape, Tracked, Untracked};
 
 /// A tensor whose shape `S`, element type `E` and tape `T` are part of its type.
@@ -150,7 +150,8 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// `requires_grad_(True)`): operations on it are recorded, and `backward` gives its
     /// gradient. No copy is made.
     ///
-    /// Each call makes a distinct leaf: gradients are stored per leaf. On a value that
+    /// Each call makes a distinct leaf: gradients are stored per leaf (a
+    /// [`crate::optim::Param`] is the exception: all its leaves are one). On a value that
     /// was computed without tracking (or detached), backpropagation stops here, as with
     /// PyTorch's `zz.requires_grad_(True)` on a value computed under `no_grad`.
     pub fn track(&self) -> Tensor<S, E, Tracked>
@@ -158,6 +159,18 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         T: Untracked,
     {
         Tensor::from_parts(Arc::clone(&self.data), GraphRef::new_leaf(S::NUM_ELEMENTS))
+    }
+
+    /// A `Tracked` leaf sharing this value's storage under an existing leaf id, so its
+    /// gradient adds into what is stored for `id` (a `Param` uses one id for life).
+    pub(crate) fn track_as(&self, id: LeafId) -> Tensor<S, E, Tracked>
+    where
+        T: Untracked,
+    {
+        Tensor::from_parts(
+            Arc::clone(&self.data),
+            GraphRef::leaf_with_id(id, S::NUM_ELEMENTS),
+        )
     }
 }
 

@@ -6,7 +6,7 @@ use typegrad::prelude::*;
 /// XOR with a 2-8-1 tanh network, SGD with momentum, BCE with logits: all four points
 /// classified correctly after 500 full-batch steps.
 #[test]
-fn sgd_with_momentum_learns_xor() {
+fn sgd_with_momentum_learns_xor() -> Result<(), typegrad::Error> {
     let x = Tensor::from_array([[0.0f64, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]);
     let y = Tensor::from_array([[0.0f64], [1.0], [1.0], [0.0]]);
     let mut rng = seeded_rng(11);
@@ -14,7 +14,7 @@ fn sgd_with_momentum_learns_xor() {
     let mut b1 = Param::new(Tensor::<Rank1<8>, f64>::zeros());
     let mut w2 = Param::new(Tensor::<Rank2<8, 1>, f64>::randn(&mut rng) * 0.5);
     let mut b2 = Param::new(Tensor::<Rank1<1>, f64>::zeros());
-    let sgd = Sgd::new(0.1).with_momentum(0.9);
+    let sgd = Sgd::new(0.1)?.with_momentum(0.9)?;
     let mut first_loss = None;
     let mut last_loss = f64::INFINITY;
     for _ in 0..500 {
@@ -40,4 +40,5 @@ fn sgd_with_momentum_learns_xor() {
         .map(|&z| f64::from(u8::from(z > 0.0)))
         .collect();
     assert_eq!(predictions, y.to_vec());
+    Ok(())
 }
