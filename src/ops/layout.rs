@@ -15,7 +15,9 @@ use std::sync::Arc;
 use crate::element::Element;
 use crate::error::Error;
 use crate::ops::{finish, Op};
-use crate::shape::constraint::{broadcasts_to, concatenates_to, AxisLayout};
+use crate::shape::constraint::{
+    check_broadcast, check_concat, check_narrow, check_reshape, AxisLayout,
+};
 use crate::shape::{HasAxis, Permute3, Permute4, Rank2, Rank3, Rank4, Resize, Shape};
 use crate::tape::backward::ParentGrads;
 use crate::tape::{BinaryTape, Merge, Tape, UnaryTape};
@@ -145,12 +147,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// assert_eq!(v.as_slice(), t.as_slice());
     /// ```
     pub fn reshape<S2: Shape>(&self) -> Tensor<S2, E, UnaryTape<T>> {
-        const {
-            assert!(
-                S::NUM_ELEMENTS == S2::NUM_ELEMENTS,
-                "reshape: the new shape must hold as many elements as the old one"
-            )
-        };
+        const { check_reshape(S::DIMS, S::NUM_ELEMENTS, S2::DIMS, S2::NUM_ELEMENTS) };
         finish(Arc::clone(self.storage()), [self.input(), None], || {
             Op::Layout(LayoutOp::View)
         })
@@ -169,12 +166,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// assert_eq!(m.to_vec(), vec![1.0, 1.0, 1.0, 2.0, 2.0, 2.0]);
     /// ```
     pub fn broadcast<S2: Shape>(&self) -> Tensor<S2, E, UnaryTape<T>> {
-        const {
-            assert!(
-                broadcasts_to(S::DIMS, S2::DIMS),
-                "broadcast: each dimension must equal the target's or be 1 (aligned from the last)"
-            )
-        };
+        const { check_broadcast(S::DIMS, S2::DIMS) };
         let (from, to) = (S::DIMS, S2::DIMS);
         let offset = to.len() - from.len();
         let from_strides = strides(from);
@@ -238,12 +230,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     where
         S: Resize<AXIS, LEN>,
     {
-        const {
-            assert!(
-                AXIS < S::RANK && START + LEN <= S::DIMS[AXIS],
-                "narrow: START + LEN must not exceed the length of the axis"
-            )
-        };
+        const { check_narrow(S::DIMS, AXIS, START, LEN) };
         let l = AxisLayout::of::<S>(AXIS);
         let map = (0..l.outer)
             .flat_map(|o| {
@@ -273,12 +260,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     where
         T: Merge<T2>,
     {
-        const {
-            assert!(
-                concatenates_to(S::DIMS, S2::DIMS, SOut::DIMS, AXIS),
-                "concat: the shapes must agree except along AXIS, where their lengths add up to the result's"
-            )
-        };
+        const { check_concat(S::DIMS, S2::DIMS, SOut::DIMS, AXIS) };
         let (la, lb) = (AxisLayout::of::<S>(AXIS), AxisLayout::of::<S2>(AXIS));
         let (a, b) = (self.as_slice(), other.as_slice());
         let (lane_a, lane_b) = (la.len * la.inner, lb.len * lb.inner);

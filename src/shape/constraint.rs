@@ -1,6 +1,8 @@
 //! Shape agreement as named trait bounds, so that a mismatch is an ordinary trait error
 //! that `cargo check` and the editor report, with a message in plain words.
 
+use const_panic::concat_panic;
+
 use super::{Rank0, Rank1, Rank2, Rank3, Rank4, Shape};
 
 /// Shapes with exactly one element and no dimensions: only [`Rank0`].
@@ -310,39 +312,112 @@ permute4! {
     (3, 1, 2, 0) => [D B C A]; (3, 2, 0, 1) => [D C A B]; (3, 2, 1, 0) => [D C B A];
 }
 
-/// Whether `from` broadcasts to `to` by NumPy's rule: aligned from the last dimension,
-/// each dimension of `from` equals that of `to` or is 1; missing leading ones repeat.
-pub(crate) const fn broadcasts_to(from: &[usize], to: &[usize]) -> bool {
+// The checks below need arithmetic on dimensions, which stable Rust cannot put in a
+// trait bound for every size, so the layout operations call them from inline `const`
+// blocks: a failure is a build error whose text is the panic message. `concat_panic!`
+// formats the user's numbers into it (`core::panic!` in a const context cannot), and
+// sums use `checked_add` so that an overflow is our message, not rustc's arithmetic.
+// (Brace-delimited calls keep rustfmt from putting each argument on its own line.)
+
+/// Fails the build unless shapes `from` and `to` hold the same number of elements (their
+/// counts are passed in, already computed by `Shape::NUM_ELEMENTS`, so that an overflow
+/// is reported once, by the shape whose count it is).
+pub(crate) const fn check_reshape(
+    from: &[usize],
+    from_count: usize,
+    to: &[usize],
+    to_count: usize,
+) {
+    if from_count != to_count {
+        concat_panic! {
+            "reshape: a tensor of shape ", from, " (", from_count, " elements) cannot be ",
+            "viewed as shape ", to, " (", to_count, " elements); both shapes must hold the ",
+            "same number of elements"
+        }
+    }
+}
+
+/// Fails the build unless `from` broadcasts to `to` by NumPy's rule: aligned from the
+/// last dimension, each dimension of `from` equals that of `to` or is 1; missing leading
+/// ones repeat.
+pub(crate) const fn check_broadcast(from: &[usize], to: &[usize]) {
     if from.len() > to.len() {
-        return false;
+        concat_panic! {
+            "broadcast: shape ", from, " cannot be broadcast to shape ", to,
+            ": it has more axes, and broadcasting can add leading axes but never remove one"
+        }
     }
     let offset = to.len() - from.len();
     let mut k = 0;
     while k < from.len() {
         if from[k] != to[offset + k] && from[k] != 1 {
-            return false;
+            concat_panic! {
+                "broadcast: shape ", from, " cannot be broadcast to shape ", to,
+                ": its axis ", k, " has length ", from[k], " where the target has ",
+                to[offset + k], ", and only an axis of length 1 can be repeated ",
+                "(shapes are lined up from the last axis)"
+            }
         }
         k += 1;
     }
-    true
 }
 
-/// Whether `a` and `b` concatenated along `axis` give `out`.
-pub(crate) const fn concatenates_to(a: &[usize], b: &[usize], out: &[usize], axis: usize) -> bool {
-    if a.len() != b.len() || a.len() != out.len() || axis >= a.len() {
-        return false;
+/// Fails the build unless `len` elements starting at `start` fit along axis `axis` of
+/// shape `dims`.
+pub(crate) const fn check_narrow(dims: &[usize], axis: usize, start: usize, len: usize) {
+    if axis >= dims.len() {
+        concat_panic! { "narrow: shape ", dims, " has no axis ", axis }
+    }
+    match start.checked_add(len) {
+        Some(end) if end <= dims[axis] => {}
+        Some(end) => concat_panic! {
+            "narrow: elements ", start, "..", end, " along axis ", axis,
+            " do not fit in shape ", dims, " (axis length ", dims[axis], ")"
+        },
+        None => concat_panic! {
+            "narrow: a slice of length ", len, " starting at ", start, " along axis ", axis,
+            " does not fit in shape ", dims, " (axis length ", dims[axis],
+            "); start + length would be more than a usize can count"
+        },
+    }
+}
+
+/// Fails the build unless `a` and `b` concatenated along `axis` give `out`.
+pub(crate) const fn check_concat(a: &[usize], b: &[usize], out: &[usize], axis: usize) {
+    if a.len() != b.len() || a.len() != out.len() {
+        concat_panic! {
+            "concat: shapes ", a, " and ", b, " cannot be joined into shape ", out,
+            ": all three must have the same number of axes"
+        }
+    }
+    if axis >= a.len() {
+        concat_panic! {
+            "concat: shapes ", a, " and ", b, " have no axis ", axis,
+            " to join along (axes are numbered from 0)"
+        }
     }
     let mut k = 0;
     while k < a.len() {
-        let fits = if k == axis {
-            a[k] + b[k] == out[k]
-        } else {
-            a[k] == out[k] && b[k] == out[k]
-        };
-        if !fits {
-            return false;
+        if k != axis && (a[k] != out[k] || b[k] != out[k]) {
+            concat_panic! {
+                "concat: shapes ", a, " and ", b, " cannot be joined along axis ", axis,
+                " into shape ", out, ": the other axes must have the same length in all ",
+                "three, but axis ", k, " has lengths ", a[k], ", ", b[k], " and ", out[k]
+            }
         }
         k += 1;
     }
-    true
+    match a[axis].checked_add(b[axis]) {
+        Some(sum) if sum == out[axis] => {}
+        Some(sum) => concat_panic! {
+            "concat: shapes ", a, " and ", b, " joined along axis ", axis, " give length ",
+            a[axis], " + ", b[axis], " = ", sum, " on that axis, but the result shape ", out,
+            " has ", out[axis]
+        },
+        None => concat_panic! {
+            "concat: shapes ", a, " and ", b, " joined along axis ", axis,
+            " would have length ", a[axis], " + ", b[axis], " on that axis, more than a ",
+            "usize can count"
+        },
+    }
 }

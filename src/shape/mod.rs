@@ -10,6 +10,8 @@ pub use constraint::{Broadcast, HasAxis, MatMulShapes, Permute3, Permute4, Resiz
 
 use core::fmt::Debug;
 
+use const_panic::concat_panic;
+
 /// A tensor shape known at compile time.
 ///
 /// Implemented by [`Rank0`], [`Rank1`], [`Rank2`], [`Rank3`] and [`Rank4`]; sealed, since
@@ -36,6 +38,33 @@ pub trait Shape: 'static + Copy + Default + Debug + Send + Sync + sealed::Sealed
 pub(crate) mod sealed {
     /// Keeps [`super::Shape`] closed to the five ranks.
     pub trait Sealed {}
+}
+
+/// The product of `dims`. A shape whose product does not fit in a `usize` is a build
+/// error naming the shape (wherever its element count is used), rather than rustc's
+/// report of an overflowing multiplication.
+const fn element_count(dims: &[usize]) -> usize {
+    // A zero anywhere makes the product 0 even when the other dimensions would overflow.
+    let mut k = 0;
+    while k < dims.len() {
+        if dims[k] == 0 {
+            return 0;
+        }
+        k += 1;
+    }
+    let mut count: usize = 1;
+    k = 0;
+    while k < dims.len() {
+        count = match count.checked_mul(dims[k]) {
+            Some(count) => count,
+            None => concat_panic! {
+                "shape ", dims, " has more elements than a usize can count (at most ",
+                usize::MAX, "), so no tensor can have this shape"
+            },
+        };
+        k += 1;
+    }
+    count
 }
 
 /// A scalar: no dimensions, one element.
@@ -76,14 +105,14 @@ impl<const M: usize, const N: usize> sealed::Sealed for Rank2<M, N> {}
 impl<const M: usize, const N: usize> Shape for Rank2<M, N> {
     const RANK: usize = 2;
     const DIMS: &'static [usize] = &[M, N];
-    const NUM_ELEMENTS: usize = M * N;
+    const NUM_ELEMENTS: usize = element_count(Self::DIMS);
 }
 
 impl<const A: usize, const B: usize, const C: usize> sealed::Sealed for Rank3<A, B, C> {}
 impl<const A: usize, const B: usize, const C: usize> Shape for Rank3<A, B, C> {
     const RANK: usize = 3;
     const DIMS: &'static [usize] = &[A, B, C];
-    const NUM_ELEMENTS: usize = A * B * C;
+    const NUM_ELEMENTS: usize = element_count(Self::DIMS);
 }
 
 impl<const A: usize, const B: usize, const C: usize, const D: usize> sealed::Sealed
@@ -93,7 +122,7 @@ impl<const A: usize, const B: usize, const C: usize, const D: usize> sealed::Sea
 impl<const A: usize, const B: usize, const C: usize, const D: usize> Shape for Rank4<A, B, C, D> {
     const RANK: usize = 4;
     const DIMS: &'static [usize] = &[A, B, C, D];
-    const NUM_ELEMENTS: usize = A * B * C * D;
+    const NUM_ELEMENTS: usize = element_count(Self::DIMS);
 }
 
 #[cfg(test)]
@@ -108,5 +137,15 @@ mod tests {
         assert_eq!(Rank2::<2000, 3000>::NUM_ELEMENTS, 6_000_000);
         assert_eq!(Rank3::<2, 3, 4>::dims(), &[2, 3, 4]);
         assert_eq!(Rank4::<2, 3, 4, 5>::RANK, 4);
+    }
+
+    #[test]
+    fn counts_near_the_usize_limit() {
+        assert_eq!(Rank2::<{ usize::MAX }, 1>::NUM_ELEMENTS, usize::MAX);
+        assert_eq!(Rank3::<{ usize::MAX }, 2, 0>::NUM_ELEMENTS, 0);
+        assert_eq!(
+            Rank4::<{ 1 << 32 }, { 1 << 31 }, 1, 1>::NUM_ELEMENTS,
+            1 << 63
+        );
     }
 }

@@ -183,3 +183,22 @@ pub trait Untracked: Tape {}
 
 impl Untracked for NoGrad {}
 impl Untracked for Detached {}
+
+/// Tapes whose tensors may be the argument of an in-place operation (`+=`, `add_scaled`,
+/// `copy_from`, ...): [`NoGrad`] and [`Detached`].
+///
+/// An in-place update changes a `NoGrad` or `Detached` tensor, which records nothing, so a
+/// `Tracked` argument's gradient path would end there without a word: `acc += &(&w * &x)`
+/// followed by `(&acc * &w).sum().backward()` would give `w * x` for `w`'s gradient
+/// instead of `2 * w * x`. Requiring the caller to write `.detach()` makes the cut
+/// visible. A separate trait from [`Untracked`] because its message is about the
+/// argument, not about `.track()`.
+#[diagnostic::on_unimplemented(
+    message = "an in-place update would silently drop the gradient of this `{Self}` argument: call `.detach()` on it if that is what you mean",
+    label = "the argument's gradient path would end here",
+    note = "the updated tensor records nothing, so nothing would flow back to the argument's inputs; to keep the gradient, compute a new tracked value instead (`let acc = &acc + &x;`)"
+)]
+pub trait InPlaceSource: Tape {}
+
+impl InPlaceSource for NoGrad {}
+impl InPlaceSource for Detached {}
