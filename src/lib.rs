@@ -10,6 +10,7 @@
 mod display;
 pub mod element;
 pub mod error;
+pub mod func;
 pub mod gradcheck;
 pub mod gradients;
 mod kernels;
@@ -23,7 +24,7 @@ pub use element::{Element, SameElement};
 pub use error::Error;
 pub use gradients::Gradients;
 pub use shape::{Rank0, Rank1, Rank2, Rank3, Rank4, Shape};
-pub use tape::{Detached, NoGrad, Tape, Tracked};
+pub use tape::{Detached, NoGrad, Tape, Tracked, TrackedGradients};
 pub use tensor::{seeded_rng, GradFn, SeededRng, Tensor};
 
 /// Everything a user of typegrad needs in scope: `use typegrad::prelude::*;`.

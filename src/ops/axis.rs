@@ -7,23 +7,27 @@
 use std::sync::Arc;
 
 use crate::element::Element;
+use crate::ops::layout;
 use crate::ops::reduce::{max_nan, sum_f64};
-use crate::ops::{finish, Op};
+use crate::ops::unary::UnaryKind;
+use crate::ops::{finish, Op, Operand, Var};
 use crate::shape::constraint::AxisLayout;
 use crate::shape::{HasAxis, Shape};
 use crate::tape::backward::ParentGrads;
+use crate::tape::create_graph::NodeContext;
 use crate::tape::{Tape, UnaryTape};
 use crate::tensor::construction::build;
 use crate::tensor::Tensor;
 
 /// What is computed along the axis, with what backward needs.
+#[derive(Clone)]
 pub(crate) enum AxisKind<E: Element> {
     Sum,
     Mean,
     /// Max or min: for each lane, the position along the axis chosen (first among
     /// ties), or [`UNORDERED`] for a lane holding a NaN.
     Extremum {
-        picks: Vec<usize>,
+        picks: Arc<[usize]>,
         is_max: bool,
     },
     Softmax {
@@ -35,6 +39,7 @@ pub(crate) enum AxisKind<E: Element> {
 }
 
 /// A recorded operation along an axis.
+#[derive(Clone)]
 pub(crate) struct AxisOp<E: Element> {
     kind: AxisKind<E>,
     layout: AxisLayout,
@@ -112,6 +117,152 @@ impl<E: Element> AxisOp<E> {
             }),
         }
     }
+
+    /// The gradient of the input as recorded operations.
+    pub(crate) fn backward_recorded(
+        &self,
+        g: &Var<E>,
+        node: &NodeContext<'_, E>,
+    ) -> [Option<Var<E>>; 2] {
+        if !node.tracked(0) {
+            return [None, None];
+        }
+        let l = self.layout;
+        let gx = match &self.kind {
+            AxisKind::Sum => expand_lanes(g, l),
+            AxisKind::Mean => {
+                expand_lanes(g, l).map(UnaryKind::DivScalar(E::from_f64(l.len as f64)))
+            }
+            AxisKind::Extremum { picks, .. } => {
+                // Each lane's gradient goes to its pick; a NaN lane's to all of it, as NaN.
+                let mut unordered = false;
+                let map: Arc<[usize]> = (0..l.outer * l.inner)
+                    .map(|lane| {
+                        let (o, i) = (lane / l.inner.max(1), lane % l.inner.max(1));
+                        let pick = picks[lane];
+                        unordered |= pick == UNORDERED;
+                        l.at(o, if pick == UNORDERED { 0 } else { pick }, i)
+                    })
+                    .collect();
+                let spread = layout::scatter_add(g.operand(), map, node.input_len(0));
+                if unordered {
+                    let mut mask = vec![E::one(); node.input_len(0)];
+                    each_lane(l, |lane, o, i| {
+                        if picks[lane] == UNORDERED {
+                            (0..l.len).for_each(|k| mask[l.at(o, k, i)] = E::nan());
+                        }
+                    });
+                    spread.mul(&Var::constant(mask.into()))
+                } else {
+                    spread
+                }
+            }
+            AxisKind::Softmax { output } => {
+                let y = node.output(output);
+                let dot = lane_sums_var(&g.mul(&y), l);
+                y.mul(&g.sub(&expand_lanes(&dot, l)))
+            }
+            AxisKind::LogSoftmax { output } => {
+                let y = node.output(output);
+                let total = lane_sums_var(g, l);
+                g.sub(&y.map(UnaryKind::Exp).mul(&expand_lanes(&total, l)))
+            }
+        };
+        [Some(gx), None]
+    }
+
+    /// The tangent of the output for each of `batch` tangents of the input.
+    pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, len: usize) -> Vec<E> {
+        let mut out = vec![E::zero(); batch * len];
+        let Some(t) = tangents[0] else { return out };
+        let l = self.layout;
+        let n = l.outer * l.len * l.inner;
+        for (t, out) in t
+            .chunks_exact(n.max(1))
+            .zip(out.chunks_exact_mut(len.max(1)))
+        {
+            let lane_sum = |o: usize, i: usize, w: &dyn Fn(usize) -> f64| {
+                E::from_f64(sum_f64(l.len, |k| {
+                    w(l.at(o, k, i)) * t[l.at(o, k, i)].to_f64_exact()
+                }))
+            };
+            match &self.kind {
+                AxisKind::Sum | AxisKind::Mean => each_lane(l, |lane, o, i| {
+                    let total = lane_sum(o, i, &|_| 1.0);
+                    out[lane] = match self.kind {
+                        AxisKind::Mean => total / E::from_f64(l.len as f64),
+                        _ => total,
+                    };
+                }),
+                AxisKind::Extremum { picks, .. } => each_lane(l, |lane, o, i| {
+                    out[lane] = match picks[lane] {
+                        UNORDERED => E::nan(),
+                        pick => t.get(l.at(o, pick, i)).copied().unwrap_or_else(E::zero),
+                    };
+                }),
+                AxisKind::Softmax { output: y } => each_lane(l, |_, o, i| {
+                    let dot = lane_sum(o, i, &|at| y[at].to_f64_exact());
+                    for k in 0..l.len {
+                        let at = l.at(o, k, i);
+                        out[at] = y[at] * (t[at] - dot);
+                    }
+                }),
+                AxisKind::LogSoftmax { output: y } => each_lane(l, |_, o, i| {
+                    let dot = lane_sum(o, i, &|at| y[at].exp().to_f64_exact());
+                    for k in 0..l.len {
+                        let at = l.at(o, k, i);
+                        out[at] = t[at] - dot;
+                    }
+                }),
+            }
+        }
+        out
+    }
+}
+
+/// Each lane's value (one per lane) repeated along the axis, recorded: the backward of
+/// a sum along the axis.
+pub(crate) fn expand_lanes<E: Element>(g: &Var<E>, l: AxisLayout) -> Var<E> {
+    let map: Arc<[usize]> = (0..l.outer)
+        .flat_map(|o| (0..l.len).flat_map(move |_| (0..l.inner).map(move |i| o * l.inner + i)))
+        .collect();
+    layout::gather(g.operand(), map, "ExpandBackward0")
+}
+
+/// The sum of each lane, recorded.
+pub(crate) fn lane_sums_var<E: Element>(x: &Var<E>, l: AxisLayout) -> Var<E> {
+    along(x.operand(), l, lane_sums(&x.data, l, false), || {
+        AxisKind::Sum
+    })
+}
+
+/// `v` summed down to its first `n` elements' length: the blocks of `n` that a
+/// broadcast repeated are added together (the backward of an implicit broadcast).
+pub(crate) fn sum_to<E: Element>(v: &Var<E>, n: usize) -> Var<E> {
+    if v.len() == n || n == 0 {
+        return v.clone();
+    }
+    let l = AxisLayout {
+        outer: 1,
+        len: v.len() / n,
+        inner: n,
+    };
+    lane_sums_var(v, l)
+}
+
+/// Records `values`, computed along the lanes of `x` by `kind`.
+fn along<E: Element>(
+    x: Operand<'_, E>,
+    layout: AxisLayout,
+    values: Arc<[E]>,
+    kind: impl FnOnce() -> AxisKind<E>,
+) -> Var<E> {
+    finish(values, [Some(x), None], || {
+        Op::Axis(AxisOp {
+            kind: kind(),
+            layout,
+        })
+    })
 }
 
 /// The sum (or, with `mean`, the mean) of every lane, accumulated in `f64` and summed
@@ -195,22 +346,64 @@ pub(crate) fn log_softmax_lanes<E: Element>(x: &[E], l: AxisLayout) -> Arc<[E]> 
     })
 }
 
+/// The maximum (or minimum) of every lane, with the position chosen in each.
+fn extremum_lanes<E: Element>(x: Operand<'_, E>, l: AxisLayout, is_max: bool) -> Var<E> {
+    let values = x.values();
+    let mut picks = vec![0; l.outer * l.inner];
+    let out = build(l.outer * l.inner, |out| {
+        each_lane(l, |lane, o, i| {
+            let mut best = 0;
+            for k in 1..l.len {
+                let (v, b) = (values[l.at(o, k, i)], values[l.at(o, best, i)]);
+                let better = if is_max { v > b } else { v < b };
+                // A NaN wins, so a reduction never hides it.
+                if !b.is_nan() && (better || v.is_nan()) {
+                    best = k;
+                }
+            }
+            let value = values.get(l.at(o, best, i)).copied().unwrap_or_else(E::nan);
+            picks[lane] = if value.is_nan() && l.len > 0 {
+                UNORDERED
+            } else {
+                best
+            };
+            out[lane] = value;
+        })
+    });
+    along(x, l, out, || AxisKind::Extremum {
+        picks: picks.into(),
+        is_max,
+    })
+}
+
+/// Softmax (or, with `log`, log-softmax) along the lanes of `x`.
+pub(crate) fn normalise<E: Element>(x: Operand<'_, E>, l: AxisLayout, log: bool) -> Var<E> {
+    let mut output = log_softmax_lanes(x.values(), l);
+    if !log {
+        Arc::make_mut(&mut output)
+            .iter_mut()
+            .for_each(|v| *v = v.exp());
+    }
+    let saved = Arc::clone(&output);
+    along(x, l, output, || {
+        if log {
+            AxisKind::LogSoftmax { output: saved }
+        } else {
+            AxisKind::Softmax { output: saved }
+        }
+    })
+}
+
 impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
-    fn along<const AXIS: usize>(
+    /// The typed result of an operation along axis `AXIS` that removes it.
+    fn removing<const AXIS: usize>(
         &self,
-        values: Arc<[E]>,
-        kind: impl FnOnce() -> AxisKind<E>,
+        op: impl FnOnce(Operand<'_, E>, AxisLayout) -> Var<E>,
     ) -> Tensor<<S as HasAxis<AXIS>>::Removed, E, UnaryTape<T>>
     where
         S: HasAxis<AXIS>,
     {
-        let layout = AxisLayout::of::<S>(AXIS);
-        finish(values, [self.input(), None], || {
-            Op::Axis(AxisOp {
-                kind: kind(),
-                layout,
-            })
-        })
+        Tensor::from_var(op(self.operand(), AxisLayout::of::<S>(AXIS)))
     }
 
     /// The sum along axis `AXIS`, which the result no longer has (PyTorch's
@@ -230,8 +423,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     where
         S: HasAxis<AXIS>,
     {
-        let sums = lane_sums(self.as_slice(), AxisLayout::of::<S>(AXIS), false);
-        self.along::<AXIS>(sums, || AxisKind::Sum)
+        self.removing::<AXIS>(|x, l| along(x, l, lane_sums(x.values(), l, false), || AxisKind::Sum))
     }
 
     /// The mean along axis `AXIS`, which the result no longer has.
@@ -249,40 +441,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     where
         S: HasAxis<AXIS>,
     {
-        let means = lane_sums(self.as_slice(), AxisLayout::of::<S>(AXIS), true);
-        self.along::<AXIS>(means, || AxisKind::Mean)
-    }
-
-    fn extremum_axis<const AXIS: usize>(
-        &self,
-        is_max: bool,
-    ) -> Tensor<<S as HasAxis<AXIS>>::Removed, E, UnaryTape<T>>
-    where
-        S: HasAxis<AXIS>,
-    {
-        let (x, l) = (self.as_slice(), AxisLayout::of::<S>(AXIS));
-        let mut picks = vec![0; l.outer * l.inner];
-        let values = build(l.outer * l.inner, |out| {
-            each_lane(l, |lane, o, i| {
-                let mut best = 0;
-                for k in 1..l.len {
-                    let (v, b) = (x[l.at(o, k, i)], x[l.at(o, best, i)]);
-                    let better = if is_max { v > b } else { v < b };
-                    // A NaN wins, so a reduction never hides it.
-                    if !b.is_nan() && (better || v.is_nan()) {
-                        best = k;
-                    }
-                }
-                let value = x.get(l.at(o, best, i)).copied().unwrap_or_else(E::nan);
-                picks[lane] = if value.is_nan() && l.len > 0 {
-                    UNORDERED
-                } else {
-                    best
-                };
-                out[lane] = value;
-            })
-        });
-        self.along::<AXIS>(values, || AxisKind::Extremum { picks, is_max })
+        self.removing::<AXIS>(|x, l| along(x, l, lane_sums(x.values(), l, true), || AxisKind::Mean))
     }
 
     /// The maximum along axis `AXIS`; each lane's gradient goes to its first maximum.
@@ -301,7 +460,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     where
         S: HasAxis<AXIS>,
     {
-        self.extremum_axis::<AXIS>(true)
+        self.removing::<AXIS>(|x, l| extremum_lanes(x, l, true))
     }
 
     /// The minimum along axis `AXIS`; each lane's gradient goes to its first minimum.
@@ -317,31 +476,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     where
         S: HasAxis<AXIS>,
     {
-        self.extremum_axis::<AXIS>(false)
-    }
-
-    fn normalise<const AXIS: usize>(&self, log: bool) -> Tensor<S, E, UnaryTape<T>>
-    where
-        S: HasAxis<AXIS>,
-    {
-        let (x, l) = (self.as_slice(), AxisLayout::of::<S>(AXIS));
-        let mut output = log_softmax_lanes(x, l);
-        if !log {
-            Arc::make_mut(&mut output)
-                .iter_mut()
-                .for_each(|v| *v = v.exp());
-        }
-        let saved = Arc::clone(&output);
-        finish(output, [self.input(), None], || {
-            Op::Axis(AxisOp {
-                kind: if log {
-                    AxisKind::LogSoftmax { output: saved }
-                } else {
-                    AxisKind::Softmax { output: saved }
-                },
-                layout: l,
-            })
-        })
+        self.removing::<AXIS>(|x, l| extremum_lanes(x, l, false))
     }
 
     /// Softmax along axis `AXIS`: `e^x / Σ e^x` per lane, computed without overflow.
@@ -358,7 +493,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     where
         S: HasAxis<AXIS>,
     {
-        self.normalise::<AXIS>(false)
+        Tensor::from_var(normalise(self.operand(), AxisLayout::of::<S>(AXIS), false))
     }
 
     /// Log-softmax along axis `AXIS`: `x - ln Σ e^x` per lane, accurate for logits of
@@ -373,7 +508,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     where
         S: HasAxis<AXIS>,
     {
-        self.normalise::<AXIS>(true)
+        Tensor::from_var(normalise(self.operand(), AxisLayout::of::<S>(AXIS), true))
     }
 }
 

@@ -9,10 +9,11 @@ use core::ops::{Add, Div, Mul, Neg, Sub};
 use std::sync::Arc;
 
 use crate::element::{Element, SameElement};
-use crate::ops::unary::{self, UnaryKind};
-use crate::ops::{finish, Op};
+use crate::ops::unary::UnaryKind;
+use crate::ops::{finish, Op, Operand, Var};
 use crate::shape::{Broadcast, Shape};
 use crate::tape::backward::ParentGrads;
+use crate::tape::create_graph::NodeContext;
 use crate::tape::{BinaryTape, Merge, Tape, UnaryTape};
 use crate::tensor::construction::build;
 use crate::tensor::Tensor;
@@ -192,6 +193,7 @@ fn backward_broadcast<E: Element>(
 type Operands<E> = (Arc<[E]>, Arc<[E]>);
 
 /// A recorded elementwise binary operation.
+#[derive(Clone)]
 pub(crate) struct BinaryOp<E: Element> {
     kind: BinaryKind,
     /// Operand values, kept only when the derivatives read them (Mul, Div).
@@ -232,10 +234,116 @@ impl<E: Element> BinaryOp<E> {
             }
         }
     }
+
+    /// The gradients as recorded operations: `g · ∂f/∂l` and `g · ∂f/∂r`, each summed
+    /// over the repetitions of a broadcast operand.
+    pub(crate) fn backward_recorded(
+        &self,
+        g: &Var<E>,
+        node: &NodeContext<'_, E>,
+    ) -> [Option<Var<E>>; 2] {
+        let (nl, nr) = (self.lhs_len, self.rhs_len);
+        let values = self
+            .values
+            .as_ref()
+            .map(|(l, r)| (node.input(0, l), node.input(1, r)));
+        let partial = |k: usize| -> Option<Var<E>> {
+            if !node.tracked(k) {
+                return None;
+            }
+            let full = match (self.kind, &values) {
+                (BinaryKind::Add, _) => g.clone(),
+                (BinaryKind::Sub, _) if k == 0 => g.clone(),
+                (BinaryKind::Sub, _) => g.map(UnaryKind::Neg),
+                (BinaryKind::Mul, Some((l, r))) => g.mul(if k == 0 { r } else { l }),
+                (BinaryKind::Div, Some((_, r))) if k == 0 => g.div(r),
+                (BinaryKind::Div, Some((l, r))) => g.mul(l).div(r).div(r).map(UnaryKind::Neg),
+                // Maximum and minimum: which operand the value came from is piecewise
+                // constant, so its partial is a constant mask.
+                (kind, Some((l, r))) => {
+                    let mask = broadcast_values(&l.data, &r.data, |a, b| {
+                        if k == 0 {
+                            kind.dl(a, b)
+                        } else {
+                            kind.dr(a, b)
+                        }
+                    });
+                    g.mul(&Var::constant(mask))
+                }
+                (_, None) => return None,
+            };
+            Some(crate::ops::axis::sum_to(
+                &full,
+                if k == 0 { nl } else { nr },
+            ))
+        };
+        [partial(0), partial(1)]
+    }
+
+    /// `t_out = ∂f/∂l · t_l + ∂f/∂r · t_r`, the shorter operand's tangent repeating.
+    pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, len: usize) -> Vec<E> {
+        let (nl, nr, kind) = (self.lhs_len, self.rhs_len, self.kind);
+        let mut out = vec![E::zero(); batch * len];
+        let value = |values: &Option<Operands<E>>, k: usize, i: usize| {
+            values.as_ref().map_or(
+                E::zero(),
+                |(l, r)| {
+                    if k == 0 {
+                        l[i % nl]
+                    } else {
+                        r[i % nr]
+                    }
+                },
+            )
+        };
+        for (k, n) in [(0, nl), (1, nr)] {
+            let Some(t) = tangents[k] else { continue };
+            for (b, out) in out.chunks_exact_mut(len.max(1)).enumerate().take(batch) {
+                let t = &t[b * n..(b + 1) * n];
+                for (i, o) in out.iter_mut().enumerate() {
+                    let (l, r) = (value(&self.values, 0, i), value(&self.values, 1, i));
+                    let d = if k == 0 { kind.dl(l, r) } else { kind.dr(l, r) };
+                    *o = *o + d * t[i % n];
+                }
+            }
+        }
+        out
+    }
 }
 
-/// Computes `lhs (kind) rhs` with broadcasting, recording it if either side is tracked.
-pub(crate) fn apply<SL, SR, E, TL, TR>(
+/// `f(l, r)` at every position of the broadcast result (the shorter operand repeating).
+fn broadcast_values<E: Element>(l: &[E], r: &[E], f: impl Fn(E, E) -> E) -> Arc<[E]> {
+    let len = l.len().max(r.len());
+    forward_broadcast(l, r, len, f)
+}
+
+/// Computes `lhs (kind) rhs` into `len` elements with broadcasting (the shorter operand
+/// repeats), recording it if either side is tracked.
+pub(crate) fn apply<E: Element>(
+    lhs: Operand<'_, E>,
+    rhs: Operand<'_, E>,
+    kind: BinaryKind,
+    len: usize,
+) -> Var<E> {
+    let (l, r) = (lhs.values(), rhs.values());
+    let data = with_kind!(kind, K => forward_broadcast(l, r, len, |a, b| K.f(a, b)));
+    finish(data, [Some(lhs), Some(rhs)], || {
+        Op::Binary(BinaryOp {
+            kind,
+            values: (!kind.is_linear()).then(|| (Arc::clone(lhs.data), Arc::clone(rhs.data))),
+            lhs_len: l.len(),
+            rhs_len: r.len(),
+        })
+    })
+}
+
+/// [`apply`] on two values, one of whose lengths divides the other's.
+pub(crate) fn apply_vars<E: Element>(lhs: &Var<E>, rhs: &Var<E>, kind: BinaryKind) -> Var<E> {
+    apply(lhs.operand(), rhs.operand(), kind, lhs.len().max(rhs.len()))
+}
+
+/// The typed form of [`apply`].
+fn apply_typed<SL, SR, E, TL, TR>(
     lhs: &Tensor<SL, E, TL>,
     rhs: &Tensor<SR, E, TR>,
     kind: BinaryKind,
@@ -247,18 +355,8 @@ where
     TL: Tape + Merge<TR>,
     TR: Tape,
 {
-    let (l, r) = (lhs.as_slice(), rhs.as_slice());
     let len = <SL as Broadcast<SR>>::Output::NUM_ELEMENTS;
-    let data = with_kind!(kind, K => forward_broadcast(l, r, len, |a, b| K.f(a, b)));
-    finish(data, [lhs.input(), rhs.input()], || {
-        Op::Binary(BinaryOp {
-            kind,
-            values: (!kind.is_linear())
-                .then(|| (Arc::clone(lhs.storage()), Arc::clone(rhs.storage()))),
-            lhs_len: l.len(),
-            rhs_len: r.len(),
-        })
-    })
+    Tensor::from_var(apply(lhs.operand(), rhs.operand(), kind, len))
 }
 
 impl<SL: Shape, E: Element, TL: Tape> Tensor<SL, E, TL> {
@@ -284,7 +382,7 @@ impl<SL: Shape, E: Element, TL: Tape> Tensor<SL, E, TL> {
         SL: Broadcast<SR>,
         TL: Merge<TR>,
     {
-        apply(self, other, BinaryKind::Maximum)
+        apply_typed(self, other, BinaryKind::Maximum)
     }
 
     /// The elementwise minimum with `other` (broadcast as for `+`; PyTorch's
@@ -304,7 +402,7 @@ impl<SL: Shape, E: Element, TL: Tape> Tensor<SL, E, TL> {
         SL: Broadcast<SR>,
         TL: Merge<TR>,
     {
-        apply(self, other, BinaryKind::Minimum)
+        apply_typed(self, other, BinaryKind::Minimum)
     }
 }
 
@@ -332,7 +430,7 @@ macro_rules! tensor_operator {
 
             fn $method(self, rhs: $($rhs)*) -> Self::Output {
                 #[allow(clippy::needless_borrow)]
-                apply(&self, E::same(&rhs), BinaryKind::$kind)
+                apply_typed(&self, E::same(&rhs), BinaryKind::$kind)
             }
         }
     };
@@ -349,14 +447,14 @@ macro_rules! scalar_right {
         impl<S: Shape, E: Element, T: Tape> $trait<E> for Tensor<S, E, T> {
             type Output = Tensor<S, E, UnaryTape<T>>;
             fn $method(self, scalar: E) -> Self::Output {
-                unary::apply(&self, UnaryKind::$kind(scalar))
+                self.unary(UnaryKind::$kind(scalar))
             }
         }
 
         impl<S: Shape, E: Element, T: Tape> $trait<E> for &Tensor<S, E, T> {
             type Output = Tensor<S, E, UnaryTape<T>>;
             fn $method(self, scalar: E) -> Self::Output {
-                unary::apply(self, UnaryKind::$kind(scalar))
+                self.unary(UnaryKind::$kind(scalar))
             }
         }
     };
@@ -374,14 +472,14 @@ macro_rules! scalar_left {
         impl<S: Shape, T: Tape> $trait<Tensor<S, $float, T>> for $float {
             type Output = Tensor<S, $float, UnaryTape<T>>;
             fn $method(self, tensor: Tensor<S, $float, T>) -> Self::Output {
-                unary::apply(&tensor, UnaryKind::$kind(self))
+                tensor.unary(UnaryKind::$kind(self))
             }
         }
 
         impl<S: Shape, T: Tape> $trait<&Tensor<S, $float, T>> for $float {
             type Output = Tensor<S, $float, UnaryTape<T>>;
             fn $method(self, tensor: &Tensor<S, $float, T>) -> Self::Output {
-                unary::apply(tensor, UnaryKind::$kind(self))
+                tensor.unary(UnaryKind::$kind(self))
             }
         }
     )*};
@@ -393,14 +491,14 @@ scalar_left!(f64: Add add AddScalar; Sub sub RsubScalar; Mul mul MulScalar; Div 
 impl<S: Shape, E: Element, T: Tape> Neg for Tensor<S, E, T> {
     type Output = Tensor<S, E, UnaryTape<T>>;
     fn neg(self) -> Self::Output {
-        unary::apply(&self, UnaryKind::Neg)
+        self.unary(UnaryKind::Neg)
     }
 }
 
 impl<S: Shape, E: Element, T: Tape> Neg for &Tensor<S, E, T> {
     type Output = Tensor<S, E, UnaryTape<T>>;
     fn neg(self) -> Self::Output {
-        unary::apply(self, UnaryKind::Neg)
+        self.unary(UnaryKind::Neg)
     }
 }
 

@@ -14,22 +14,27 @@ use std::sync::Arc;
 
 use crate::element::Element;
 use crate::error::Error;
-use crate::ops::{finish, Op};
+use crate::ops::{finish, Op, Operand, Var};
 use crate::shape::constraint::{
     check_broadcast, check_concat, check_narrow, check_reshape, AxisLayout,
 };
 use crate::shape::{HasAxis, Permute3, Permute4, Rank2, Rank3, Rank4, Resize, Shape};
 use crate::tape::backward::ParentGrads;
+use crate::tape::create_graph::NodeContext;
 use crate::tape::{BinaryTape, Merge, Tape, UnaryTape};
 use crate::tensor::Tensor;
 
 /// A recorded rearrangement of one or two inputs' elements.
+#[derive(Clone)]
 pub(crate) enum LayoutOp {
     /// `out[i] = x[map[i]]`.
     Gather {
         map: Arc<[usize]>,
         name: &'static str,
     },
+    /// `out[map[i]] += x[i]` into zeros: the transpose of a gather, which the recorded
+    /// backward of a gather (and of max/min along an axis) produces.
+    ScatterAdd { map: Arc<[usize]> },
     /// The same elements under another shape.
     View,
     /// `out = [a, b]` along an axis: the first `split` elements of each lane come from
@@ -44,6 +49,7 @@ impl LayoutOp {
     pub(crate) fn name(&self) -> &'static str {
         match self {
             LayoutOp::Gather { name, .. } => name,
+            LayoutOp::ScatterAdd { .. } => "ScatterAddBackward0",
             LayoutOp::View => "ViewBackward0",
             LayoutOp::Concat { .. } => "CatBackward0",
         }
@@ -57,6 +63,13 @@ impl LayoutOp {
                         if let Some(slot) = gx.get_mut(from) {
                             *slot = *slot + g;
                         }
+                    }
+                }
+            }
+            LayoutOp::ScatterAdd { map, .. } => {
+                if let Some(gx) = parents.get_mut(0) {
+                    for (x, &to) in gx.iter_mut().zip(map.iter()) {
+                        *x = *x + grad.get(to).copied().unwrap_or_else(E::zero);
                     }
                 }
             }
@@ -86,6 +99,165 @@ impl LayoutOp {
             }
         }
     }
+}
+
+impl LayoutOp {
+    /// The gradients as recorded operations: a gather's is a scatter, a scatter's a
+    /// gather, a view's the gradient itself, a concatenation's two slices.
+    pub(crate) fn backward_recorded<E: Element>(
+        &self,
+        g: &Var<E>,
+        node: &NodeContext<'_, E>,
+    ) -> [Option<Var<E>>; 2] {
+        let tracked = |k: usize| node.tracked(k);
+        match self {
+            LayoutOp::Gather { map, .. } => [
+                tracked(0).then(|| scatter_add(g.operand(), Arc::clone(map), node.input_len(0))),
+                None,
+            ],
+            LayoutOp::ScatterAdd { map, .. } => [
+                tracked(0).then(|| gather(g.operand(), Arc::clone(map), "GatherBackward0")),
+                None,
+            ],
+            LayoutOp::View => [tracked(0).then(|| g.clone()), None],
+            LayoutOp::Concat { layout_a, layout_b } => {
+                let part = |k: usize| {
+                    tracked(k).then(|| {
+                        let map = concat_part_map(*layout_a, *layout_b, k);
+                        gather(g.operand(), map, "SliceBackward0")
+                    })
+                };
+                [part(0), part(1)]
+            }
+        }
+    }
+
+    /// The tangent of the output: the same rearrangement of each input's tangent.
+    pub(crate) fn jvp<E: Element>(
+        &self,
+        tangents: [Option<&[E]>; 2],
+        batch: usize,
+        len: usize,
+    ) -> Vec<E> {
+        let mut out = vec![E::zero(); batch * len];
+        let chunks = |t: &[E]| t.len() / batch.max(1);
+        match self {
+            LayoutOp::Gather { map, .. } => {
+                if let Some(t) = tangents[0] {
+                    let n = chunks(t).max(1);
+                    for (t, out) in t.chunks_exact(n).zip(out.chunks_exact_mut(len.max(1))) {
+                        for (o, &from) in out.iter_mut().zip(map.iter()) {
+                            *o = t.get(from).copied().unwrap_or_else(E::zero);
+                        }
+                    }
+                }
+            }
+            LayoutOp::ScatterAdd { map, .. } => {
+                if let Some(t) = tangents[0] {
+                    let n = chunks(t).max(1);
+                    for (t, out) in t.chunks_exact(n).zip(out.chunks_exact_mut(len.max(1))) {
+                        for (&v, &to) in t.iter().zip(map.iter()) {
+                            if let Some(o) = out.get_mut(to) {
+                                *o = *o + v;
+                            }
+                        }
+                    }
+                }
+            }
+            LayoutOp::View => {
+                if let Some(t) = tangents[0] {
+                    let n = out.len();
+                    out.copy_from_slice(&t[..n]);
+                }
+            }
+            LayoutOp::Concat { layout_a, layout_b } => {
+                for (k, layout) in [(0, layout_a), (1, layout_b)] {
+                    let Some(t) = tangents[k] else { continue };
+                    let map = concat_part_map(*layout_a, *layout_b, k);
+                    let n = layout.outer * layout.len * layout.inner;
+                    for (b, t) in t.chunks_exact(n.max(1)).take(batch).enumerate() {
+                        for (&v, &to) in t.iter().zip(map.iter()) {
+                            out[b * len + to] = v;
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// For input `k` of a concatenation (0: `a`, 1: `b`), the position in the result of each
+/// of its elements.
+fn concat_part_map(a: AxisLayout, b: AxisLayout, k: usize) -> Arc<[usize]> {
+    let out_lane = (a.len + b.len) * a.inner;
+    let (layout, skip) = if k == 0 { (a, 0) } else { (b, a.len) };
+    let lane = layout.len * layout.inner;
+    (0..layout.outer)
+        .flat_map(|o| (0..lane).map(move |j| o * out_lane + skip * layout.inner + j))
+        .collect()
+}
+
+/// `out[i] = x[map[i]]`, recorded as the operation `name`.
+pub(crate) fn gather<E: Element>(
+    x: Operand<'_, E>,
+    map: Arc<[usize]>,
+    name: &'static str,
+) -> Var<E> {
+    let values = x.values();
+    let data: Arc<[E]> = map
+        .iter()
+        .map(|&i| values.get(i).copied().unwrap_or_else(E::nan))
+        .collect();
+    finish(data, [Some(x), None], || {
+        Op::Layout(LayoutOp::Gather { map, name })
+    })
+}
+
+/// The same elements under another shape: shares the storage, records a view.
+pub(crate) fn view<E: Element>(x: Operand<'_, E>) -> Var<E> {
+    finish(Arc::clone(x.data), [Some(x), None], || {
+        Op::Layout(LayoutOp::View)
+    })
+}
+
+/// `a` and `b` joined along the axis their layouts describe (the same `outer` and
+/// `inner` in both).
+pub(crate) fn concat<E: Element>(
+    a: Operand<'_, E>,
+    b: Operand<'_, E>,
+    la: AxisLayout,
+    lb: AxisLayout,
+) -> Var<E> {
+    let (av, bv) = (a.values(), b.values());
+    let (lane_a, lane_b) = (la.len * la.inner, lb.len * lb.inner);
+    let data: Arc<[E]> = (0..la.outer)
+        .flat_map(|o| {
+            av[o * lane_a..(o + 1) * lane_a]
+                .iter()
+                .chain(&bv[o * lane_b..(o + 1) * lane_b])
+                .copied()
+        })
+        .collect();
+    finish(data, [Some(a), Some(b)], || {
+        Op::Layout(LayoutOp::Concat {
+            layout_a: la,
+            layout_b: lb,
+        })
+    })
+}
+
+/// `out[map[i]] += x[i]` into `len` zeros, recorded.
+pub(crate) fn scatter_add<E: Element>(x: Operand<'_, E>, map: Arc<[usize]>, len: usize) -> Var<E> {
+    let mut data = vec![E::zero(); len];
+    for (&v, &to) in x.values().iter().zip(map.iter()) {
+        if let Some(slot) = data.get_mut(to) {
+            *slot = *slot + v;
+        }
+    }
+    finish(data.into(), [Some(x), None], || {
+        Op::Layout(LayoutOp::ScatterAdd { map })
+    })
 }
 
 /// Row-major strides of `dims`.
@@ -123,14 +295,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         map: Arc<[usize]>,
         name: &'static str,
     ) -> Tensor<S2, E, UnaryTape<T>> {
-        let x = self.as_slice();
-        let data: Arc<[E]> = map
-            .iter()
-            .map(|&i| x.get(i).copied().unwrap_or_else(E::nan))
-            .collect();
-        finish(data, [self.input(), None], || {
-            Op::Layout(LayoutOp::Gather { map, name })
-        })
+        Tensor::from_var(gather(self.operand(), map, name))
     }
 
     /// The same elements, in the same row-major order, under shape `S2` (PyTorch's
@@ -148,9 +313,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// ```
     pub fn reshape<S2: Shape>(&self) -> Tensor<S2, E, UnaryTape<T>> {
         const { check_reshape(S::DIMS, S::NUM_ELEMENTS, S2::DIMS, S2::NUM_ELEMENTS) };
-        finish(Arc::clone(self.storage()), [self.input(), None], || {
-            Op::Layout(LayoutOp::View)
-        })
+        Tensor::from_var(view(self.operand()))
     }
 
     /// Broadcasts to shape `S2` by NumPy's rule (PyTorch's `expand`): dimensions are
@@ -262,22 +425,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     {
         const { check_concat(S::DIMS, S2::DIMS, SOut::DIMS, AXIS) };
         let (la, lb) = (AxisLayout::of::<S>(AXIS), AxisLayout::of::<S2>(AXIS));
-        let (a, b) = (self.as_slice(), other.as_slice());
-        let (lane_a, lane_b) = (la.len * la.inner, lb.len * lb.inner);
-        let data: Arc<[E]> = (0..la.outer)
-            .flat_map(|o| {
-                a[o * lane_a..(o + 1) * lane_a]
-                    .iter()
-                    .chain(&b[o * lane_b..(o + 1) * lane_b])
-                    .copied()
-            })
-            .collect();
-        finish(data, [self.input(), other.input()], || {
-            Op::Layout(LayoutOp::Concat {
-                layout_a: la,
-                layout_b: lb,
-            })
-        })
+        Tensor::from_var(concat(self.operand(), other.operand(), la, lb))
     }
 }
 

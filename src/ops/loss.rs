@@ -6,13 +6,14 @@ use std::sync::Arc;
 
 use crate::element::Element;
 use crate::error::Error;
-use crate::ops::axis::log_softmax_lanes;
-use crate::ops::reduce::{mean_of, sum_divided};
-use crate::ops::unary::{sigmoid, softplus};
-use crate::ops::{finish, Op};
+use crate::ops::axis::{expand_lanes, lane_sums_var, log_softmax_lanes, normalise};
+use crate::ops::reduce::{mean_of, sum_divided, sum_f64};
+use crate::ops::unary::{sigmoid, softplus, UnaryKind};
+use crate::ops::{finish, Op, Operand, Var};
 use crate::shape::constraint::AxisLayout;
 use crate::shape::{Rank0, Rank1, Rank2, Shape};
 use crate::tape::backward::ParentGrads;
+use crate::tape::create_graph::NodeContext;
 use crate::tape::{BinaryTape, Merge, Tape, UnaryTape};
 use crate::tensor::Tensor;
 
@@ -25,16 +26,20 @@ enum LossKind {
 
 /// A recorded cross-entropy over `rows` rows of `classes` logits, with the log-softmax
 /// of the logits (the gradient is `softmax - target`).
+#[derive(Clone)]
 pub(crate) struct CrossEntropyOp<E: Element> {
+    /// The logits, from which the recorded backward computes the log-softmax again.
+    logits: Arc<[E]>,
     log_probs: Arc<[E]>,
     target: CrossEntropyTarget<E>,
     classes: usize,
 }
 
 /// What a cross-entropy compares against.
+#[derive(Clone)]
 enum CrossEntropyTarget<E: Element> {
     /// One class index per row.
-    Indices(Vec<usize>),
+    Indices(Arc<[usize]>),
     /// One probability distribution per row (a tensor that may itself be tracked).
     Probabilities(Arc<[E]>),
 }
@@ -47,12 +52,31 @@ impl<E: Element> CrossEntropyOp<E> {
         }
     }
 
+    fn rows(&self) -> usize {
+        self.log_probs.len() / self.classes.max(1)
+    }
+
+    /// The layout of the rows, for the log-softmax along them.
+    fn row_layout(&self) -> AxisLayout {
+        AxisLayout {
+            outer: self.rows(),
+            len: self.classes,
+            inner: 1,
+        }
+    }
+
+    /// Each row's probability mass of the target (1 for a distribution).
+    fn target_mass(&self, t: &[E], row: usize) -> E {
+        let c = self.classes;
+        E::from_f64(sum_f64(c, |k| t[row * c + k].to_f64_exact()))
+    }
+
     pub(crate) fn backward(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
         let (Some(&g), c) = (grad.first(), self.classes.max(1)) else {
             return;
         };
-        let rows = self.log_probs.len() / c;
-        let scale = g / E::from_f64(rows.max(1) as f64);
+        let rows = self.rows();
+        let scale = g / E::from_f64(rows as f64);
         let lp = &self.log_probs;
         match &self.target {
             CrossEntropyTarget::Indices(indices) => {
@@ -69,7 +93,7 @@ impl<E: Element> CrossEntropyOp<E> {
             CrossEntropyTarget::Probabilities(t) => {
                 if let Some(gx) = parents.get_mut(0) {
                     for row in 0..rows {
-                        let mass = (0..c).fold(E::zero(), |acc, k| acc + t[row * c + k]);
+                        let mass = self.target_mass(t, row);
                         for k in 0..c {
                             let at = row * c + k;
                             gx[at] = gx[at] + scale * (lp[at].exp() * mass - t[at]);
@@ -84,9 +108,83 @@ impl<E: Element> CrossEntropyOp<E> {
             }
         }
     }
+
+    /// The gradients as recorded operations. The log-softmax is recorded again from the
+    /// logits, so that it can be differentiated.
+    pub(crate) fn backward_recorded(
+        &self,
+        g: &Var<E>,
+        node: &NodeContext<'_, E>,
+    ) -> [Option<Var<E>>; 2] {
+        let l = self.row_layout();
+        let scale = g.map(UnaryKind::DivScalar(E::from_f64(self.rows() as f64)));
+        let log_probs = || normalise(node.input(0, &self.logits).operand(), l, true);
+        match &self.target {
+            CrossEntropyTarget::Indices(indices) => {
+                if !node.tracked(0) {
+                    return [None, None];
+                }
+                let one_hot: Arc<[E]> = (0..self.log_probs.len())
+                    .map(|at| {
+                        let (row, k) = (at / l.len.max(1), at % l.len.max(1));
+                        if indices[row] == k {
+                            E::one()
+                        } else {
+                            E::zero()
+                        }
+                    })
+                    .collect();
+                let p = log_probs().map(UnaryKind::Exp);
+                [Some(p.sub(&Var::constant(one_hot)).mul(&scale)), None]
+            }
+            CrossEntropyTarget::Probabilities(t) => {
+                let t = node.input(1, t);
+                let lp = (node.tracked(0) || node.tracked(1)).then(log_probs);
+                let gx = node.tracked(0).then(|| {
+                    let lp = lp.as_ref().unwrap_or(g);
+                    let mass = expand_lanes(&lane_sums_var(&t, l), l);
+                    lp.map(UnaryKind::Exp).mul(&mass).sub(&t).mul(&scale)
+                });
+                let gt = node
+                    .tracked(1)
+                    .then(|| lp.as_ref().unwrap_or(g).mul(&scale).map(UnaryKind::Neg));
+                [gx, gt]
+            }
+        }
+    }
+
+    /// The tangent of the loss: `Σ (softmax · mass - target) · t_x - log_softmax · t_t`
+    /// over the rows, divided by their number.
+    pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, _: usize) -> Vec<E> {
+        let (n, c, rows) = (self.log_probs.len(), self.classes.max(1), self.rows());
+        let lp = &self.log_probs;
+        (0..batch)
+            .map(|b| {
+                let tx = tangents[0].map(|t| &t[b * n..(b + 1) * n]);
+                let tt = tangents[1].map(|t| &t[b * n..(b + 1) * n]);
+                let total = sum_f64(n, |at| {
+                    let (row, k) = (at / c, at % c);
+                    let p = lp[at].exp().to_f64_exact();
+                    let (coefficient, target_term) = match &self.target {
+                        CrossEntropyTarget::Indices(indices) => {
+                            (p - if indices[row] == k { 1.0 } else { 0.0 }, 0.0)
+                        }
+                        CrossEntropyTarget::Probabilities(t) => {
+                            let mass = self.target_mass(t, row).to_f64_exact();
+                            let dt = tt.map_or(0.0, |tt| tt[at].to_f64_exact());
+                            (p * mass - t[at].to_f64_exact(), -lp[at].to_f64_exact() * dt)
+                        }
+                    };
+                    coefficient * tx.map_or(0.0, |tx| tx[at].to_f64_exact()) + target_term
+                });
+                E::from_f64(total / rows as f64)
+            })
+            .collect()
+    }
 }
 
 /// A recorded loss, with its input and target.
+#[derive(Clone)]
 pub(crate) struct LossOp<E: Element> {
     kind: LossKind,
     input: Arc<[E]>,
@@ -135,6 +233,109 @@ impl<E: Element> LossOp<E> {
             }
         }
     }
+
+    /// The gradients as recorded operations: MSE `2 (x - y) g / n` and its negative;
+    /// BCE `(σ(z) - y) g / n` and `-z g / n`.
+    pub(crate) fn backward_recorded(
+        &self,
+        g: &Var<E>,
+        node: &NodeContext<'_, E>,
+    ) -> [Option<Var<E>>; 2] {
+        let n = E::from_f64(self.input.len() as f64);
+        let (x, y) = (node.input(0, &self.input), node.input(1, &self.target));
+        match self.kind {
+            LossKind::Mse => {
+                let scale = g.map(UnaryKind::MulScalar(E::from_f64(2.0) / n));
+                let gx = x.sub(&y).mul(&scale);
+                let gy = node.tracked(1).then(|| gx.map(UnaryKind::Neg));
+                [node.tracked(0).then_some(gx), gy]
+            }
+            LossKind::BceWithLogits => {
+                let scale = g.map(UnaryKind::DivScalar(n));
+                let gz = node
+                    .tracked(0)
+                    .then(|| x.map(UnaryKind::Sigmoid).sub(&y).mul(&scale));
+                let gy = node.tracked(1).then(|| x.mul(&scale).map(UnaryKind::Neg));
+                [gz, gy]
+            }
+        }
+    }
+
+    /// The tangent of the loss: the gradient's dot product with the inputs' tangents.
+    pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, _: usize) -> Vec<E> {
+        let n = self.input.len();
+        let (x, y) = (&self.input, &self.target);
+        (0..batch)
+            .map(|b| {
+                let t =
+                    |k: usize, i: usize| tangents[k].map_or(0.0, |t| t[b * n + i].to_f64_exact());
+                let total = sum_f64(n, |i| {
+                    let (xi, yi) = (x[i].to_f64_exact(), y[i].to_f64_exact());
+                    match self.kind {
+                        LossKind::Mse => 2.0 * (xi - yi) * (t(0, i) - t(1, i)),
+                        LossKind::BceWithLogits => (sigmoid(xi) - yi) * t(0, i) - xi * t(1, i),
+                    }
+                });
+                E::from_f64(total / n as f64)
+            })
+            .collect()
+    }
+}
+
+/// Cross-entropy of rows of `classes` logits against class indices, mean over rows.
+fn cross_entropy_indices<E: Element>(
+    x: Operand<'_, E>,
+    indices: &[usize],
+    classes: usize,
+) -> Var<E> {
+    let log_probs = row_log_softmax(x.values(), classes);
+    // The mean over no rows is NaN, as in PyTorch.
+    let loss = mean_of(indices.len(), |row| {
+        -log_probs[row * classes + indices[row]].to_f64_exact()
+    });
+    let indices: Arc<[usize]> = indices.into();
+    finish(Arc::new([loss]), [Some(x), None], || {
+        Op::CrossEntropy(CrossEntropyOp {
+            logits: Arc::clone(x.data),
+            log_probs,
+            target: CrossEntropyTarget::Indices(indices),
+            classes,
+        })
+    })
+}
+
+/// Cross-entropy of rows of `classes` logits against rows of probabilities.
+fn cross_entropy_probabilities<E: Element>(
+    x: Operand<'_, E>,
+    target: Operand<'_, E>,
+    classes: usize,
+) -> Var<E> {
+    let log_probs = row_log_softmax(x.values(), classes);
+    let t = target.values();
+    let rows = t.len() / classes.max(1);
+    // Σ over every element, divided by the number of rows (NaN for no rows).
+    let loss = sum_divided(rows * classes, rows, |i| {
+        -t[i].to_f64_exact() * log_probs[i].to_f64_exact()
+    });
+    finish(Arc::new([loss]), [Some(x), Some(target)], || {
+        Op::CrossEntropy(CrossEntropyOp {
+            logits: Arc::clone(x.data),
+            log_probs,
+            target: CrossEntropyTarget::Probabilities(Arc::clone(target.data)),
+            classes,
+        })
+    })
+}
+
+/// MSE or BCE with logits of `x` against `y`, whose value is `value`.
+fn loss<E: Element>(x: Operand<'_, E>, y: Operand<'_, E>, kind: LossKind, value: E) -> Var<E> {
+    finish(Arc::new([value]), [Some(x), Some(y)], || {
+        Op::Loss(LossOp {
+            kind,
+            input: Arc::clone(x.data),
+            target: Arc::clone(y.data),
+        })
+    })
 }
 
 impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
@@ -151,19 +352,11 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
                 dims: S::DIMS,
             });
         }
-        let log_probs = row_log_softmax(self.as_slice(), classes);
-        // The mean over no rows is NaN, as in PyTorch.
-        let loss = mean_of(indices.len(), |row| {
-            -log_probs[row * classes + indices[row]].to_f64_exact()
-        });
-        let indices = indices.to_vec();
-        Ok(finish(Arc::new([loss]), [self.input(), None], || {
-            Op::CrossEntropy(CrossEntropyOp {
-                log_probs,
-                target: CrossEntropyTarget::Indices(indices),
-                classes,
-            })
-        }))
+        Ok(Tensor::from_var(cross_entropy_indices(
+            self.operand(),
+            indices,
+            classes,
+        )))
     }
 
     /// Cross-entropy of rows of `classes` logits against rows of probabilities.
@@ -175,20 +368,11 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     where
         T: Merge<TT>,
     {
-        let log_probs = row_log_softmax(self.as_slice(), classes);
-        let t = target.as_slice();
-        let rows = S::NUM_ELEMENTS / classes.max(1);
-        // Σ over every element, divided by the number of rows (NaN for no rows).
-        let loss = sum_divided(rows * classes, rows, |i| {
-            -t[i].to_f64_exact() * log_probs[i].to_f64_exact()
-        });
-        finish(Arc::new([loss]), [self.input(), target.input()], || {
-            Op::CrossEntropy(CrossEntropyOp {
-                log_probs,
-                target: CrossEntropyTarget::Probabilities(Arc::clone(target.storage())),
-                classes,
-            })
-        })
+        Tensor::from_var(cross_entropy_probabilities(
+            self.operand(),
+            target.operand(),
+            classes,
+        ))
     }
 
     /// Mean squared error against `target` (PyTorch's `F.mse_loss`).
@@ -209,7 +393,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
             let d = x[i].to_f64_exact() - y[i].to_f64_exact();
             d * d
         });
-        self.loss(target, LossKind::Mse, mean)
+        Tensor::from_var(loss(self.operand(), target.operand(), LossKind::Mse, mean))
     }
 
     /// Binary cross-entropy between `sigmoid(self)` and `target`, mean over elements,
@@ -235,25 +419,12 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
             let (z, y) = (z[i].to_f64_exact(), y[i].to_f64_exact());
             softplus(z) - z * y
         });
-        self.loss(target, LossKind::BceWithLogits, mean)
-    }
-
-    fn loss<TT: Tape>(
-        &self,
-        target: &Tensor<S, E, TT>,
-        kind: LossKind,
-        value: E,
-    ) -> Tensor<Rank0, E, BinaryTape<T, TT>>
-    where
-        T: Merge<TT>,
-    {
-        finish(Arc::new([value]), [self.input(), target.input()], || {
-            Op::Loss(LossOp {
-                kind,
-                input: Arc::clone(self.storage()),
-                target: Arc::clone(target.storage()),
-            })
-        })
+        Tensor::from_var(loss(
+            self.operand(),
+            target.operand(),
+            LossKind::BceWithLogits,
+            mean,
+        ))
     }
 }
 

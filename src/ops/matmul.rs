@@ -5,13 +5,18 @@ use std::sync::Arc;
 
 use crate::element::Element;
 use crate::kernels::{gemm, gemm_new, MatRef};
-use crate::ops::{finish, Op};
+use crate::ops::{finish, Op, Operand, Var};
 use crate::shape::{MatMulShapes, Rank0, Rank1, Shape};
 use crate::tape::backward::ParentGrads;
+use crate::tape::create_graph::NodeContext;
 use crate::tape::{BinaryTape, Merge, Tape};
 use crate::tensor::Tensor;
 
-/// A recorded product `C = A · B` of `batch` pairs of `m x k` and `k x n` matrices.
+/// A recorded product `C = op(A) · op(B)` of `batch` pairs of `m x k` and `k x n`
+/// matrices, where `op` transposes an operand stored transposed (`lhs_t`: `A` is stored
+/// `k x m`; `rhs_t`: `B` is stored `n x k`). The typed `matmul` never transposes; the
+/// recorded backward's products do, by strides, without copies.
+#[derive(Clone)]
 pub(crate) struct MatMulOp<E: Element> {
     lhs: Arc<[E]>,
     rhs: Arc<[E]>,
@@ -20,32 +25,33 @@ pub(crate) struct MatMulOp<E: Element> {
 }
 
 /// The dimensions of a (possibly batched) product, after folding a batch that shares one
-/// right matrix into the rows of a single product.
+/// right matrix into the rows of a single product, and which operands are stored
+/// transposed.
 #[derive(Clone, Copy, Debug)]
-struct ProductDims {
+pub(crate) struct ProductDims {
     batch: usize,
     m: usize,
     k: usize,
     n: usize,
+    lhs_t: bool,
+    rhs_t: bool,
 }
 
 impl ProductDims {
     fn of<SL: MatMulShapes<SR>, SR: Shape>() -> Self {
-        if SL::RHS_BATCHED {
-            ProductDims {
-                batch: SL::BATCH,
-                m: SL::M,
-                k: SL::K,
-                n: SL::N,
-            }
+        let (batch, m) = if SL::RHS_BATCHED {
+            (SL::BATCH, SL::M)
         } else {
             // [B, M, K] row-major is a [B*M, K] matrix: one product instead of B.
-            ProductDims {
-                batch: 1,
-                m: SL::BATCH * SL::M,
-                k: SL::K,
-                n: SL::N,
-            }
+            (1, SL::BATCH * SL::M)
+        };
+        ProductDims {
+            batch,
+            m,
+            k: SL::K,
+            n: SL::N,
+            lhs_t: false,
+            rhs_t: false,
         }
     }
 
@@ -73,6 +79,67 @@ impl ProductDims {
         let (a, b, c) = (self.lhs_len(), self.rhs_len(), self.out_len());
         (i * a..(i + 1) * a, i * b..(i + 1) * b, i * c..(i + 1) * c)
     }
+
+    /// `op(A)` of batch `i` as an `m x k` view of `lhs`.
+    fn op_a<E>(self, lhs: &[E], i: usize) -> MatRef<'_, E> {
+        let a = &lhs[self.ranges(i).0];
+        if self.lhs_t {
+            MatRef::row_major(a, self.k, self.m).t()
+        } else {
+            MatRef::row_major(a, self.m, self.k)
+        }
+    }
+
+    /// `op(B)` of batch `i` as a `k x n` view of `rhs`.
+    fn op_b<E>(self, rhs: &[E], i: usize) -> MatRef<'_, E> {
+        let b = &rhs[self.ranges(i).1];
+        if self.rhs_t {
+            MatRef::row_major(b, self.n, self.k).t()
+        } else {
+            MatRef::row_major(b, self.k, self.n)
+        }
+    }
+
+    /// The products that give the gradient of `A` (`k = 0`) or `B` (`k = 1`) from
+    /// `dC`, as the dimensions of a product of (first, second) operands, each
+    /// `Grad` (the incoming gradient) or `Other` (the other operand) and whether it
+    /// is read transposed. From `C = op(A) op(B)`: `d op(A) = dC op(B)ᵀ` and
+    /// `d op(B) = op(A)ᵀ dC`; a transposed operand's gradient is transposed back.
+    fn gradient_product(self, k: usize) -> (Factor, Factor, ProductDims) {
+        let ProductDims {
+            batch,
+            m,
+            k: kk,
+            n,
+            lhs_t,
+            rhs_t,
+        } = self;
+        let dims = |m, k, n, lhs_t, rhs_t| ProductDims {
+            batch,
+            m,
+            k,
+            n,
+            lhs_t,
+            rhs_t,
+        };
+        match (k, lhs_t, rhs_t) {
+            // dA (m x k) = dC (m x n) · op(B)ᵀ
+            (0, false, _) => (Factor::Grad, Factor::Other, dims(m, n, kk, false, !rhs_t)),
+            // dA stored k x m = op(B) (k x n) · dCᵀ
+            (0, true, _) => (Factor::Other, Factor::Grad, dims(kk, n, m, rhs_t, true)),
+            // dB (k x n) = op(A)ᵀ (k x m) · dC
+            (_, _, false) => (Factor::Other, Factor::Grad, dims(kk, m, n, !lhs_t, false)),
+            // dB stored n x k = dCᵀ (n x m) · op(A)
+            (_, _, true) => (Factor::Grad, Factor::Other, dims(n, m, kk, true, lhs_t)),
+        }
+    }
+}
+
+/// One factor of a gradient product.
+#[derive(Clone, Copy)]
+enum Factor {
+    Grad,
+    Other,
 }
 
 impl<E: Element> MatMulOp<E> {
@@ -80,37 +147,114 @@ impl<E: Element> MatMulOp<E> {
         self.name
     }
 
-    /// dA += dC · Bᵀ and dB += Aᵀ · dC, each computed only for a tracked operand. A
-    /// leaf's first gradient is written by the GEMM directly (no zero fill, beta = 0).
+    /// The other operand of input `k`: `B` for `A`'s gradient, `A` for `B`'s.
+    fn other(&self, k: usize) -> &Arc<[E]> {
+        if k == 0 {
+            &self.rhs
+        } else {
+            &self.lhs
+        }
+    }
+
+    /// dA += dC · op(B)ᵀ and dB += op(A)ᵀ · dC (transposed back for an operand stored
+    /// transposed), each computed only for a tracked operand. A leaf's first gradient is
+    /// written by the GEMM directly (no zero fill, beta = 0).
     pub(crate) fn backward(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
-        let d = self.dims;
-        let dc = |i: usize| MatRef::row_major(&grad[d.ranges(i).2], d.m, d.n);
-        let b_t = |i: usize| MatRef::row_major(&self.rhs[d.ranges(i).1], d.k, d.n).t();
-        let a_t = |i: usize| MatRef::row_major(&self.lhs[d.ranges(i).0], d.m, d.k).t();
-        if d.batch == 1 {
-            parents.accumulate_or_set(
-                0,
-                |ga| gemm(E::one(), dc(0), b_t(0), E::one(), ga),
-                || gemm_new(dc(0), b_t(0)),
-            );
-            parents.accumulate_or_set(
-                1,
-                |gb| gemm(E::one(), a_t(0), dc(0), E::one(), gb),
-                || gemm_new(a_t(0), dc(0)),
-            );
-            return;
-        }
-        if let Some(ga) = parents.get_mut(0) {
-            for i in 0..d.batch {
-                gemm(E::one(), dc(i), b_t(i), E::one(), &mut ga[d.ranges(i).0]);
-            }
-        }
-        if let Some(gb) = parents.get_mut(1) {
-            for i in 0..d.batch {
-                gemm(E::one(), a_t(i), dc(i), E::one(), &mut gb[d.ranges(i).1]);
+        for k in 0..2 {
+            let (first, second, d) = self.dims.gradient_product(k);
+            let pick = |factor: Factor| match factor {
+                Factor::Grad => grad,
+                Factor::Other => &self.other(k)[..],
+            };
+            let (a, b) = (pick(first), pick(second));
+            if d.batch == 1 {
+                parents.accumulate_or_set(
+                    k,
+                    |g| gemm(E::one(), d.op_a(a, 0), d.op_b(b, 0), E::one(), g),
+                    || gemm_new(d.op_a(a, 0), d.op_b(b, 0)),
+                );
+            } else if let Some(g) = parents.get_mut(k) {
+                for i in 0..d.batch {
+                    let out = &mut g[d.ranges(i).2];
+                    gemm(E::one(), d.op_a(a, i), d.op_b(b, i), E::one(), out);
+                }
             }
         }
     }
+
+    /// The same products, recorded.
+    pub(crate) fn backward_recorded(
+        &self,
+        g: &Var<E>,
+        node: &NodeContext<'_, E>,
+    ) -> [Option<Var<E>>; 2] {
+        let gradient = |k: usize| {
+            node.tracked(k).then(|| {
+                let (first, second, d) = self.dims.gradient_product(k);
+                let other = node.input(1 - k, self.other(k));
+                let pick = |factor: Factor| match factor {
+                    Factor::Grad => g,
+                    Factor::Other => &other,
+                };
+                let name = if d.batch == 1 {
+                    "MmBackward0"
+                } else {
+                    "BmmBackward0"
+                };
+                product(pick(first).operand(), pick(second).operand(), d, name)
+            })
+        };
+        [gradient(0), gradient(1)]
+    }
+
+    /// `dC = dA · op(B) + op(A) · dB` for each tangent, with `dA`, `dB` stored as the
+    /// operands are.
+    pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, len: usize) -> Vec<E> {
+        let d = self.dims;
+        let mut out = vec![E::zero(); batch * len];
+        for (b, out) in out.chunks_exact_mut(len.max(1)).enumerate().take(batch) {
+            for i in 0..d.batch {
+                let c = &mut out[d.ranges(i).2];
+                if let Some(ta) = tangents[0] {
+                    let ta = &ta[b * d.batch * d.lhs_len()..(b + 1) * d.batch * d.lhs_len()];
+                    gemm(E::one(), d.op_a(ta, i), d.op_b(&self.rhs, i), E::one(), c);
+                }
+                if let Some(tb) = tangents[1] {
+                    let tb = &tb[b * d.batch * d.rhs_len()..(b + 1) * d.batch * d.rhs_len()];
+                    gemm(E::one(), d.op_a(&self.lhs, i), d.op_b(tb, i), E::one(), c);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// `C = op(A) · op(B)` for every matrix of the batch `dims` describes, recorded as `name`.
+pub(crate) fn product<E: Element>(
+    a: Operand<'_, E>,
+    b: Operand<'_, E>,
+    d: ProductDims,
+    name: &'static str,
+) -> Var<E> {
+    let (lhs, rhs) = (a.values(), b.values());
+    let out = if d.batch == 1 {
+        gemm_new(d.op_a(lhs, 0), d.op_b(rhs, 0))
+    } else {
+        crate::tensor::construction::build(d.batch * d.out_len(), |out| {
+            for i in 0..d.batch {
+                let c = &mut out[d.ranges(i).2];
+                gemm(E::one(), d.op_a(lhs, i), d.op_b(rhs, i), E::zero(), c);
+            }
+        })
+    };
+    finish(out, [Some(a), Some(b)], || {
+        Op::MatMul(MatMulOp {
+            lhs: Arc::clone(a.data),
+            rhs: Arc::clone(b.data),
+            dims: d,
+            name,
+        })
+    })
 }
 
 /// The name PyTorch gives the backward of a product of these shapes.
@@ -150,34 +294,12 @@ impl<SL: Shape, E: Element, TL: Tape> Tensor<SL, E, TL> {
         TL: Merge<TR>,
     {
         let d = ProductDims::of::<SL, SR>();
-        let (lhs, rhs_values) = (self.as_slice(), rhs.as_slice());
-        let out = if d.batch == 1 {
-            gemm_new(
-                MatRef::row_major(lhs, d.m, d.k),
-                MatRef::row_major(rhs_values, d.k, d.n),
-            )
-        } else {
-            crate::tensor::construction::build(d.batch * d.out_len(), |out| {
-                for i in 0..d.batch {
-                    let (a, b, c) = d.ranges(i);
-                    gemm(
-                        E::one(),
-                        MatRef::row_major(&lhs[a], d.m, d.k),
-                        MatRef::row_major(&rhs_values[b], d.k, d.n),
-                        E::zero(),
-                        &mut out[c],
-                    );
-                }
-            })
-        };
-        finish(out, [self.input(), rhs.input()], || {
-            Op::MatMul(MatMulOp {
-                lhs: Arc::clone(self.storage()),
-                rhs: Arc::clone(rhs.storage()),
-                dims: d,
-                name: grad_fn_name::<SL, SR>(),
-            })
-        })
+        Tensor::from_var(product(
+            self.operand(),
+            rhs.operand(),
+            d,
+            grad_fn_name::<SL, SR>(),
+        ))
     }
 }
 

@@ -1,6 +1,16 @@
-//! The operations, one module per family. Each operation's forward computation and its
-//! backward (the vector-Jacobian product) sit side by side in its module; [`Op`] is the
-//! record a graph keeps of one application, and dispatches backward to that module.
+//! The operations, one module per family. Each operation sits in its module with its
+//! three rules side by side:
+//!
+//! - the forward computation, on shape-erased operands ([`Operand`] in, [`Var`] out),
+//!   under a thin typed method on [`Tensor`];
+//! - `backward`: the vector-Jacobian product on plain buffers (the fast first-order
+//!   pass);
+//! - `backward_recorded`: the same product built from differentiable operations on
+//!   [`Var`]s, recorded on the graph, so that gradients can be differentiated again
+//!   (PyTorch's `create_graph=True`);
+//! - `jvp`: the Jacobian-vector product (forward mode), on a batch of tangents.
+//!
+//! [`Op`] is the record a graph keeps of one application, and dispatches to them.
 
 pub(crate) mod axis;
 pub(crate) mod binary;
@@ -15,19 +25,91 @@ use std::sync::Arc;
 use crate::element::Element;
 use crate::shape::Shape;
 use crate::tape::backward::ParentGrads;
-use crate::tape::graph::{self, Input, LeafId};
+use crate::tape::create_graph::NodeContext;
+use crate::tape::graph::{self, GraphRef, Input, LeafId};
 use crate::tape::Tape;
 use crate::tensor::Tensor;
 
+/// A value whose shape is known only at run time, as the operations compute it: its
+/// elements, and where it sits in a graph (`None`: a constant, recording nothing).
+///
+/// The typed [`Tensor`] methods are thin wrappers over functions on `Var`s; the recorded
+/// backward pass calls those functions directly, with the dimensions it reads from the
+/// op records.
+#[derive(Clone)]
+pub(crate) struct Var<E: Element> {
+    pub(crate) data: Arc<[E]>,
+    pub(crate) place: Option<GraphRef<E>>,
+}
+
+impl<E: Element> Var<E> {
+    /// A value that records nothing.
+    pub(crate) fn constant(data: Arc<[E]>) -> Self {
+        Var { data, place: None }
+    }
+
+    /// This value as an operation's operand.
+    pub(crate) fn operand(&self) -> Operand<'_, E> {
+        Operand {
+            data: &self.data,
+            place: self.place.as_ref(),
+            // Only a leaf's dimensions are ever read, and a `Var` made by an operation
+            // is never a leaf.
+            dims: &[],
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.data.len()
+    }
+}
+
+/// An operation's operand, borrowed: its elements, its place in a graph if it is
+/// tracked, and its dimensions (recorded for a leaf, to name it in errors).
+#[derive(Clone, Copy)]
+pub(crate) struct Operand<'a, E: Element> {
+    pub(crate) data: &'a Arc<[E]>,
+    pub(crate) place: Option<&'a GraphRef<E>>,
+    pub(crate) dims: &'static [usize],
+}
+
+impl<'a, E: Element> Operand<'a, E> {
+    /// The operand as a recorded input, `None` if it is not tracked.
+    pub(crate) fn input(self) -> Option<Input<'a, E>> {
+        Some(Input {
+            place: self.place?,
+            data: self.data,
+            dims: self.dims,
+        })
+    }
+
+    pub(crate) fn values(self) -> &'a [E] {
+        self.data
+    }
+}
+
+impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
+    /// This tensor as an operation's operand (no copy, no reference count taken).
+    pub(crate) fn operand(&self) -> Operand<'_, E> {
+        Operand {
+            data: self.storage(),
+            place: self.graph_ref(),
+            dims: S::DIMS,
+        }
+    }
+}
+
 /// A use of a tracked leaf in a graph: its id (where its gradient goes), its data (which
 /// the checked backward scans for NaN) and its dimensions (to name it in errors).
+#[derive(Clone)]
 pub(crate) struct LeafNode<E: Element> {
     pub(crate) id: LeafId,
     pub(crate) data: Arc<[E]>,
     pub(crate) dims: &'static [usize],
 }
 
-/// One recorded application of an operation, with what its backward needs.
+/// One recorded application of an operation, with what its rules need.
+#[derive(Clone)]
 pub(crate) enum Op<E: Element> {
     /// A tracked leaf used by an operation of this graph.
     Leaf(LeafNode<E>),
@@ -41,52 +123,81 @@ pub(crate) enum Op<E: Element> {
     CrossEntropy(loss::CrossEntropyOp<E>),
 }
 
+/// Dispatches a method to the record of each kind of operation.
+macro_rules! dispatch {
+    ($self:ident, $op:ident => $body:expr, leaf => $leaf:expr) => {
+        match $self {
+            Op::Leaf(_) => $leaf,
+            Op::Unary($op) => $body,
+            Op::Binary($op) => $body,
+            Op::Reduce($op) => $body,
+            Op::Axis($op) => $body,
+            Op::MatMul($op) => $body,
+            Op::Layout($op) => $body,
+            Op::Loss($op) => $body,
+            Op::CrossEntropy($op) => $body,
+        }
+    };
+}
+
 impl<E: Element> Op<E> {
     /// PyTorch's name for the backward of this operation (`MulBackward0`).
     pub(crate) fn name(&self) -> &'static str {
-        match self {
-            Op::Leaf(_) => "AccumulateGrad",
-            Op::Unary(op) => op.name(),
-            Op::Binary(op) => op.name(),
-            Op::Reduce(op) => op.name(),
-            Op::Axis(op) => op.name(),
-            Op::MatMul(op) => op.name(),
-            Op::Layout(op) => op.name(),
-            Op::Loss(op) => op.name(),
-            Op::CrossEntropy(op) => op.name(),
-        }
+        dispatch!(self, op => op.name(), leaf => "AccumulateGrad")
     }
 
     /// Adds this operation's vector-Jacobian product with `grad` (the gradient of its
     /// output) into its tracked inputs' gradients.
     pub(crate) fn backward(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
-        match self {
-            Op::Leaf(_) => {}
-            Op::Unary(op) => op.backward(grad, parents),
-            Op::Binary(op) => op.backward(grad, parents),
-            Op::Reduce(op) => op.backward(grad, parents),
-            Op::Axis(op) => op.backward(grad, parents),
-            Op::MatMul(op) => op.backward(grad, parents),
-            Op::Layout(op) => op.backward(grad, parents),
-            Op::Loss(op) => op.backward(grad, parents),
-            Op::CrossEntropy(op) => op.backward(grad, parents),
-        }
+        dispatch!(self, op => op.backward(grad, parents), leaf => {})
+    }
+
+    /// The same product as [`Op::backward`], built from recorded operations: the
+    /// gradient of each input that `node` says is tracked (`None` for the others).
+    pub(crate) fn backward_recorded(
+        &self,
+        grad: &Var<E>,
+        node: &NodeContext<'_, E>,
+    ) -> [Option<Var<E>>; 2] {
+        dispatch!(self, op => op.backward_recorded(grad, node), leaf => [None, None])
+    }
+
+    /// The Jacobian-vector product: the tangent of the output for `batch` tangents of
+    /// each input, stored batch-major (`tangents[k]` holds `batch` runs of input `k`'s
+    /// length; `None` is a zero tangent). `out_len` is the output's length.
+    pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, out_len: usize) -> Vec<E> {
+        dispatch!(self, op => op.jvp(tangents, batch, out_len), leaf => vec![E::zero(); batch * out_len])
     }
 }
 
-/// Wraps a computed value as the result of an operation with result tape `T`: records
-/// `op` (built only if `T` records) with the given inputs (`None`: not tracked).
-pub(crate) fn finish<S: Shape, E: Element, T: Tape>(
+/// The result of an operation computed as `data` from `inputs`: records `op` (built only
+/// if some input is tracked) and returns the value with its place.
+pub(crate) fn finish<E: Element>(
     data: Arc<[E]>,
-    inputs: [Option<Input<'_, E>>; 2],
+    inputs: [Option<Operand<'_, E>>; 2],
     op: impl FnOnce() -> Op<E>,
-) -> Tensor<S, E, T> {
-    let handle = T::record(|| {
+) -> Var<E> {
+    let inputs = inputs.map(|input| input.and_then(Operand::input));
+    let place = inputs.iter().any(Option::is_some).then(|| {
         let out = graph::Produced {
             len: data.len(),
             finite: E::all_finite(&data),
         };
         graph::record(op(), out, inputs)
     });
-    Tensor::from_parts(data, handle)
+    Var { data, place }
+}
+
+impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
+    /// A typed tensor of a value an operation computed. Its tape `T` records exactly
+    /// when an input of the operation did, so the value has a place exactly when `T` is
+    /// `Tracked`.
+    pub(crate) fn from_var(var: Var<E>) -> Self {
+        Tensor::from_parts(var.data, T::handle_from(var.place, S::NUM_ELEMENTS))
+    }
+}
+
+/// A zero tangent or gradient buffer of `len` elements.
+pub(crate) fn zeros<E: Element>(len: usize) -> Vec<E> {
+    vec![E::zero(); len]
 }

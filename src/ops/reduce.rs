@@ -3,9 +3,11 @@
 use std::sync::Arc;
 
 use crate::element::Element;
-use crate::ops::{finish, Op};
+use crate::ops::unary::UnaryKind;
+use crate::ops::{finish, zeros, Op, Operand, Var};
 use crate::shape::{Rank0, Shape};
 use crate::tape::backward::ParentGrads;
+use crate::tape::create_graph::NodeContext;
 use crate::tape::{Tape, UnaryTape};
 use crate::tensor::Tensor;
 
@@ -80,6 +82,7 @@ pub(crate) fn l2_norm<E: Element>(values: &[E]) -> E {
 }
 
 /// A recorded reduction to a scalar.
+#[derive(Clone)]
 pub(crate) enum ReduceOp<E: Element> {
     Sum,
     Mean {
@@ -144,13 +147,83 @@ impl<E: Element> ReduceOp<E> {
     }
 }
 
+impl<E: Element> ReduceOp<E> {
+    /// The recorded gradient of the input: `g` spread back over its `n` elements.
+    pub(crate) fn backward_recorded(
+        &self,
+        g: &Var<E>,
+        node: &NodeContext<'_, E>,
+    ) -> [Option<Var<E>>; 2] {
+        if !node.tracked(0) {
+            return [None, None];
+        }
+        let n = node.input_len(0);
+        let gx = match self {
+            ReduceOp::Sum => expand(g, n),
+            ReduceOp::Mean { len } => {
+                expand(g, n).map(UnaryKind::DivScalar(E::from_f64(*len as f64)))
+            }
+            ReduceOp::Extremum { is_nan: true, .. } => {
+                g.mul(&Var::constant(core::iter::repeat_n(E::nan(), n).collect()))
+            }
+            ReduceOp::Extremum { index, .. } => {
+                let one_hot = (0..n).map(|i| if i == *index { E::one() } else { E::zero() });
+                g.mul(&Var::constant(one_hot.collect()))
+            }
+            ReduceOp::Norm { norm, .. } if *norm == E::zero() => Var::constant(zeros(n).into()),
+            ReduceOp::Norm { input, norm } => {
+                let x = node.input(0, input);
+                let norm: Arc<[E]> = Arc::new([*norm]);
+                g.mul(&x).div(&node.output(&norm))
+            }
+        };
+        [Some(gx), None]
+    }
+
+    /// The tangent of the scalar for each of `batch` tangents of the input.
+    pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, _: usize) -> Vec<E> {
+        let Some(t) = tangents[0] else {
+            return zeros(batch);
+        };
+        let n = t.len() / batch.max(1);
+        t.chunks_exact(n.max(1))
+            .take(batch)
+            .map(|t| match self {
+                ReduceOp::Sum => pairwise_sum(t),
+                ReduceOp::Mean { len } => mean_of(*len, |i| t[i].to_f64_exact()),
+                ReduceOp::Extremum { is_nan: true, .. } => E::nan(),
+                ReduceOp::Extremum { index, .. } => t.get(*index).copied().unwrap_or_else(E::zero),
+                ReduceOp::Norm { norm, .. } if *norm == E::zero() => E::zero(),
+                ReduceOp::Norm { input, norm } => {
+                    let dot = sum_f64(n, |i| input[i].to_f64_exact() * t[i].to_f64_exact());
+                    E::from_f64(dot) / *norm
+                }
+            })
+            .chain(core::iter::repeat_n(
+                E::zero(),
+                if n == 0 { batch } else { 0 },
+            ))
+            .collect()
+    }
+}
+
+/// `g` (one element) repeated `n` times, recorded (the backward of a sum).
+pub(crate) fn expand<E: Element>(g: &Var<E>, n: usize) -> Var<E> {
+    crate::ops::layout::gather(
+        g.operand(),
+        core::iter::repeat_n(0, n).collect(),
+        "ExpandBackward0",
+    )
+}
+
+/// The sum of every element, recorded.
+pub(crate) fn sum<E: Element>(x: Operand<'_, E>) -> Var<E> {
+    reduce(x, pairwise_sum(x.values()), || ReduceOp::Sum)
+}
+
 /// Records a reduction of `x` whose value is `value`.
-fn reduce<S: Shape, E: Element, T: Tape>(
-    x: &Tensor<S, E, T>,
-    value: E,
-    op: impl FnOnce() -> ReduceOp<E>,
-) -> Tensor<Rank0, E, UnaryTape<T>> {
-    finish(Arc::new([value]), [x.input(), None], || Op::Reduce(op()))
+fn reduce<E: Element>(x: Operand<'_, E>, value: E, op: impl FnOnce() -> ReduceOp<E>) -> Var<E> {
+    finish(Arc::new([value]), [Some(x), None], || Op::Reduce(op()))
 }
 
 /// The position of the first maximum (or minimum) and its value; NaN wins, as in
@@ -187,7 +260,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// assert_eq!(y.backward().get(&x).unwrap().to_vec(), vec![2.0, 4.0, 6.0]);
     /// ```
     pub fn sum(&self) -> Tensor<Rank0, E, UnaryTape<T>> {
-        reduce(self, pairwise_sum(self.as_slice()), || ReduceOp::Sum)
+        Tensor::from_var(sum(self.operand()))
     }
 
     /// The mean of all elements (`NaN` for a tensor with no elements, as PyTorch).
@@ -203,7 +276,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     pub fn mean(&self) -> Tensor<Rank0, E, UnaryTape<T>> {
         let (x, len) = (self.as_slice(), S::NUM_ELEMENTS);
         let mean = mean_of(len, |i| x[i].to_f64_exact());
-        reduce(self, mean, || ReduceOp::Mean { len })
+        Tensor::from_var(reduce(self.operand(), mean, || ReduceOp::Mean { len }))
     }
 
     /// The largest element. Its gradient goes entirely to the first position holding
@@ -218,11 +291,11 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// ```
     pub fn max(&self) -> Tensor<Rank0, E, UnaryTape<T>> {
         let (index, value) = extremum(self.as_slice(), true);
-        reduce(self, value, || ReduceOp::Extremum {
+        Tensor::from_var(reduce(self.operand(), value, || ReduceOp::Extremum {
             index,
             is_max: true,
             is_nan: value.is_nan(),
-        })
+        }))
     }
 
     /// The smallest element; the gradient goes to the first position holding it. A
@@ -237,11 +310,11 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// ```
     pub fn min(&self) -> Tensor<Rank0, E, UnaryTape<T>> {
         let (index, value) = extremum(self.as_slice(), false);
-        reduce(self, value, || ReduceOp::Extremum {
+        Tensor::from_var(reduce(self.operand(), value, || ReduceOp::Extremum {
             index,
             is_max: false,
             is_nan: value.is_nan(),
-        })
+        }))
     }
 
     /// The L2 norm `sqrt(Σ x²)` (PyTorch's `.norm()`); its gradient at the origin is 0.
@@ -255,10 +328,10 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// ```
     pub fn norm(&self) -> Tensor<Rank0, E, UnaryTape<T>> {
         let norm = l2_norm(self.as_slice());
-        reduce(self, norm, || ReduceOp::Norm {
+        Tensor::from_var(reduce(self.operand(), norm, || ReduceOp::Norm {
             input: Arc::clone(self.storage()),
             norm,
-        })
+        }))
     }
 }
 

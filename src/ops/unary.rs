@@ -1,15 +1,20 @@
 //! Elementwise functions of one tensor, including arithmetic with a scalar.
 //!
 //! Each line of the table below is one operation: its PyTorch backward name, which of
-//! input `x` and output `y` its derivative needs, the function, and its derivative.
-//! From it the macro writes the forward loop, the backward loop and the record.
+//! input `x` and output `y` its derivative needs, the function `f`, its derivative `df`
+//! on numbers, and the same derivative built from recorded operations on values
+//! (`record`, which gives `g · f'(x)` for an incoming gradient `g`, differentiably).
+//! From it the macro writes the forward loop, the backward loop (`gx += g · f'(x)`), the
+//! forward-mode loop (`t_y = t_x · f'(x)`, the same derivative) and the record.
 
 use std::sync::Arc;
 
 use crate::element::Element;
-use crate::ops::{finish, Op};
+use crate::ops::binary::{self, BinaryKind};
+use crate::ops::{finish, Op, Operand, Var};
 use crate::shape::Shape;
 use crate::tape::backward::ParentGrads;
+use crate::tape::create_graph::NodeContext;
 use crate::tape::{Tape, UnaryTape};
 use crate::tensor::Tensor;
 
@@ -20,7 +25,8 @@ macro_rules! unary_ops {
         $variant:ident $(($param:ident: $pty:ty))? => $name:literal,
         saves(x: $save_x:literal, y: $save_y:literal),
         f($x:ident) = $f:expr,
-        df($dx:ident, $dy:ident) = $df:expr;
+        df($dx:ident, $dy:ident) = $df:expr,
+        record($rg:ident, $rx:ident, $ry:ident) = $record:expr;
     )*) => {
         /// An elementwise function, with its scalar parameter if it has one.
         #[derive(Clone, Copy, Debug)]
@@ -54,7 +60,9 @@ macro_rules! unary_ops {
             }
 
             /// `gx += g * f'(x)`, with `x` and `y` the saved input and output (any slice
-            /// of the right length where the derivative does not read them).
+            /// of the right length where the derivative does not read them). Also the
+            /// forward-mode rule: with a tangent `t` as `g` and zeros as `gx`, it gives
+            /// `t * f'(x)`.
             #[allow(unused_variables)]
             fn backward(self, g: &[E], xs: &[E], ys: &[E], gx: &mut [E]) {
                 match self {
@@ -63,6 +71,19 @@ macro_rules! unary_ops {
                         for (((gx, &g), &$dx), &$dy) in gx.iter_mut().zip(g).zip(xs).zip(ys) {
                             *gx = *gx + g * $df;
                         }
+                    } )*
+                }
+            }
+
+            /// `g * f'(x)` as recorded operations, with `x` and `y` the input and output
+            /// as values of the graph (each is `g` where the derivative does not read it).
+            #[allow(unused_variables)]
+            fn backward_recorded(self, g: &Var<E>, x: &Var<E>, y: &Var<E>) -> Var<E> {
+                match self {
+                    $( UnaryKind::$variant $(($param))? => {
+                        $(let _ = $param;)?
+                        let ($rg, $rx, $ry) = (g, x, y);
+                        $record
                     } )*
                 }
             }
@@ -108,25 +129,32 @@ pub(crate) fn sign<E: Element>(x: E) -> E {
 unary_ops! {
     /// `-x`
     Neg => "NegBackward0", saves(x: false, y: false),
-        f(x) = -x, df(x, y) = -E::one();
+        f(x) = -x, df(x, y) = -E::one(),
+        record(g, x, y) = g.map(UnaryKind::Neg);
     /// `x + c`
     AddScalar(s: E) => "AddBackward0", saves(x: false, y: false),
-        f(x) = x + s, df(x, y) = E::one();
+        f(x) = x + s, df(x, y) = E::one(),
+        record(g, x, y) = g.clone();
     /// `x - c`
     SubScalar(s: E) => "SubBackward0", saves(x: false, y: false),
-        f(x) = x - s, df(x, y) = E::one();
+        f(x) = x - s, df(x, y) = E::one(),
+        record(g, x, y) = g.clone();
     /// `c - x`
     RsubScalar(s: E) => "RsubBackward1", saves(x: false, y: false),
-        f(x) = s - x, df(x, y) = -E::one();
+        f(x) = s - x, df(x, y) = -E::one(),
+        record(g, x, y) = g.map(UnaryKind::Neg);
     /// `x * c`
     MulScalar(s: E) => "MulBackward0", saves(x: false, y: false),
-        f(x) = x * s, df(x, y) = s;
+        f(x) = x * s, df(x, y) = s,
+        record(g, x, y) = g.map(UnaryKind::MulScalar(s));
     /// `x / c`
     DivScalar(s: E) => "DivBackward0", saves(x: false, y: false),
-        f(x) = x / s, df(x, y) = E::one() / s;
-    /// `c / x`
+        f(x) = x / s, df(x, y) = E::one() / s,
+        record(g, x, y) = g.map(UnaryKind::DivScalar(s));
+    /// `c / x`: `f' = -c / x² = -y / x`
     RdivScalar(s: E) => "DivBackward0", saves(x: true, y: true),
-        f(x) = s / x, df(x, y) = -y / x;
+        f(x) = s / x, df(x, y) = -y / x,
+        record(g, x, y) = g.mul(y).div(x).map(UnaryKind::Neg);
     /// `x^p`; a NaN base or power gives NaN (IEEE's `pow(NaN, 0) = 1` and
     /// `pow(1, NaN) = 1` would hide it)
     Powf(p: E) => "PowBackward0", saves(x: true, y: false),
@@ -137,42 +165,72 @@ unary_ops! {
             E::zero()
         } else {
             p * x.powf(p - E::one())
+        },
+        // For p = 0, `x^0 · 0` is 0, or NaN at a NaN x, as `df` says (`0 · x^-1` would
+        // be NaN at x = 0).
+        record(g, x, y) = if p == E::zero() {
+            g.mul(&x.map(UnaryKind::Powf(p)).map(UnaryKind::MulScalar(E::zero())))
+        } else {
+            g.mul(&x.map(UnaryKind::Powf(p - E::one())).map(UnaryKind::MulScalar(p)))
         };
     /// `e^x`
     Exp => "ExpBackward0", saves(x: false, y: true),
-        f(x) = x.exp(), df(x, y) = y;
+        f(x) = x.exp(), df(x, y) = y,
+        record(g, x, y) = g.mul(y);
     /// natural logarithm
     Ln => "LogBackward0", saves(x: true, y: false),
-        f(x) = x.ln(), df(x, y) = E::one() / x;
+        f(x) = x.ln(), df(x, y) = E::one() / x,
+        record(g, x, y) = g.div(x);
     /// square root
     Sqrt => "SqrtBackward0", saves(x: false, y: true),
-        f(x) = x.sqrt(), df(x, y) = c::<E>(0.5) / y;
-    /// absolute value; derivative 0 at 0, as PyTorch, and NaN at NaN
+        f(x) = x.sqrt(), df(x, y) = c::<E>(0.5) / y,
+        record(g, x, y) = g.div(y).map(UnaryKind::MulScalar(c::<E>(0.5)));
+    /// absolute value; derivative 0 at 0, as PyTorch, and NaN at NaN (a constant: the
+    /// sign's own derivative is 0 wherever it exists)
     Abs => "AbsBackward0", saves(x: true, y: false),
-        f(x) = x.abs(), df(x, y) = sign(x);
+        f(x) = x.abs(), df(x, y) = sign(x),
+        record(g, x, y) = g.mul(&x.constant_map(sign));
     /// sine
     Sin => "SinBackward0", saves(x: true, y: false),
-        f(x) = x.sin(), df(x, y) = x.cos();
+        f(x) = x.sin(), df(x, y) = x.cos(),
+        record(g, x, y) = g.mul(&x.map(UnaryKind::Cos));
     /// cosine
     Cos => "CosBackward0", saves(x: true, y: false),
-        f(x) = x.cos(), df(x, y) = -x.sin();
+        f(x) = x.cos(), df(x, y) = -x.sin(),
+        record(g, x, y) = g.mul(&x.map(UnaryKind::Sin)).map(UnaryKind::Neg);
     /// hyperbolic tangent
     Tanh => "TanhBackward0", saves(x: false, y: true),
-        f(x) = x.tanh(), df(x, y) = E::one() - y * y;
+        f(x) = x.tanh(), df(x, y) = E::one() - y * y,
+        record(g, x, y) = g.mul(&y.mul(y).map(UnaryKind::RsubScalar(E::one())));
     /// logistic function
     Sigmoid => "SigmoidBackward0", saves(x: false, y: true),
-        f(x) = sigmoid(x), df(x, y) = y * (E::one() - y);
+        f(x) = sigmoid(x), df(x, y) = y * (E::one() - y),
+        record(g, x, y) = g.mul(&y.mul(&y.map(UnaryKind::RsubScalar(E::one()))));
     /// `max(x, 0)`; derivative 0 at 0, as PyTorch; NaN stays NaN both ways (`f32::max`
     /// would turn it into 0, and PyTorch's backward gives it a zero gradient)
     Relu => "ReluBackward0", saves(x: false, y: true),
         f(x) = if x <= E::zero() { E::zero() } else { x },
-        df(x, y) = if y > E::zero() { E::one() } else if y.is_nan() { E::nan() } else { E::zero() };
+        df(x, y) = relu_slope(y),
+        record(g, x, y) = g.mul(&y.constant_map(relu_slope));
     /// `ln(1 + e^x)`
     Softplus => "SoftplusBackward0", saves(x: true, y: false),
-        f(x) = softplus(x), df(x, y) = sigmoid(x);
+        f(x) = softplus(x), df(x, y) = sigmoid(x),
+        record(g, x, y) = g.mul(&x.map(UnaryKind::Sigmoid));
+}
+
+/// relu's derivative from its output: 1 above 0, 0 at and below, NaN at NaN.
+fn relu_slope<E: Element>(y: E) -> E {
+    if y > E::zero() {
+        E::one()
+    } else if y.is_nan() {
+        E::nan()
+    } else {
+        E::zero()
+    }
 }
 
 /// A recorded elementwise function, with the values its derivative reads.
+#[derive(Clone)]
 pub(crate) struct UnaryOp<E: Element> {
     kind: UnaryKind<E>,
     input: Option<Arc<[E]>>,
@@ -191,23 +249,93 @@ impl<E: Element> UnaryOp<E> {
             self.kind.backward(grad, xs, ys, gx);
         }
     }
+
+    pub(crate) fn backward_recorded(
+        &self,
+        grad: &Var<E>,
+        node: &NodeContext<'_, E>,
+    ) -> [Option<Var<E>>; 2] {
+        if !node.tracked(0) {
+            return [None, None];
+        }
+        let x = self.input.as_ref().map(|x| node.input(0, x));
+        let y = self.output.as_ref().map(|y| node.output(y));
+        let gx = self.kind.backward_recorded(
+            grad,
+            x.as_ref().unwrap_or(grad),
+            y.as_ref().unwrap_or(grad),
+        );
+        [Some(gx), None]
+    }
+
+    pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, len: usize) -> Vec<E> {
+        let mut out = vec![E::zero(); batch * len];
+        if let [Some(t), _] = tangents {
+            for (t, out) in t
+                .chunks_exact(len.max(1))
+                .zip(out.chunks_exact_mut(len.max(1)))
+            {
+                let xs = self.input.as_deref().unwrap_or(t);
+                let ys = self.output.as_deref().unwrap_or(t);
+                self.kind.backward(t, xs, ys, out);
+            }
+        }
+        out
+    }
 }
 
 /// Applies `kind` to `x`, recording it if `x` is tracked.
-pub(crate) fn apply<S: Shape, E: Element, T: Tape>(
-    x: &Tensor<S, E, T>,
-    kind: UnaryKind<E>,
-) -> Tensor<S, E, UnaryTape<T>> {
-    let output = kind.forward(x.as_slice());
+pub(crate) fn apply<E: Element>(x: Operand<'_, E>, kind: UnaryKind<E>) -> Var<E> {
+    let output = kind.forward(x.values());
     let (save_x, save_y) = kind.saves();
     let saved_output = save_y.then(|| Arc::clone(&output));
-    finish(output, [x.input(), None], || {
+    finish(output, [Some(x), None], || {
         Op::Unary(UnaryOp {
             kind,
-            input: save_x.then(|| Arc::clone(x.storage())),
+            input: save_x.then(|| Arc::clone(x.data)),
             output: saved_output,
         })
     })
+}
+
+impl<E: Element> Var<E> {
+    /// `kind` applied to every element, recorded if this value is tracked.
+    pub(crate) fn map(&self, kind: UnaryKind<E>) -> Var<E> {
+        apply(self.operand(), kind)
+    }
+
+    /// `f` of every element, as a constant: for derivatives that are piecewise
+    /// constant (a sign, a mask), whose own derivative is 0 wherever it exists.
+    pub(crate) fn constant_map(&self, f: impl Fn(E) -> E) -> Var<E> {
+        Var::constant(self.data.iter().map(|&v| f(v)).collect())
+    }
+
+    /// `self * other` elementwise (one may repeat along the other, as in broadcasting).
+    pub(crate) fn mul(&self, other: &Var<E>) -> Var<E> {
+        binary::apply_vars(self, other, BinaryKind::Mul)
+    }
+
+    /// `self / other` elementwise (one may repeat along the other).
+    pub(crate) fn div(&self, other: &Var<E>) -> Var<E> {
+        binary::apply_vars(self, other, BinaryKind::Div)
+    }
+
+    /// `self + other` elementwise (one may repeat along the other).
+    pub(crate) fn add(&self, other: &Var<E>) -> Var<E> {
+        binary::apply_vars(self, other, BinaryKind::Add)
+    }
+
+    /// `self - other` elementwise (one may repeat along the other).
+    pub(crate) fn sub(&self, other: &Var<E>) -> Var<E> {
+        binary::apply_vars(self, other, BinaryKind::Sub)
+    }
+}
+
+impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
+    /// `kind` applied to every element.
+    pub(crate) fn unary(&self, kind: UnaryKind<E>) -> Tensor<S, E, UnaryTape<T>> {
+        Tensor::from_var(apply(self.operand(), kind))
+    }
 }
 
 /// Writes a tensor method per elementwise function.
@@ -227,7 +355,7 @@ macro_rules! unary_methods {
                 #[doc = concat!("gradcheck(|x| x.", stringify!($method), "().sum(), &x, Tolerance::default()).unwrap();")]
                 /// ```
                 pub fn $method(&self) -> Tensor<S, E, UnaryTape<T>> {
-                    apply(self, UnaryKind::$kind)
+                    self.unary(UnaryKind::$kind)
                 }
             )*
         }
@@ -267,7 +395,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// assert_eq!(grads.get(&x).unwrap().to_vec(), vec![2.0, 4.0, 6.0]);
     /// ```
     pub fn powf(&self, p: E) -> Tensor<S, E, UnaryTape<T>> {
-        apply(self, UnaryKind::Powf(p))
+        self.unary(UnaryKind::Powf(p))
     }
 }
 

@@ -129,7 +129,7 @@ fn first_non_finite<E: Element>(values: &[E]) -> Option<usize> {
 }
 
 /// Which nodes the root depends on: the root, and every parent of a node it depends on.
-fn reachable<E: Element>(graph: &Graph<E>, root: usize) -> Vec<bool> {
+pub(crate) fn reachable<E: Element>(graph: &Graph<E>, root: usize) -> Vec<bool> {
     let mut reached = vec![false; root + 1];
     if let Some(slot) = reached.get_mut(root) {
         *slot = true;

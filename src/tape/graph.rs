@@ -226,7 +226,10 @@ pub(crate) fn with_live<E: Element, R>(
 }
 
 /// The live cell and index that a node handle resolves to now.
-fn resolve<E: Element>(cell: &Arc<GraphCell<E>>, index: u32) -> (Arc<GraphCell<E>>, u32) {
+pub(crate) fn resolve<E: Element>(
+    cell: &Arc<GraphCell<E>>,
+    index: u32,
+) -> (Arc<GraphCell<E>>, u32) {
     with_live(cell, index, |cell, _, index| (Arc::clone(cell), index))
 }
 

@@ -6,7 +6,11 @@
 //! the result, and an input that is not `Tracked` never receives a gradient.
 
 pub(crate) mod backward;
+pub(crate) mod create_graph;
+pub(crate) mod forward;
 pub(crate) mod graph;
+
+pub use create_graph::TrackedGradients;
 
 pub use graph::GraphRef;
 
@@ -72,10 +76,12 @@ pub trait Tape:
     #[doc(hidden)]
     fn graph_ref<E: Element>(handle: &Self::Handle<E>) -> Option<&GraphRef<E>>;
 
-    /// Builds the result's handle; `record` runs only on a tape that records, so that an
-    /// untracked operation saves nothing and allocates no graph.
+    /// The handle of an operation's result from the place the operation recorded it
+    /// at (`None`: nothing recorded). A tape records exactly when one of the
+    /// operation's inputs did, so a `Tracked` result always has a place; were it ever
+    /// missing, the value would become a fresh leaf (a gradient path it never had).
     #[doc(hidden)]
-    fn record<E: Element>(record: impl FnOnce() -> GraphRef<E>) -> Self::Handle<E>;
+    fn handle_from<E: Element>(place: Option<GraphRef<E>>, len: usize) -> Self::Handle<E>;
 }
 
 impl Tape for NoGrad {
@@ -87,7 +93,7 @@ impl Tape for NoGrad {
         None
     }
 
-    fn record<E: Element>(_: impl FnOnce() -> GraphRef<E>) {}
+    fn handle_from<E: Element>(_: Option<GraphRef<E>>, _: usize) {}
 }
 
 impl Tape for Detached {
@@ -99,7 +105,7 @@ impl Tape for Detached {
         None
     }
 
-    fn record<E: Element>(_: impl FnOnce() -> GraphRef<E>) {}
+    fn handle_from<E: Element>(_: Option<GraphRef<E>>, _: usize) {}
 }
 
 impl Tape for Tracked {
@@ -111,8 +117,9 @@ impl Tape for Tracked {
         Some(handle)
     }
 
-    fn record<E: Element>(record: impl FnOnce() -> GraphRef<E>) -> GraphRef<E> {
-        record()
+    fn handle_from<E: Element>(place: Option<GraphRef<E>>, len: usize) -> GraphRef<E> {
+        debug_assert!(place.is_some(), "a tracked result was not recorded");
+        place.unwrap_or_else(|| GraphRef::new_leaf(len))
     }
 }
 

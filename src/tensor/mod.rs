@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::element::Element;
 use crate::shape::{Rank0, ScalarShape, Shape};
-use crate::tape::graph::{GraphRef, Input, LeafId};
+use crate::tape::graph::{GraphRef, LeafId};
 use crate::tape::{Detached, NoGrad, Tape, Tracked, Untracked};
 
 /// A tensor whose shape `S`, element type `E` and tape `T` are part of its type.
@@ -68,15 +68,6 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
 
     pub(crate) fn graph_ref(&self) -> Option<&GraphRef<E>> {
         T::graph_ref(&self.handle)
-    }
-
-    /// This tensor as an operation's input: `None` unless it is tracked.
-    pub(crate) fn input(&self) -> Option<Input<'_, E>> {
-        Some(Input {
-            place: self.graph_ref()?,
-            data: &self.data,
-            dims: S::DIMS,
-        })
     }
 
     pub(crate) fn storage(&self) -> &Arc<[E]> {

@@ -1,0 +1,252 @@
+//! The recorded backward pass (PyTorch's `create_graph=True`): the same reverse loop as
+//! [`super::backward`], but each operation's vector-Jacobian product is computed by
+//! recorded operations (`backward_recorded`, beside each op's other rules), appended to
+//! the graph being differentiated. The gradients are then `Tracked` values of that graph,
+//! which can be differentiated again: gradients of gradients, Hessians.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::graph::{resolve, with_live, GraphCell, GraphRef, LeafId, Place};
+use crate::element::Element;
+use crate::ops::{Op, Var};
+use crate::shape::{ScalarShape, Shape};
+use crate::tape::{Backprop, Tape, Tracked};
+use crate::tensor::Tensor;
+
+/// What an operation's recorded backward may know of the node it differentiates: which
+/// inputs are tracked, and its inputs and output as values of the graph.
+pub(crate) struct NodeContext<'a, E: Element> {
+    cell: &'a Arc<GraphCell<E>>,
+    index: u32,
+    parents: [Option<u32>; 2],
+    parent_lens: [usize; 2],
+}
+
+impl<E: Element> NodeContext<'_, E> {
+    /// Whether input `k` is tracked (needs a gradient).
+    pub(crate) fn tracked(&self, k: usize) -> bool {
+        self.parents.get(k).is_some_and(Option::is_some)
+    }
+
+    /// The number of elements of input `k`.
+    pub(crate) fn input_len(&self, k: usize) -> usize {
+        self.parent_lens.get(k).copied().unwrap_or(0)
+    }
+
+    /// Input `k`, whose value is `data`, as a value of the graph (a constant if it is
+    /// not tracked).
+    pub(crate) fn input(&self, k: usize, data: &Arc<[E]>) -> Var<E> {
+        Var {
+            data: Arc::clone(data),
+            place: self
+                .parents
+                .get(k)
+                .copied()
+                .flatten()
+                .map(|index| self.node(index)),
+        }
+    }
+
+    /// The node's own output, whose value is `data`, as a value of the graph.
+    pub(crate) fn output(&self, data: &Arc<[E]>) -> Var<E> {
+        Var {
+            data: Arc::clone(data),
+            place: Some(self.node(self.index)),
+        }
+    }
+
+    fn node(&self, index: u32) -> GraphRef<E> {
+        GraphRef(Place::Node {
+            cell: Arc::clone(self.cell),
+            index,
+        })
+    }
+}
+
+/// Gradients that are themselves recorded (`Tracked`): what
+/// [`Tensor::backward_create_graph`] returns.
+///
+/// ```
+/// use typegrad::prelude::*;
+/// let x = Tensor::<Rank0, f64>::full(3.0).track();
+/// let y = x.powf(3.0); // y = x³, dy/dx = 3x² = 27, d²y/dx² = 6x = 18
+/// let dy = y.backward_create_graph().get(&x).unwrap();
+/// assert_eq!(dy.item(), 27.0);
+/// let d2y = dy.backward().get(&x).unwrap();
+/// assert_eq!(d2y.item(), 18.0);
+/// ```
+pub struct TrackedGradients<E: Element> {
+    by_leaf: BTreeMap<LeafId, Var<E>>,
+}
+
+impl<E: Element> core::fmt::Debug for TrackedGradients<E> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("TrackedGradients")
+            .field("leaves", &self.by_leaf.len())
+            .finish()
+    }
+}
+
+impl<E: Element> TrackedGradients<E> {
+    /// The gradient of `leaf` as a `Tracked` value that records how it depends on the
+    /// leaves; `None` if the root does not depend on `leaf`.
+    ///
+    /// A gradient that depends on no leaf (the gradient of a linear function) is a
+    /// fresh leaf holding its value: differentiating it again gives nothing, which
+    /// [`crate::Gradients::get`] reports as `None` (a zero derivative).
+    pub fn get<S: Shape, T: Backprop>(
+        &self,
+        leaf: &Tensor<S, E, T>,
+    ) -> Option<Tensor<S, E, Tracked>> {
+        let id = T::graph_ref(leaf.handle())?.leaf_id()?;
+        let grad = self.by_leaf.get(&id)?;
+        if grad.len() != S::NUM_ELEMENTS {
+            return None;
+        }
+        let place = grad
+            .place
+            .clone()
+            .unwrap_or_else(|| GraphRef::new_leaf(S::NUM_ELEMENTS));
+        Some(Tensor::from_parts(Arc::clone(&grad.data), place))
+    }
+
+    /// Number of leaves holding a gradient.
+    pub fn len(&self) -> usize {
+        self.by_leaf.len()
+    }
+
+    /// Whether no leaf holds a gradient.
+    pub fn is_empty(&self) -> bool {
+        self.by_leaf.is_empty()
+    }
+
+    fn accumulate(&mut self, id: LeafId, grad: Var<E>) {
+        let sum = match self.by_leaf.remove(&id) {
+            Some(previous) => previous.add(&grad),
+            None => grad,
+        };
+        self.by_leaf.insert(id, sum);
+    }
+}
+
+/// Backpropagates `seed` from `root`, recording every step; the gradients of the leaves
+/// it reaches are values of the root's graph.
+pub(crate) fn backward_recorded<E: Element>(
+    root: &GraphRef<E>,
+    seed: Var<E>,
+) -> TrackedGradients<E> {
+    let mut grads = TrackedGradients {
+        by_leaf: BTreeMap::new(),
+    };
+    let (cell, root) = match &root.0 {
+        Place::Leaf { id, .. } => {
+            grads.accumulate(*id, seed);
+            return grads;
+        }
+        Place::Node { cell, index } => resolve(cell, *index),
+    };
+    // Indices are those of `cell` as it is now; recording appends after the root, and
+    // if the graph is merged into another meanwhile, `with_live` follows it.
+    let mut pending: Vec<Option<Var<E>>> = vec![None; root as usize + 1];
+    pending[root as usize] = Some(seed);
+    for index in (0..=root).rev() {
+        let Some(grad) = pending[index as usize].take() else {
+            continue;
+        };
+        let Some((op, parents, parent_lens)) = with_live(&cell, index, |_, graph, live| {
+            let shift = live - index;
+            let node = graph.node(live)?;
+            let parent_len = |p: Option<u32>| p.and_then(|p| graph.node(p)).map_or(0, |n| n.len);
+            Some((
+                node.op.clone(),
+                node.parents.map(|p| p.map(|p| p - shift)),
+                node.parents.map(parent_len),
+            ))
+        }) else {
+            continue;
+        };
+        if let Op::Leaf(leaf) = &op {
+            grads.accumulate(leaf.id, grad);
+            continue;
+        }
+        let context = NodeContext {
+            cell: &cell,
+            index,
+            parents,
+            parent_lens,
+        };
+        let inputs = op.backward_recorded(&grad, &context);
+        for (parent, input_grad) in parents.into_iter().zip(inputs) {
+            let (Some(parent), Some(input_grad)) = (parent, input_grad) else {
+                continue;
+            };
+            let slot = &mut pending[parent as usize];
+            *slot = Some(match slot.take() {
+                Some(previous) => previous.add(&input_grad),
+                None => input_grad,
+            });
+        }
+    }
+    grads
+}
+
+impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
+    /// Backpropagates from this scalar, recording the backward pass itself (PyTorch's
+    /// `loss.backward(create_graph=True)` or `torch.autograd.grad(..., create_graph=True)`):
+    /// the gradients are `Tracked` values that can be differentiated again.
+    ///
+    /// Each operation's gradient is computed by differentiable operations (its
+    /// `backward_recorded` rule) appended to this value's graph, so every operation has
+    /// a second derivative. [`crate::func::hessian`] is the Jacobian of such a gradient.
+    /// Unlike [`Tensor::backward`], the root is not consumed: the recorded gradients
+    /// belong to its graph.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// // f(x, y) = x² y: ∂f/∂x = 2xy, and ∂/∂y (∂f/∂x) = 2x.
+    /// let x = Tensor::<Rank0, f64>::full(3.0).track();
+    /// let y = Tensor::<Rank0, f64>::full(5.0).track();
+    /// let f = &x * &x * &y;
+    /// let dfdx = f.backward_create_graph().get(&x).unwrap();
+    /// assert_eq!(dfdx.item(), 30.0);
+    /// let grads = dfdx.backward();
+    /// assert_eq!(grads.get(&y).unwrap().item(), 6.0);
+    /// assert_eq!(grads.get(&x).unwrap().item(), 10.0);
+    /// ```
+    pub fn backward_create_graph(&self) -> TrackedGradients<E>
+    where
+        S: ScalarShape,
+        T: Backprop,
+    {
+        let seed = Var::constant(Arc::new([E::one()]));
+        match self.graph_ref() {
+            Some(root) => backward_recorded(root, seed),
+            None => TrackedGradients {
+                by_leaf: BTreeMap::new(),
+            },
+        }
+    }
+
+    /// [`Tensor::backward_create_graph`] with a seed of this tensor's shape: the
+    /// vector-Jacobian product `seedᵀ J`, recorded. A `Tracked` seed is differentiated
+    /// through too.
+    pub fn backward_with_create_graph<TS: Tape>(
+        &self,
+        seed: &Tensor<S, E, TS>,
+    ) -> TrackedGradients<E>
+    where
+        T: Backprop,
+    {
+        let seed = Var {
+            data: Arc::clone(seed.storage()),
+            place: seed.graph_ref().cloned(),
+        };
+        match self.graph_ref() {
+            Some(root) => backward_recorded(root, seed),
+            None => TrackedGradients {
+                by_leaf: BTreeMap::new(),
+            },
+        }
+    }
+}
