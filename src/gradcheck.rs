@@ -10,8 +10,9 @@ use core::fmt;
 
 use crate::error::Error;
 use crate::gradients::Gradients;
-use crate::shape::Shape;
-use crate::tape::{NoGrad, Tracked};
+use crate::shape::{Rank0, Shape};
+use crate::tape::forward::jvp_sweep;
+use crate::tape::{GraphRef, NoGrad, Tracked, TrackedGradients};
 use crate::tensor::{seeded_rng, Tensor};
 
 /// Step and tolerances of a check: an element passes when
@@ -84,6 +85,52 @@ pub trait GradcheckInputs: Clone {
     fn set(&mut self, input: usize, index: usize, value: f64) -> Result<(), Error>;
     /// The gradient of each tracked input found in `grads` (zeros where absent).
     fn gradients(tracked: &Self::Tracked, grads: &Gradients<f64>) -> Vec<Vec<f64>>;
+    /// `Σₖ ⟨gₖ, wₖ⟩` over the inputs' recorded gradients `gₖ` in `grads`: a scalar whose
+    /// own gradient is a second derivative (for [`gradgradcheck`]).
+    #[doc(hidden)]
+    fn project_gradients(
+        tracked: &Self::Tracked,
+        grads: &TrackedGradients<f64>,
+        weights: &[Vec<f64>],
+    ) -> Tensor<Rank0, f64, Tracked>;
+    /// Where each tracked input sits (for [`jvpcheck`], which seeds their tangents).
+    #[doc(hidden)]
+    fn places(tracked: &Self::Tracked) -> Vec<Option<GraphRef<f64>>>;
+    /// The values of each input's recorded gradient in `grads` (zeros where absent).
+    #[doc(hidden)]
+    fn recorded_gradients(tracked: &Self::Tracked, grads: &TrackedGradients<f64>) -> Vec<Vec<f64>>;
+}
+
+/// Reads a leaf's recorded gradient as a vector, zeros if backward did not reach it.
+fn recorded_or_zeros<S: Shape>(
+    leaf: &Tensor<S, f64, Tracked>,
+    grads: &TrackedGradients<f64>,
+) -> Vec<f64> {
+    grads
+        .get(leaf)
+        .map_or_else(|| vec![0.0; S::NUM_ELEMENTS], |g| g.to_vec())
+}
+
+/// `⟨g, w⟩` for a recorded gradient `g` of `leaf` (nothing if backward did not reach it).
+fn project_one<S: Shape>(
+    leaf: &Tensor<S, f64, Tracked>,
+    grads: &TrackedGradients<f64>,
+    weight: Option<&Vec<f64>>,
+) -> Option<Tensor<Rank0, f64, Tracked>> {
+    let weight = Tensor::<S, f64>::from_slice(weight?).ok()?;
+    Some((grads.get(leaf)? * &weight).sum())
+}
+
+/// The sum of recorded scalars, or a fresh leaf holding 0 if there are none (a function
+/// whose gradient depends on nothing has a zero second derivative).
+fn sum_or_zero(
+    terms: impl IntoIterator<Item = Option<Tensor<Rank0, f64, Tracked>>>,
+) -> Tensor<Rank0, f64, Tracked> {
+    terms
+        .into_iter()
+        .flatten()
+        .reduce(|a, b| a + b)
+        .unwrap_or_else(|| Tensor::zeros().track())
 }
 
 /// Reads a leaf's gradient as a vector, zeros if backward did not reach it.
@@ -110,6 +157,19 @@ impl<S: Shape> GradcheckInputs for Tensor<S, f64, NoGrad> {
     }
     fn gradients(tracked: &Self::Tracked, grads: &Gradients<f64>) -> Vec<Vec<f64>> {
         vec![grad_or_zeros(tracked, grads)]
+    }
+    fn project_gradients(
+        tracked: &Self::Tracked,
+        grads: &TrackedGradients<f64>,
+        weights: &[Vec<f64>],
+    ) -> Tensor<Rank0, f64, Tracked> {
+        sum_or_zero([project_one(tracked, grads, weights.first())])
+    }
+    fn places(tracked: &Self::Tracked) -> Vec<Option<GraphRef<f64>>> {
+        vec![tracked.graph_ref().cloned()]
+    }
+    fn recorded_gradients(tracked: &Self::Tracked, grads: &TrackedGradients<f64>) -> Vec<Vec<f64>> {
+        vec![recorded_or_zeros(tracked, grads)]
     }
 }
 
@@ -143,6 +203,22 @@ macro_rules! tuple_inputs {
             }
             fn gradients(tracked: &Self::Tracked, grads: &Gradients<f64>) -> Vec<Vec<f64>> {
                 vec![$(grad_or_zeros(&tracked.$n, grads)),*]
+            }
+            fn project_gradients(
+                tracked: &Self::Tracked,
+                grads: &TrackedGradients<f64>,
+                weights: &[Vec<f64>],
+            ) -> Tensor<Rank0, f64, Tracked> {
+                sum_or_zero([$(project_one(&tracked.$n, grads, weights.get($n))),*])
+            }
+            fn places(tracked: &Self::Tracked) -> Vec<Option<GraphRef<f64>>> {
+                vec![$(tracked.$n.graph_ref().cloned()),*]
+            }
+            fn recorded_gradients(
+                tracked: &Self::Tracked,
+                grads: &TrackedGradients<f64>,
+            ) -> Vec<Vec<f64>> {
+                vec![$(recorded_or_zeros(&tracked.$n, grads)),*]
             }
         }
     };
@@ -182,6 +258,23 @@ where
     let seed = Tensor::<SO, f64>::randn(&mut seeded_rng(0x5eed));
     let tracked = inputs.track();
     let analytic = I::gradients(&tracked, &f(&tracked).backward_with(&seed));
+    compare_with_finite_differences(&f, inputs, &seed, &analytic, tol)
+}
+
+/// Compares `analytic`, a vector-Jacobian product `seedᵀ J` of `f` at `inputs` (one
+/// vector per input), with central differences of `⟨f, seed⟩`, element by element.
+fn compare_with_finite_differences<I, SO, F>(
+    f: &F,
+    inputs: &I,
+    seed: &Tensor<SO, f64>,
+    analytic: &[Vec<f64>],
+    tol: Tolerance,
+) -> Result<(), GradcheckError>
+where
+    I: GradcheckInputs,
+    SO: Shape,
+    F: Fn(&I::Tracked) -> Tensor<SO, f64, Tracked>,
+{
     let project = |values: &I| -> f64 {
         let out = f(&values.track());
         out.as_slice()
@@ -222,6 +315,153 @@ where
                     tolerance,
                 });
             }
+        }
+    }
+    Ok(())
+}
+
+/// Standard normal values drawn from a generator seeded with `seed`, one vector per
+/// length.
+fn random_vectors(lens: &[usize], seed: u64) -> Vec<Vec<f64>> {
+    let mut rng = seeded_rng(seed);
+    lens.iter()
+        .map(|&len| {
+            (0..len)
+                .map(|_| Tensor::<Rank0, f64>::randn(&mut rng).item())
+                .collect()
+        })
+        .collect()
+}
+
+/// Checks second derivatives against finite differences of first derivatives (PyTorch's
+/// `torch.autograd.gradgradcheck`).
+///
+/// The first derivative is the vector-Jacobian product `uᵀ J(x)` with a random seed `u`,
+/// computed by the recorded backward pass ([`Tensor::backward_create_graph`]'s seeded
+/// form), so it is itself a differentiable function of the inputs. Two checks, both
+/// against central differences:
+///
+/// 1. the recorded first derivative's values (as [`gradcheck`] checks the plain
+///    backward's: the recorded backward is a rule of its own for every operation);
+/// 2. the gradient of `Σₖ ⟨(uᵀ J)ₖ, wₖ⟩` (random `wₖ`, one per input): a second
+///    derivative computed by backpropagating through the recorded backward, against a
+///    central difference of first derivatives.
+///
+/// ```
+/// use typegrad::gradcheck::{gradgradcheck, Tolerance};
+/// use typegrad::prelude::*;
+/// let x = Tensor::from_array([0.3f64, -1.2, 2.0]);
+/// gradgradcheck(|x| (x.tanh() * x).exp(), &x, Tolerance::default()).unwrap();
+/// ```
+pub fn gradgradcheck<I, SO, F>(f: F, inputs: &I, tol: Tolerance) -> Result<(), GradcheckError>
+where
+    I: GradcheckInputs,
+    SO: Shape,
+    F: Fn(&I::Tracked) -> Tensor<SO, f64, Tracked>,
+{
+    let seed = Tensor::<SO, f64>::randn(&mut seeded_rng(0x5eed_0002));
+    let tracked = inputs.track();
+    let recorded = I::recorded_gradients(&tracked, &f(&tracked).backward_with_create_graph(&seed));
+    compare_with_finite_differences(&f, inputs, &seed, &recorded, tol)?;
+    let weights = random_vectors(&inputs.lens(), 0x5eed_0003);
+    let first_derivative = |tracked: &I::Tracked| {
+        let grads = f(tracked).backward_with_create_graph(&seed);
+        I::project_gradients(tracked, &grads, &weights)
+    };
+    gradcheck(first_derivative, inputs, tol)
+}
+
+/// The first output element whose forward-mode derivative disagrees with the numeric one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JvpcheckError {
+    /// The output element's flat (row-major) index.
+    pub index: usize,
+    /// The Jacobian-vector product forward mode computed.
+    pub analytic: f64,
+    /// The central finite difference along the same direction.
+    pub numeric: f64,
+    /// The largest difference allowed at this element.
+    pub tolerance: f64,
+}
+
+impl fmt::Display for JvpcheckError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "jvpcheck failed at output element {}: forward-mode derivative {:e}, numeric {:e} (allowed difference {:e}, actual {:e})",
+            self.index,
+            self.analytic,
+            self.numeric,
+            self.tolerance,
+            (self.analytic - self.numeric).abs()
+        )
+    }
+}
+
+impl std::error::Error for JvpcheckError {}
+
+/// Checks the forward mode (every operation's Jacobian-vector rule) against central
+/// finite differences: the tangent `J v` that [`crate::func::jvp`] pushes through the
+/// recorded operations, for a random direction `v` over all inputs, against
+/// `(f(x + h v) - f(x - h v)) / 2h`, element by element of the output.
+///
+/// ```
+/// use typegrad::gradcheck::{jvpcheck, Tolerance};
+/// use typegrad::prelude::*;
+/// let a = Tensor::from_array([[1.0f64, 2.0], [0.5, -1.0]]);
+/// let x = Tensor::from_array([0.3f64, -1.2]);
+/// jvpcheck(|(a, x)| a.matmul(x).sigmoid(), &(a, x), Tolerance::default()).unwrap();
+/// ```
+pub fn jvpcheck<I, SO, F>(f: F, inputs: &I, tol: Tolerance) -> Result<(), JvpcheckError>
+where
+    I: GradcheckInputs,
+    SO: Shape,
+    F: Fn(&I::Tracked) -> Tensor<SO, f64, Tracked>,
+{
+    let lens = inputs.lens();
+    let direction = random_vectors(&lens, 0x5eed_0004);
+    let tracked = inputs.track();
+    let out = f(&tracked);
+    let seeds: Vec<_> = I::places(&tracked)
+        .into_iter()
+        .zip(&direction)
+        .filter_map(|(place, v)| Some((place?.leaf_id()?, v.as_slice())))
+        .collect();
+    let analytic = match out.graph_ref() {
+        Some(target) => jvp_sweep(target, SO::NUM_ELEMENTS, &seeds, 1),
+        None => vec![0.0; SO::NUM_ELEMENTS],
+    };
+    let shifted = |sign: f64| -> Result<Vec<f64>, Error> {
+        let mut probe = inputs.clone();
+        for (input, v) in direction.iter().enumerate() {
+            for (index, &v) in v.iter().enumerate() {
+                let x = inputs.get(input, index);
+                probe.set(input, index, x + sign * tol.eps * v)?;
+            }
+        }
+        Ok(f(&probe.track()).to_vec())
+    };
+    let (plus, minus) = match (shifted(1.0), shifted(-1.0)) {
+        (Ok(plus), Ok(minus)) => (plus, minus),
+        _ => (
+            vec![f64::NAN; SO::NUM_ELEMENTS],
+            vec![f64::NAN; SO::NUM_ELEMENTS],
+        ),
+    };
+    for (index, ((&analytic, &p), &m)) in analytic.iter().zip(&plus).zip(&minus).enumerate() {
+        let numeric = (p - m) / (2.0 * tol.eps);
+        let tolerance = tol.atol + tol.rtol * numeric.abs();
+        let agrees = (analytic - numeric)
+            .abs()
+            .partial_cmp(&tolerance)
+            .is_some_and(|order| order.is_le());
+        if !agrees {
+            return Err(JvpcheckError {
+                index,
+                analytic,
+                numeric,
+                tolerance,
+            });
         }
     }
     Ok(())

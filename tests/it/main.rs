@@ -9,3 +9,4 @@ mod prop_ops;
 mod reliability;
 mod seeds;
 mod training;
+mod transforms;

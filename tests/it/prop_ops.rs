@@ -26,7 +26,7 @@ use core::fmt::Debug;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::{RngSeed, TestCaseError, TestRunner};
-use typegrad::gradcheck::{gradcheck, GradcheckInputs, Tolerance};
+use typegrad::gradcheck::{gradcheck, gradgradcheck, jvpcheck, GradcheckInputs, Tolerance};
 use typegrad::prelude::*;
 use typegrad::shape::Broadcast;
 
@@ -81,18 +81,25 @@ pub(crate) fn t<S: Shape>(pool: &[f64]) -> Tensor<S, f64> {
 pub(crate) type Checked<'a, I, SO> =
     dyn Fn(&<I as GradcheckInputs>::Tracked) -> Tensor<SO, f64, Tracked> + 'a;
 
-/// Runs gradcheck with the default tolerance, turning a disagreement into a failed case
-/// that names the check.
+/// Checks all three derivative rules of the operations in `f` with the default
+/// tolerance: the backward (gradcheck), the forward mode (jvpcheck) and the recorded
+/// backward, by second derivatives (gradgradcheck), each against central finite
+/// differences. A disagreement fails the case, naming the check.
 ///
-/// The function is a `&dyn Fn`, so that gradcheck is compiled once per pair of input and
-/// output types rather than once per closure (this file has hundreds).
+/// The function is a `&dyn Fn`, so that the checks are compiled once per pair of input
+/// and output types rather than once per closure (this file has hundreds).
 pub(crate) fn check<I: GradcheckInputs, SO: Shape>(
     what: &str,
     f: &Checked<'_, I, SO>,
     inputs: &I,
 ) -> Result<(), TestCaseError> {
-    gradcheck(f, inputs, Tolerance::default())
-        .map_err(|err| TestCaseError::fail(format!("{what}: {err}")))
+    let tol = Tolerance::default();
+    let fail = |rule: &str, err: &dyn std::fmt::Display| {
+        TestCaseError::fail(format!("{what}, {rule}: {err}"))
+    };
+    gradcheck(f, inputs, tol).map_err(|err| fail("backward", &err))?;
+    jvpcheck(f, inputs, tol).map_err(|err| fail("forward mode", &err))?;
+    gradgradcheck(f, inputs, tol).map_err(|err| fail("second derivative", &err))
 }
 
 // ---------------------------------------------------------------------------------------
