@@ -42,9 +42,9 @@ fn rosenbrock(x: &Tensor<Rank1<10>, f64, Tracked>) -> Tensor<Rank0, f64, Tracked
 /// Rosenbrock's function on second-order dual numbers.
 fn rosenbrock_dual(x: SVector<Dual2SVec64<10>, 10>) -> Dual2SVec64<10> {
     (0..9).fold(Dual2SVec64::<10>::from_re(0.0), |acc, i| {
-        let valley = x[i + 1].clone() - x[i].clone() * x[i].clone();
-        let slope = Dual2SVec64::<10>::from_re(1.0) - x[i].clone();
-        acc + valley.clone() * valley * 100.0 + slope.clone() * slope
+        let valley = x[i + 1] - x[i] * x[i];
+        let slope = Dual2SVec64::<10>::from_re(1.0) - x[i];
+        acc + valley * valley * 100.0 + slope * slope
     })
 }
 
@@ -55,7 +55,7 @@ fn bench(crit: &mut Criterion) {
     let x6_dual = SVector::<f64, 6>::from(X6);
     let f = |x: &Tensor<Rank1<6>, f64, Tracked>| a.matmul(x).tanh() + x * x;
     let f_dual = |x: SVector<DualSVec64<6>, 6>| {
-        { a_dual.map(DualSVec64::<6>::from_re) * x.clone() }.map(|v: DualSVec64<6>| v.tanh())
+        { a_dual.map(DualSVec64::<6>::from_re) * x }.map(|v: DualSVec64<6>| v.tanh())
             + x.component_mul(&x)
     };
 
