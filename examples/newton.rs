@@ -38,12 +38,12 @@ fn solve<const M: usize>(
         }
         m.swap(col, pivot);
         rhs.swap(col, pivot);
-        for row in col + 1..M {
-            let factor = m[row][col] / m[col][col];
-            for k in col..M {
-                m[row][k] -= factor * m[col][k];
-            }
-            rhs[row] -= factor * rhs[col];
+        let (upper, lower) = m.split_at_mut(col + 1);
+        let pivot_row = &upper[col];
+        for (offset, row) in lower.iter_mut().enumerate() {
+            let factor = row[col] / pivot_row[col];
+            subtract_scaled(row, pivot_row, factor, col);
+            rhs[col + 1 + offset] -= factor * rhs[col];
         }
     }
     let mut x = vec![0.0; M];
@@ -126,14 +126,21 @@ fn leading_minor<const M: usize>(m: &Tensor<Rank2<M, M>, f64>, k: usize) -> f64 
     let mut det = 1.0;
     for col in 0..k {
         det *= a[col][col];
-        for row in col + 1..k {
-            let factor = a[row][col] / a[col][col];
-            for c in col..k {
-                a[row][c] -= factor * a[col][c];
-            }
+        let (upper, lower) = a.split_at_mut(col + 1);
+        let pivot_row = &upper[col];
+        for row in lower.iter_mut() {
+            let factor = row[col] / pivot_row[col];
+            subtract_scaled(row, pivot_row, factor, col);
         }
     }
     det
+}
+
+/// `row[from..] -= factor * pivot[from..]`: one step of Gaussian elimination.
+fn subtract_scaled(row: &mut [f64], pivot: &[f64], factor: f64, from: usize) {
+    for (r, p) in row[from..].iter_mut().zip(&pivot[from..]) {
+        *r -= factor * p;
+    }
 }
 
 /// The unicycle's motion over `DT`: position (x, y), heading θ, speed v, turning at the
