@@ -293,13 +293,21 @@ where
     let (leaf, out) = record(f, x);
     // Tangent b holds column b of the Jacobian; the result is row-major by output.
     let columns = tangents(&leaf, &out, &identity_tangents(n), n);
-    let mut jac = vec![E::zero(); m * n];
-    for (b, column) in columns.chunks_exact(m.max(1)).enumerate() {
-        for (o, &value) in column.iter().enumerate() {
-            jac[o * n + b] = value;
+    transposed(&columns, n, m)
+}
+
+/// The `rows x cols` row-major `values` transposed, as a tensor (of the caller's shape,
+/// `cols x rows` elements).
+fn transposed<S: Shape, E: Element>(values: &[E], rows: usize, cols: usize) -> Tensor<S, E> {
+    let mut data = vec![E::zero(); rows * cols];
+    if values.len() == rows * cols {
+        for (r, row) in values.chunks_exact(cols.max(1)).enumerate() {
+            for (c, &value) in row.iter().enumerate() {
+                data[c * rows + r] = value;
+            }
         }
     }
-    tensor_from(jac)
+    tensor_from(data)
 }
 
 /// The Jacobian by reverse mode: one backward pass per output element, each giving a
@@ -373,11 +381,5 @@ where
     // Hessian of a twice-differentiable function is symmetric, but the layout is kept
     // exact (row = gradient element, column = direction) for any function.
     let columns = tangents(&leaf, &gradient, &identity_tangents(n), n);
-    let mut hess = vec![E::zero(); n * n];
-    for (b, column) in columns.chunks_exact(n.max(1)).enumerate() {
-        for (o, &value) in column.iter().enumerate() {
-            hess[o * n + b] = value;
-        }
-    }
-    tensor_from(hess)
+    transposed(&columns, n, n)
 }

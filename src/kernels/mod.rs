@@ -132,7 +132,10 @@ impl Gemm for f64 {
 const TINY_PRODUCT: usize = 4096;
 
 /// The plain-loop product for tiny sizes, with [`gemm`]'s contract (`beta == 0` ignores
-/// the previous contents of `c`).
+/// the previous contents of `c`). The loop order follows the strides, so that the inner
+/// loop reads contiguous memory and vectorises: rows of `b` when `b` is row-major (each
+/// row of `c` accumulates `a[i, p] · b[p, ..]`), otherwise dot products of a row of `a`
+/// with a column of `b`.
 fn tiny_gemm<E: num_traits::Float>(
     alpha: E,
     a: MatRef<'_, E>,
@@ -141,22 +144,87 @@ fn tiny_gemm<E: num_traits::Float>(
     c: &mut [E],
 ) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
-    for i in 0..m {
-        for j in 0..n {
-            let mut sum = E::zero();
-            for p in 0..k {
-                sum = sum
-                    + a.data[i * a.row_stride + p * a.col_stride]
-                        * b.data[p * b.row_stride + j * b.col_stride];
+    let scaled = |old: E, value: E| {
+        if beta == E::zero() {
+            alpha * value
+        } else {
+            alpha * value + beta * old
+        }
+    };
+    if a.col_stride == 1 && b.row_stride == 1 {
+        // Rows of `a` and columns of `b` are both contiguous: dot products of slices.
+        for (i, row) in c.chunks_exact_mut(n.max(1)).take(m).enumerate() {
+            let a_row = &a.data[i * a.row_stride..i * a.row_stride + k];
+            for (j, v) in row.iter_mut().enumerate() {
+                let b_column = &b.data[j * b.col_stride..j * b.col_stride + k];
+                *v = scaled(*v, dot(a_row, b_column));
             }
-            let out = &mut c[i * n + j];
-            *out = if beta == E::zero() {
-                alpha * sum
+        }
+        return;
+    }
+    if b.col_stride == 1 {
+        let mut sums = [E::zero(); 64];
+        for (i, row) in c.chunks_exact_mut(n.max(1)).take(m).enumerate() {
+            for (chunk, row) in row.chunks_mut(sums.len()).enumerate() {
+                let sums = &mut sums[..row.len()];
+                sums.fill(E::zero());
+                for p in 0..k {
+                    let x = a.data[i * a.row_stride + p * a.col_stride];
+                    let start = p * b.row_stride + chunk * 64;
+                    for (s, &y) in sums.iter_mut().zip(&b.data[start..start + row.len()]) {
+                        *s = *s + x * y;
+                    }
+                }
+                for (v, &s) in row.iter_mut().zip(sums.iter()) {
+                    *v = scaled(*v, s);
+                }
+            }
+        }
+        return;
+    }
+    for (i, row) in c.chunks_exact_mut(n.max(1)).take(m).enumerate() {
+        for (j, v) in row.iter_mut().enumerate() {
+            let column = b.data[j * b.col_stride..]
+                .iter()
+                .step_by(b.row_stride.max(1));
+            let sum = if a.col_stride == 1 {
+                let start = i * a.row_stride;
+                a.data[start..start + k]
+                    .iter()
+                    .zip(column)
+                    .fold(E::zero(), |s, (&x, &y)| s + x * y)
             } else {
-                alpha * sum + beta * *out
+                let rows = a.data[i * a.row_stride..]
+                    .iter()
+                    .step_by(a.col_stride.max(1));
+                rows.zip(column)
+                    .take(k)
+                    .fold(E::zero(), |s, (&x, &y)| s + x * y)
             };
+            *v = scaled(*v, sum);
         }
     }
+}
+
+/// `Σ x[p] y[p]` over equal-length slices, in four interleaved partial sums (so the
+/// multiply-adds pipeline), added in a fixed order: the result is deterministic.
+#[inline(always)]
+fn dot<E: num_traits::Float>(x: &[E], y: &[E]) -> E {
+    let n = x.len().min(y.len());
+    let (x, y) = (&x[..n], &y[..n]);
+    let mut sums = [E::zero(); 4];
+    let (x4, x_rest) = x.split_at(n - n % 4);
+    let (y4, y_rest) = y.split_at(n - n % 4);
+    for (xs, ys) in x4.chunks_exact(4).zip(y4.chunks_exact(4)) {
+        for lane in 0..4 {
+            sums[lane] = sums[lane] + xs[lane] * ys[lane];
+        }
+    }
+    let tail = x_rest
+        .iter()
+        .zip(y_rest)
+        .fold(E::zero(), |s, (&a, &b)| s + a * b);
+    (sums[0] + sums[1]) + (sums[2] + sums[3]) + tail
 }
 
 /// `a · b` into a new zero-filled row-major buffer, through [`gemm`].

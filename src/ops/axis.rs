@@ -172,9 +172,9 @@ impl<E: Element> AxisOp<E> {
     }
 
     /// The tangent of the output for each of `batch` tangents of the input.
-    pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, len: usize) -> Vec<E> {
-        let mut out = vec![E::zero(); batch * len];
-        let Some(t) = tangents[0] else { return out };
+    pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, out: &mut [E]) {
+        let len = out.len() / batch.max(1);
+        let Some(t) = tangents[0] else { return };
         let l = self.layout;
         let n = l.outer * l.len * l.inner;
         for (t, out) in t
@@ -216,7 +216,6 @@ impl<E: Element> AxisOp<E> {
                 }),
             }
         }
-        out
     }
 }
 

@@ -281,33 +281,96 @@ impl<E: Element> BinaryOp<E> {
     }
 
     /// `t_out = ∂f/∂l · t_l + ∂f/∂r · t_r`, the shorter operand's tangent repeating.
-    pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, len: usize) -> Vec<E> {
+    pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, out: &mut [E]) {
+        let len = out.len() / batch.max(1);
         let (nl, nr, kind) = (self.lhs_len, self.rhs_len, self.kind);
-        let mut out = vec![E::zero(); batch * len];
-        let value = |values: &Option<Operands<E>>, k: usize, i: usize| {
-            values.as_ref().map_or(
-                E::zero(),
-                |(l, r)| {
-                    if k == 0 {
-                        l[i % nl]
-                    } else {
-                        r[i % nr]
+        // The output in blocks of the shorter operand's length: within a block, each
+        // operand (and its tangent) is a slice, the shorter one repeating from block to
+        // block as broadcasting does.
+        if nl == len && nr == len {
+            // No broadcast: each tangent of the batch meets the operands element by element.
+            for (k, t) in tangents.into_iter().enumerate() {
+                let Some(t) = t else { continue };
+                for (out, t) in out
+                    .chunks_exact_mut(len.max(1))
+                    .zip(t.chunks_exact(len.max(1)))
+                {
+                    match &self.values {
+                        None => {
+                            let sign = if k == 0 {
+                                E::one()
+                            } else {
+                                kind.dr(E::zero(), E::one())
+                            };
+                            add_partial_times_tangent(out, t, t, t, |_, _| sign);
+                        }
+                        Some((l, r)) => with_kind!(kind, K => if k == 0 {
+                            add_partial_times_tangent(out, t, l, r, |a, b| K.dl(a, b))
+                        } else {
+                            add_partial_times_tangent(out, t, l, r, |a, b| K.dr(a, b))
+                        }),
                     }
-                },
-            )
+                }
+            }
+            return;
+        }
+        let short = nl.min(nr).max(1);
+        let block = |values: &[E], n: usize, c: usize| -> core::ops::Range<usize> {
+            if n == len {
+                c * short..(c + 1) * short
+            } else {
+                0..values.len().min(short)
+            }
         };
         for (k, n) in [(0, nl), (1, nr)] {
             let Some(t) = tangents[k] else { continue };
-            for (b, out) in out.chunks_exact_mut(len.max(1)).enumerate().take(batch) {
-                let t = &t[b * n..(b + 1) * n];
-                for (i, o) in out.iter_mut().enumerate() {
-                    let (l, r) = (value(&self.values, 0, i), value(&self.values, 1, i));
-                    let d = if k == 0 { kind.dl(l, r) } else { kind.dr(l, r) };
-                    *o = *o + d * t[i % n];
+            for (out, t) in out
+                .chunks_exact_mut(len.max(1))
+                .zip(t.chunks_exact(n.max(1)))
+            {
+                for (c, out) in out.chunks_exact_mut(short).enumerate() {
+                    let t = &t[block(t, n, c)];
+                    match &self.values {
+                        // Add and Sub: the partial is the constant ±1.
+                        None => {
+                            let sign = if k == 0 {
+                                E::one()
+                            } else {
+                                kind.dr(E::zero(), E::one())
+                            };
+                            for (o, &t) in out.iter_mut().zip(t) {
+                                *o = *o + sign * t;
+                            }
+                        }
+                        Some((l, r)) => {
+                            let (l, r) = (&l[block(l, nl, c)], &r[block(r, nr, c)]);
+                            with_kind!(kind, K => if k == 0 {
+                                add_partial_times_tangent(out, t, l, r, |a, b| K.dl(a, b))
+                            } else {
+                                add_partial_times_tangent(out, t, l, r, |a, b| K.dr(a, b))
+                            })
+                        }
+                    }
                 }
             }
         }
-        out
+    }
+}
+
+/// `out += d(l, r) · t`, elementwise over equal-length slices.
+#[inline(always)]
+fn add_partial_times_tangent<E: Element>(
+    out: &mut [E],
+    t: &[E],
+    l: &[E],
+    r: &[E],
+    d: impl Fn(E, E) -> E,
+) {
+    // Equal lengths up front, so that the loop below has no bounds checks and vectorises.
+    let n = out.len().min(t.len()).min(l.len()).min(r.len());
+    let (out, t, l, r) = (&mut out[..n], &t[..n], &l[..n], &r[..n]);
+    for j in 0..n {
+        out[j] = out[j] + d(l[j], r[j]) * t[j];
     }
 }
 

@@ -133,13 +133,8 @@ impl LayoutOp {
     }
 
     /// The tangent of the output: the same rearrangement of each input's tangent.
-    pub(crate) fn jvp<E: Element>(
-        &self,
-        tangents: [Option<&[E]>; 2],
-        batch: usize,
-        len: usize,
-    ) -> Vec<E> {
-        let mut out = vec![E::zero(); batch * len];
+    pub(crate) fn jvp<E: Element>(&self, tangents: [Option<&[E]>; 2], batch: usize, out: &mut [E]) {
+        let len = out.len() / batch.max(1);
         let chunks = |t: &[E]| t.len() / batch.max(1);
         match self {
             LayoutOp::Gather { map, .. } => {
@@ -183,7 +178,6 @@ impl LayoutOp {
                 }
             }
         }
-        out
     }
 }
 

@@ -155,31 +155,32 @@ impl<E: Element> CrossEntropyOp<E> {
 
     /// The tangent of the loss: `Σ (softmax · mass - target) · t_x - log_softmax · t_t`
     /// over the rows, divided by their number.
-    pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, _: usize) -> Vec<E> {
+    pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, out: &mut [E]) {
         let (n, c, rows) = (self.log_probs.len(), self.classes.max(1), self.rows());
         let lp = &self.log_probs;
-        (0..batch)
-            .map(|b| {
-                let tx = tangents[0].map(|t| &t[b * n..(b + 1) * n]);
-                let tt = tangents[1].map(|t| &t[b * n..(b + 1) * n]);
-                let total = sum_f64(n, |at| {
-                    let (row, k) = (at / c, at % c);
-                    let p = lp[at].exp().to_f64_exact();
-                    let (coefficient, target_term) = match &self.target {
-                        CrossEntropyTarget::Indices(indices) => {
-                            (p - if indices[row] == k { 1.0 } else { 0.0 }, 0.0)
-                        }
-                        CrossEntropyTarget::Probabilities(t) => {
-                            let mass = self.target_mass(t, row).to_f64_exact();
-                            let dt = tt.map_or(0.0, |tt| tt[at].to_f64_exact());
-                            (p * mass - t[at].to_f64_exact(), -lp[at].to_f64_exact() * dt)
-                        }
-                    };
-                    coefficient * tx.map_or(0.0, |tx| tx[at].to_f64_exact()) + target_term
-                });
-                E::from_f64(total / rows as f64)
-            })
-            .collect()
+        let tangent = (0..batch).map(|b| {
+            let tx = tangents[0].map(|t| &t[b * n..(b + 1) * n]);
+            let tt = tangents[1].map(|t| &t[b * n..(b + 1) * n]);
+            let total = sum_f64(n, |at| {
+                let (row, k) = (at / c, at % c);
+                let p = lp[at].exp().to_f64_exact();
+                let (coefficient, target_term) = match &self.target {
+                    CrossEntropyTarget::Indices(indices) => {
+                        (p - if indices[row] == k { 1.0 } else { 0.0 }, 0.0)
+                    }
+                    CrossEntropyTarget::Probabilities(t) => {
+                        let mass = self.target_mass(t, row).to_f64_exact();
+                        let dt = tt.map_or(0.0, |tt| tt[at].to_f64_exact());
+                        (p * mass - t[at].to_f64_exact(), -lp[at].to_f64_exact() * dt)
+                    }
+                };
+                coefficient * tx.map_or(0.0, |tx| tx[at].to_f64_exact()) + target_term
+            });
+            E::from_f64(total / rows as f64)
+        });
+        for (out, value) in out.iter_mut().zip(tangent) {
+            *out = value;
+        }
     }
 }
 
@@ -262,23 +263,23 @@ impl<E: Element> LossOp<E> {
     }
 
     /// The tangent of the loss: the gradient's dot product with the inputs' tangents.
-    pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, _: usize) -> Vec<E> {
+    pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, out: &mut [E]) {
         let n = self.input.len();
         let (x, y) = (&self.input, &self.target);
-        (0..batch)
-            .map(|b| {
-                let t =
-                    |k: usize, i: usize| tangents[k].map_or(0.0, |t| t[b * n + i].to_f64_exact());
-                let total = sum_f64(n, |i| {
-                    let (xi, yi) = (x[i].to_f64_exact(), y[i].to_f64_exact());
-                    match self.kind {
-                        LossKind::Mse => 2.0 * (xi - yi) * (t(0, i) - t(1, i)),
-                        LossKind::BceWithLogits => (sigmoid(xi) - yi) * t(0, i) - xi * t(1, i),
-                    }
-                });
-                E::from_f64(total / n as f64)
-            })
-            .collect()
+        let tangent = (0..batch).map(|b| {
+            let t = |k: usize, i: usize| tangents[k].map_or(0.0, |t| t[b * n + i].to_f64_exact());
+            let total = sum_f64(n, |i| {
+                let (xi, yi) = (x[i].to_f64_exact(), y[i].to_f64_exact());
+                match self.kind {
+                    LossKind::Mse => 2.0 * (xi - yi) * (t(0, i) - t(1, i)),
+                    LossKind::BceWithLogits => (sigmoid(xi) - yi) * t(0, i) - xi * t(1, i),
+                }
+            });
+            E::from_f64(total / n as f64)
+        });
+        for (out, value) in out.iter_mut().zip(tangent) {
+            *out = value;
+        }
     }
 }
 

@@ -209,23 +209,53 @@ impl<E: Element> MatMulOp<E> {
 
     /// `dC = dA · op(B) + op(A) · dB` for each tangent, with `dA`, `dB` stored as the
     /// operands are.
-    pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, len: usize) -> Vec<E> {
+    pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, out: &mut [E]) {
+        let len = out.len() / batch.max(1);
         let d = self.dims;
-        let mut out = vec![E::zero(); batch * len];
-        for (b, out) in out.chunks_exact_mut(len.max(1)).enumerate().take(batch) {
+        if d.batch == 1 {
+            // One product per term for the whole batch of tangents, where the layout
+            // allows: tangents of a row-major `A` stack into a (batch·m x k) matrix, and
+            // tangents of a vector `B` (n = 1) into a (batch x k) one whose product with
+            // op(A)ᵀ is the batch of results.
+            if let (Some(ta), false) = (tangents[0], d.lhs_t) {
+                let stacked = MatRef::row_major(ta, batch * d.m, d.k);
+                gemm(E::one(), stacked, d.op_b(&self.rhs, 0), E::one(), out);
+            } else if let Some(ta) = tangents[0] {
+                self.jvp_each(ta, batch, len, out, true);
+            }
+            if let (Some(tb), 1) = (tangents[1], d.n) {
+                let stacked = MatRef::row_major(tb, batch, d.k);
+                gemm(E::one(), stacked, d.op_a(&self.lhs, 0).t(), E::one(), out);
+            } else if let Some(tb) = tangents[1] {
+                self.jvp_each(tb, batch, len, out, false);
+            }
+            return;
+        }
+        for (k, t) in tangents.into_iter().enumerate() {
+            if let Some(t) = t {
+                self.jvp_each(t, batch, len, out, k == 0);
+            }
+        }
+    }
+
+    /// Adds `dA · op(B)` (`of_lhs`) or `op(A) · dB` for each tangent of the batch.
+    fn jvp_each(&self, t: &[E], batch: usize, len: usize, out: &mut [E], of_lhs: bool) {
+        let d = self.dims;
+        let per = d.batch * if of_lhs { d.lhs_len() } else { d.rhs_len() };
+        for (t, out) in t
+            .chunks_exact(per.max(1))
+            .zip(out.chunks_exact_mut(len.max(1)))
+            .take(batch)
+        {
             for i in 0..d.batch {
                 let c = &mut out[d.ranges(i).2];
-                if let Some(ta) = tangents[0] {
-                    let ta = &ta[b * d.batch * d.lhs_len()..(b + 1) * d.batch * d.lhs_len()];
-                    gemm(E::one(), d.op_a(ta, i), d.op_b(&self.rhs, i), E::one(), c);
-                }
-                if let Some(tb) = tangents[1] {
-                    let tb = &tb[b * d.batch * d.rhs_len()..(b + 1) * d.batch * d.rhs_len()];
-                    gemm(E::one(), d.op_a(&self.lhs, i), d.op_b(tb, i), E::one(), c);
+                if of_lhs {
+                    gemm(E::one(), d.op_a(t, i), d.op_b(&self.rhs, i), E::one(), c);
+                } else {
+                    gemm(E::one(), d.op_a(&self.lhs, i), d.op_b(t, i), E::one(), c);
                 }
             }
         }
-        out
     }
 }
 

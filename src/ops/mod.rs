@@ -162,11 +162,12 @@ impl<E: Element> Op<E> {
         dispatch!(self, op => op.backward_recorded(grad, node), leaf => [None, None])
     }
 
-    /// The Jacobian-vector product: the tangent of the output for `batch` tangents of
-    /// each input, stored batch-major (`tangents[k]` holds `batch` runs of input `k`'s
-    /// length; `None` is a zero tangent). `out_len` is the output's length.
-    pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, out_len: usize) -> Vec<E> {
-        dispatch!(self, op => op.jvp(tangents, batch, out_len), leaf => vec![E::zero(); batch * out_len])
+    /// The Jacobian-vector product: writes into `out` (zeros, `batch` runs of the
+    /// output's length) the tangent of the output for `batch` tangents of each input,
+    /// stored the same way (`tangents[k]` holds `batch` runs of input `k`'s length;
+    /// `None` is a zero tangent).
+    pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, out: &mut [E]) {
+        dispatch!(self, op => op.jvp(tangents, batch, out), leaf => {})
     }
 }
 

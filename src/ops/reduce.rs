@@ -181,14 +181,14 @@ impl<E: Element> ReduceOp<E> {
     }
 
     /// The tangent of the scalar for each of `batch` tangents of the input.
-    pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, _: usize) -> Vec<E> {
-        let Some(t) = tangents[0] else {
-            return zeros(batch);
-        };
+    pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, out: &mut [E]) {
+        let Some(t) = tangents[0] else { return };
         let n = t.len() / batch.max(1);
-        t.chunks_exact(n.max(1))
-            .take(batch)
-            .map(|t| match self {
+        if n == 0 {
+            return;
+        }
+        for (t, out) in t.chunks_exact(n).zip(out.iter_mut()) {
+            *out = match self {
                 ReduceOp::Sum => pairwise_sum(t),
                 ReduceOp::Mean { len } => mean_of(*len, |i| t[i].to_f64_exact()),
                 ReduceOp::Extremum { is_nan: true, .. } => E::nan(),
@@ -198,12 +198,8 @@ impl<E: Element> ReduceOp<E> {
                     let dot = sum_f64(n, |i| input[i].to_f64_exact() * t[i].to_f64_exact());
                     E::from_f64(dot) / *norm
                 }
-            })
-            .chain(core::iter::repeat_n(
-                E::zero(),
-                if n == 0 { batch } else { 0 },
-            ))
-            .collect()
+            };
+        }
     }
 }
 

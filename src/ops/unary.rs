@@ -75,6 +75,19 @@ macro_rules! unary_ops {
                 }
             }
 
+            /// `out = f'(x)`, elementwise (`x` and `y` as for [`UnaryKind::backward`]).
+            #[allow(unused_variables)]
+            fn derivative(self, xs: &[E], ys: &[E], out: &mut [E]) {
+                match self {
+                    $( UnaryKind::$variant $(($param))? => {
+                        $(let _ = $param;)?
+                        for ((o, &$dx), &$dy) in out.iter_mut().zip(xs).zip(ys) {
+                            *o = $df;
+                        }
+                    } )*
+                }
+            }
+
             /// `g * f'(x)` as recorded operations, with `x` and `y` the input and output
             /// as values of the graph (each is `g` where the derivative does not read it).
             #[allow(unused_variables)]
@@ -158,11 +171,26 @@ unary_ops! {
     /// `x^p`; a NaN base or power gives NaN (IEEE's `pow(NaN, 0) = 1` and
     /// `pow(1, NaN) = 1` would hide it)
     Powf(p: E) => "PowBackward0", saves(x: true, y: false),
-        f(x) = if x.is_nan() || p.is_nan() { E::nan() } else { x.powf(p) },
+        // Squares (the common case) and first powers skip the general `pow`: `x * x` is
+        // the correctly rounded x², as `pow(x, 2)` is, and `pow(x, 1)` is `x`, so the
+        // values are the same.
+        f(x) = if x.is_nan() || p.is_nan() {
+            E::nan()
+        } else if p == c(2.0) {
+            x * x
+        } else if p == E::one() {
+            x
+        } else {
+            x.powf(p)
+        },
         df(x, y) = if x.is_nan() || p.is_nan() {
             E::nan()
         } else if p == E::zero() {
             E::zero()
+        } else if p == c(2.0) {
+            p * x
+        } else if p == E::one() {
+            E::one()
         } else {
             p * x.powf(p - E::one())
         },
@@ -268,19 +296,30 @@ impl<E: Element> UnaryOp<E> {
         [Some(gx), None]
     }
 
-    pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, len: usize) -> Vec<E> {
-        let mut out = vec![E::zero(); batch * len];
-        if let [Some(t), _] = tangents {
-            for (t, out) in t
-                .chunks_exact(len.max(1))
-                .zip(out.chunks_exact_mut(len.max(1)))
-            {
-                let xs = self.input.as_deref().unwrap_or(t);
-                let ys = self.output.as_deref().unwrap_or(t);
-                self.kind.backward(t, xs, ys, out);
+    pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, out: &mut [E]) {
+        let len = out.len() / batch.max(1);
+        let Some(t) = tangents[0] else { return };
+        if len == 0 || t.len() < batch * len {
+            return;
+        }
+        let xs = self.input.as_deref().unwrap_or(t);
+        let ys = self.output.as_deref().unwrap_or(t);
+        if batch == 1 {
+            self.kind.backward(t, xs, ys, out);
+            return;
+        }
+        // f'(x) once, into the first tangent's place, then applied to every tangent
+        // (the first last, since it holds f'(x) until then).
+        let (first, rest) = out.split_at_mut(len);
+        self.kind.derivative(xs, ys, first);
+        for (out, t) in rest.chunks_exact_mut(len).zip(t[len..].chunks_exact(len)) {
+            for ((o, &t), &d) in out.iter_mut().zip(t).zip(first.iter()) {
+                *o = t * d;
             }
         }
-        out
+        for (o, &t) in first.iter_mut().zip(&t[..len]) {
+            *o = t * *o;
+        }
     }
 }
 

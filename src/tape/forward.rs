@@ -5,7 +5,6 @@
 //! runs of `n`. One sweep with the `n` columns of the identity gives a whole Jacobian;
 //! one sweep through a recorded gradient gives a whole Hessian.
 
-use super::backward::reachable;
 use super::graph::{with_live, GraphRef, LeafId, Place};
 use crate::element::Element;
 use crate::ops::Op;
@@ -25,25 +24,82 @@ pub(crate) fn jvp_sweep<E: Element>(
         Place::Leaf { id, .. } => seed_of(*id).map_or_else(zero, <[E]>::to_vec),
         Place::Node { cell, index } => with_live(cell, *index, |_, graph, root| {
             let root = root as usize;
-            let on_path = reachable(graph, root);
-            let mut tangents: Vec<Option<Vec<E>>> = vec![None; root + 1];
-            for (index, node) in graph.nodes.iter().enumerate().take(root + 1) {
-                if !on_path[index] {
+            let nodes = graph.nodes.get(..=root).unwrap_or_default();
+            // Which nodes the target depends on, then where each one's tangent lives:
+            // one of the seeds (never copied), or a region of a single buffer holding
+            // every computed tangent, each after its inputs'.
+            let mut slots = vec![Slot::Unused; nodes.len()];
+            if let Some(slot) = slots.get_mut(root) {
+                *slot = Slot::OnPath;
+            }
+            for (index, node) in nodes.iter().enumerate().rev() {
+                if slots[index] == Slot::OnPath {
+                    for parent in node.parents.iter().flatten() {
+                        slots[*parent as usize] = Slot::OnPath;
+                    }
+                }
+            }
+            let mut total = 0;
+            for (index, node) in nodes.iter().enumerate() {
+                if slots[index] != Slot::OnPath {
                     continue;
                 }
-                tangents[index] = match &node.op {
-                    Op::Leaf(leaf) => seed_of(leaf.id).map(<[E]>::to_vec),
-                    op => {
-                        let inputs = node
-                            .parents
-                            .map(|p| p.and_then(|p| tangents[p as usize].as_deref()));
-                        // A value that depends on no seeded leaf has a zero tangent.
-                        (inputs[0].is_some() || inputs[1].is_some())
-                            .then(|| op.jvp(inputs, batch, node.len))
+                slots[index] = match &node.op {
+                    Op::Leaf(leaf) => seeds
+                        .iter()
+                        .position(|(id, _)| *id == leaf.id)
+                        .map_or(Slot::Zero, Slot::Seed),
+                    // A value that depends on no seeded leaf has a zero tangent.
+                    _ if node
+                        .parents
+                        .iter()
+                        .flatten()
+                        .all(|p| slots[*p as usize] == Slot::Zero) =>
+                    {
+                        Slot::Zero
+                    }
+                    _ => {
+                        total += node.len * batch;
+                        Slot::At(total - node.len * batch)
                     }
                 };
             }
-            tangents[root].take().unwrap_or_else(zero)
+            let mut buffer = vec![E::zero(); total];
+            for (index, node) in nodes.iter().enumerate() {
+                let Slot::At(at) = slots[index] else { continue };
+                let (computed, rest) = buffer.split_at_mut(at);
+                let inputs = node.parents.map(|p| match slots[p? as usize] {
+                    Slot::Seed(k) => Some(seeds[k].1),
+                    Slot::At(from) => {
+                        computed.get(from..from + graph.nodes[p? as usize].len * batch)
+                    }
+                    _ => None,
+                });
+                node.op.jvp(inputs, batch, &mut rest[..node.len * batch]);
+            }
+            match slots.get(root) {
+                Some(Slot::At(at)) => {
+                    buffer.drain(..*at);
+                    buffer
+                }
+                Some(Slot::Seed(k)) => seeds[*k].1.to_vec(),
+                _ => zero(),
+            }
         }),
     }
+}
+
+/// Where a node's tangent is, in a forward sweep.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    /// Not on a path to the target.
+    Unused,
+    /// On a path to the target, not placed yet.
+    OnPath,
+    /// Zero: the value depends on no seeded leaf.
+    Zero,
+    /// Seed `k`.
+    Seed(usize),
+    /// In the buffer of computed tangents, from here.
+    At(usize),
 }
