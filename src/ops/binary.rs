@@ -381,7 +381,10 @@ fn broadcast_values<E: Element>(l: &[E], r: &[E], f: impl Fn(E, E) -> E) -> Arc<
 }
 
 /// Computes `lhs (kind) rhs` into `len` elements with broadcasting (the shorter operand
-/// repeats), recording it if either side is tracked.
+/// repeats), recording it if either side is tracked. Inlined where `kind` is a constant,
+/// so that an operator compiles to its own loop (and an untracked one to no more than
+/// that loop and an allocation).
+#[inline(always)]
 pub(crate) fn apply<E: Element>(
     lhs: Operand<'_, E>,
     rhs: Operand<'_, E>,

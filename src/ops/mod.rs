@@ -173,19 +173,35 @@ impl<E: Element> Op<E> {
 
 /// The result of an operation computed as `data` from `inputs`: records `op` (built only
 /// if some input is tracked) and returns the value with its place.
+///
+/// Inlined, so that an operation on untracked values (the floor of every computation)
+/// pays one test, as when the tape was known at compile time.
+#[inline(always)]
 pub(crate) fn finish<E: Element>(
     data: Arc<[E]>,
     inputs: [Option<Operand<'_, E>>; 2],
     op: impl FnOnce() -> Op<E>,
 ) -> Var<E> {
+    let tracked = |input: &Option<Operand<'_, E>>| input.is_some_and(|i| i.place.is_some());
+    if !tracked(&inputs[0]) && !tracked(&inputs[1]) {
+        return Var { data, place: None };
+    }
+    record(data, inputs, op)
+}
+
+/// The recording half of [`finish`], out of line.
+#[inline(never)]
+fn record<E: Element>(
+    data: Arc<[E]>,
+    inputs: [Option<Operand<'_, E>>; 2],
+    op: impl FnOnce() -> Op<E>,
+) -> Var<E> {
+    let out = graph::Produced {
+        len: data.len(),
+        finite: E::all_finite(&data),
+    };
     let inputs = inputs.map(|input| input.and_then(Operand::input));
-    let place = inputs.iter().any(Option::is_some).then(|| {
-        let out = graph::Produced {
-            len: data.len(),
-            finite: E::all_finite(&data),
-        };
-        graph::record(op(), out, inputs)
-    });
+    let place = Some(graph::record(op(), out, inputs));
     Var { data, place }
 }
 

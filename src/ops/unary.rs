@@ -323,7 +323,9 @@ impl<E: Element> UnaryOp<E> {
     }
 }
 
-/// Applies `kind` to `x`, recording it if `x` is tracked.
+/// Applies `kind` to `x`, recording it if `x` is tracked. Inlined where `kind` is a
+/// constant, so that each function compiles to its own loop.
+#[inline(always)]
 pub(crate) fn apply<E: Element>(x: Operand<'_, E>, kind: UnaryKind<E>) -> Var<E> {
     let output = kind.forward(x.values());
     let (save_x, save_y) = kind.saves();
