@@ -251,7 +251,7 @@ fn run<E: Element>(
 }
 
 use crate::shape::{ScalarShape, Shape};
-use crate::tape::{Backprop, Tape};
+use crate::tape::{Backprop, ConstantSeed, Tape};
 use crate::tensor::Tensor;
 
 impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
@@ -346,7 +346,9 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
 
     /// The vector-Jacobian product: backpropagates `seed`, the gradient of some scalar
     /// with respect to this tensor, and returns the gradients of the leaves (PyTorch's
-    /// `y.backward(v)`). The seed must have this tensor's shape.
+    /// `y.backward(v)`). The seed must have this tensor's shape, and is a constant: a
+    /// `Tracked` seed does not compile (`.detach()` it, or differentiate through it with
+    /// [`Tensor::backward_with_create_graph`]).
     ///
     /// ```
     /// use typegrad::prelude::*;
@@ -355,7 +357,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// let grads = y.backward_with(&Tensor::from_array([0.1, 1.0, 0.0001]));
     /// assert_eq!(grads.get(&x).unwrap().to_vec(), vec![0.4, 4.0, 0.0004]);
     /// ```
-    pub fn backward_with<TS: Tape>(self, seed: &Tensor<S, E, TS>) -> Gradients<E>
+    pub fn backward_with<TS: ConstantSeed>(self, seed: &Tensor<S, E, TS>) -> Gradients<E>
     where
         T: Backprop,
     {
@@ -379,7 +381,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// let err = (&x * 3.0).backward_with_checked(&seed).unwrap_err();
     /// assert_eq!(err, Error::NonFiniteSeed { index: 1 });
     /// ```
-    pub fn backward_with_checked<TS: Tape>(
+    pub fn backward_with_checked<TS: ConstantSeed>(
         self,
         seed: &Tensor<S, E, TS>,
     ) -> Result<Gradients<E>, Error>

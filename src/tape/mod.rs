@@ -209,3 +209,18 @@ pub trait InPlaceSource: Tape {}
 
 impl InPlaceSource for NoGrad {}
 impl InPlaceSource for Detached {}
+
+/// Tapes of a seed that `backward_with` may take: [`NoGrad`] and [`Detached`].
+///
+/// `backward_with(&seed)` treats the seed as a constant. A `Tracked` seed has a gradient
+/// path of its own, which would end there without a word; requiring `.detach()` makes
+/// the cut visible, and `backward_with_create_graph` differentiates through the seed.
+#[diagnostic::on_unimplemented(
+    message = "`backward_with` would silently drop the gradient of this `{Self}` seed: call `.detach()` on it if that is what you mean",
+    label = "the seed's gradient path would end here",
+    note = "`backward_with` treats its seed as a constant; `backward_with_create_graph(&seed)` records the backward pass and differentiates through a tracked seed"
+)]
+pub trait ConstantSeed: Tape {}
+
+impl ConstantSeed for NoGrad {}
+impl ConstantSeed for Detached {}
