@@ -59,6 +59,12 @@ pub enum Error {
         /// The flat (row-major) position of the first such element.
         index: usize,
     },
+    /// A backward pass was to be recorded (for gradients of gradients) through a custom
+    /// operation that gives no differentiable backward rule (`vjp_recorded`).
+    NotTwiceDifferentiable {
+        /// The operation's name.
+        op: &'static str,
+    },
     /// A numeric argument outside the range where it means something: an optimizer's
     /// learning rate that is NaN or negative, an Adam beta of 1.
     InvalidArgument {
@@ -108,6 +114,10 @@ impl fmt::Display for Error {
             Error::NonFiniteLeaf { node, dims, index } => write!(
                 f,
                 "checked backward: a NaN or infinity entered at a tracked leaf of shape {dims:?} (node {node}), element {index}: the leaf's own data is not finite"
+            ),
+            Error::NotTwiceDifferentiable { op } => write!(
+                f,
+                "{op} gives no differentiable backward rule (vjp_recorded), so its gradient cannot be differentiated again"
             ),
             Error::InvalidArgument {
                 context,

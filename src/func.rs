@@ -29,14 +29,16 @@
 //! let x = Tensor::from_array([3.0, 0.5]);
 //! let g = func::grad(f, &x);
 //! assert!(g.allclose(&Tensor::from_array([3.0, 9.0 + 0.5f64.cos()]), 1e-15, 0.0));
-//! let h: Tensor<Rank2<2, 2>, f64> = func::hessian(f, &x);
+//! let h: Tensor<Rank2<2, 2>, f64> = func::hessian(f, &x)?;
 //! let expected = [[1.0, 6.0], [6.0, -0.5f64.sin()]];
 //! assert!(h.allclose(&Tensor::from_array(expected), 1e-15, 0.0));
+//! # Ok::<(), typegrad::Error>(())
 //! ```
 
 use std::sync::Arc;
 
 use crate::element::Element;
+use crate::error::Error;
 use crate::gradients::Gradients;
 use crate::shape::{Rank0, Rank1, Rank2, Rank3, Rank4, ScalarShape, Shape};
 use crate::tape::backward::{backward, Check};
@@ -352,6 +354,10 @@ where
 /// The exact Hessian of a scalar function at `x`: `Rank2<N, N>` for an input of
 /// `Rank1<N>` (in general, `x`'s dimensions twice).
 ///
+/// # Errors
+/// [`Error::NotTwiceDifferentiable`] if `f` applies a custom operation that gives no
+/// differentiable backward rule; with built-in operations only, it does not fail.
+///
 /// The backward pass is recorded ([`Tensor::backward_create_graph`]), which gives the
 /// gradient as a function of `x` built from differentiable operations; its Jacobian is
 /// then taken in forward mode, all `N` unit tangents in one sweep through the recorded
@@ -362,10 +368,14 @@ where
 /// use typegrad::prelude::*;
 /// // xᵀ M x has Hessian M + Mᵀ.
 /// let m = Tensor::from_array([[1.0f64, 2.0], [0.0, 3.0]]);
-/// let h = func::hessian(|x| x.dot(&m.matmul(x)), &Tensor::from_array([0.3, -0.7]));
+/// let h = func::hessian(|x| x.dot(&m.matmul(x)), &Tensor::from_array([0.3, -0.7]))?;
 /// assert_eq!(h.to_vec(), vec![2.0, 2.0, 2.0, 6.0]);
+/// # Ok::<(), typegrad::Error>(())
 /// ```
-pub fn hessian<S, SO, E, F>(f: F, x: &Tensor<S, E>) -> Tensor<<S as JacobianShape<S>>::Output, E>
+pub fn hessian<S, SO, E, F>(
+    f: F,
+    x: &Tensor<S, E>,
+) -> Result<Tensor<<S as JacobianShape<S>>::Output, E>, Error>
 where
     S: JacobianShape<S>,
     SO: ScalarOutput,
@@ -374,12 +384,12 @@ where
 {
     let n = S::NUM_ELEMENTS;
     let (leaf, out) = record(f, x);
-    let Some(gradient) = out.backward_create_graph().get(&leaf) else {
-        return tensor_from(vec![E::zero(); n * n]);
+    let Some(gradient) = out.backward_create_graph()?.get(&leaf) else {
+        return Ok(tensor_from(vec![E::zero(); n * n]));
     };
     // Column b of the Hessian is the tangent of the gradient along unit vector b; the
     // Hessian of a twice-differentiable function is symmetric, but the layout is kept
     // exact (row = gradient element, column = direction) for any function.
     let columns = tangents(&leaf, &gradient, &identity_tangents(n), n);
-    transposed(&columns, n, n)
+    Ok(transposed(&columns, n, n))
 }

@@ -353,7 +353,7 @@ fn random_vectors(lens: &[usize], seed: u64) -> Vec<Vec<f64>> {
 /// let x = Tensor::from_array([0.3f64, -1.2, 2.0]);
 /// gradgradcheck(|x| (x.tanh() * x).exp(), &x, Tolerance::default()).unwrap();
 /// ```
-pub fn gradgradcheck<I, SO, F>(f: F, inputs: &I, tol: Tolerance) -> Result<(), GradcheckError>
+pub fn gradgradcheck<I, SO, F>(f: F, inputs: &I, tol: Tolerance) -> Result<(), GradgradcheckError>
 where
     I: GradcheckInputs,
     SO: Shape,
@@ -361,15 +361,47 @@ where
 {
     let seed = Tensor::<SO, f64>::randn(&mut seeded_rng(0x5eed_0002));
     let tracked = inputs.track();
-    let recorded = I::recorded_gradients(&tracked, &f(&tracked).backward_with_create_graph(&seed));
+    let grads = f(&tracked)
+        .backward_with_create_graph(&seed)
+        .map_err(GradgradcheckError::NotTwiceDifferentiable)?;
+    let recorded = I::recorded_gradients(&tracked, &grads);
     compare_with_finite_differences(&f, inputs, &seed, &recorded, tol)?;
     let weights = random_vectors(&inputs.lens(), 0x5eed_0003);
-    let first_derivative = |tracked: &I::Tracked| {
-        let grads = f(tracked).backward_with_create_graph(&seed);
-        I::project_gradients(tracked, &grads, &weights)
+    let first_derivative = |tracked: &I::Tracked| match f(tracked).backward_with_create_graph(&seed)
+    {
+        Ok(grads) => I::project_gradients(tracked, &grads, &weights),
+        // The graph has the same operations at every point checked, so this succeeded
+        // at the first; were it ever to fail, NaN fails the comparison.
+        Err(_) => Tensor::full(f64::NAN).track(),
     };
-    gradcheck(first_derivative, inputs, tol)
+    Ok(gradcheck(first_derivative, inputs, tol)?)
 }
+
+/// Why [`gradgradcheck`] failed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum GradgradcheckError {
+    /// A first or second derivative disagrees with finite differences.
+    Mismatch(GradcheckError),
+    /// The function applies a custom operation with no differentiable backward rule.
+    NotTwiceDifferentiable(Error),
+}
+
+impl From<GradcheckError> for GradgradcheckError {
+    fn from(err: GradcheckError) -> Self {
+        GradgradcheckError::Mismatch(err)
+    }
+}
+
+impl fmt::Display for GradgradcheckError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GradgradcheckError::Mismatch(err) => err.fmt(f),
+            GradgradcheckError::NotTwiceDifferentiable(err) => err.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for GradgradcheckError {}
 
 /// The first output element whose forward-mode derivative disagrees with the numeric one.
 #[derive(Clone, Debug, PartialEq)]

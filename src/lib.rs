@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 #![forbid(clippy::undocumented_unsafe_blocks)]
 
+pub mod custom;
 mod display;
 pub mod element;
 pub mod error;

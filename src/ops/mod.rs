@@ -23,6 +23,7 @@ pub(crate) mod unary;
 use std::sync::Arc;
 
 use crate::element::Element;
+use crate::error::Error;
 use crate::shape::Shape;
 use crate::tape::backward::ParentGrads;
 use crate::tape::create_graph::NodeContext;
@@ -121,6 +122,8 @@ pub(crate) enum Op<E: Element> {
     Layout(layout::LayoutOp),
     Loss(loss::LossOp<E>),
     CrossEntropy(loss::CrossEntropyOp<E>),
+    /// A user-defined operation (`typegrad::custom`).
+    Custom(crate::custom::CustomRecord<E>),
 }
 
 /// Dispatches a method to the record of each kind of operation.
@@ -136,6 +139,7 @@ macro_rules! dispatch {
             Op::Layout($op) => $body,
             Op::Loss($op) => $body,
             Op::CrossEntropy($op) => $body,
+            Op::Custom($op) => $body,
         }
     };
 }
@@ -154,12 +158,37 @@ impl<E: Element> Op<E> {
 
     /// The same product as [`Op::backward`], built from recorded operations: the
     /// gradient of each input that `node` says is tracked (`None` for the others).
+    ///
+    /// # Errors
+    /// [`Error::NotTwiceDifferentiable`] for a custom operation that gives no recorded
+    /// rule; every built-in operation has one.
     pub(crate) fn backward_recorded(
         &self,
         grad: &Var<E>,
         node: &NodeContext<'_, E>,
+    ) -> Result<[Option<Var<E>>; 2], Error> {
+        match self {
+            Op::Custom(op) => op.backward_recorded(grad, node),
+            op => Ok(op.builtin_backward_recorded(grad, node)),
+        }
+    }
+
+    fn builtin_backward_recorded(
+        &self,
+        grad: &Var<E>,
+        node: &NodeContext<'_, E>,
     ) -> [Option<Var<E>>; 2] {
-        dispatch!(self, op => op.backward_recorded(grad, node), leaf => [None, None])
+        match self {
+            Op::Leaf(_) | Op::Custom(_) => [None, None],
+            Op::Unary(op) => op.backward_recorded(grad, node),
+            Op::Binary(op) => op.backward_recorded(grad, node),
+            Op::Reduce(op) => op.backward_recorded(grad, node),
+            Op::Axis(op) => op.backward_recorded(grad, node),
+            Op::MatMul(op) => op.backward_recorded(grad, node),
+            Op::Layout(op) => op.backward_recorded(grad, node),
+            Op::Loss(op) => op.backward_recorded(grad, node),
+            Op::CrossEntropy(op) => op.backward_recorded(grad, node),
+        }
     }
 
     /// The Jacobian-vector product: writes into `out` (zeros, `batch` runs of the

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use super::graph::{resolve, with_live, GraphCell, GraphRef, LeafId, Place};
 use crate::element::Element;
+use crate::error::Error;
 use crate::ops::{Op, Var};
 use crate::shape::{ScalarShape, Shape};
 use crate::tape::{Backprop, Tape, Tracked};
@@ -71,10 +72,11 @@ impl<E: Element> NodeContext<'_, E> {
 /// use typegrad::prelude::*;
 /// let x = Tensor::<Rank0, f64>::full(3.0).track();
 /// let y = x.powf(3.0); // y = x³, dy/dx = 3x² = 27, d²y/dx² = 6x = 18
-/// let dy = y.backward_create_graph().get(&x).unwrap();
+/// let dy = y.backward_create_graph()?.get(&x).unwrap();
 /// assert_eq!(dy.item(), 27.0);
 /// let d2y = dy.backward().get(&x).unwrap();
 /// assert_eq!(d2y.item(), 18.0);
+/// # Ok::<(), typegrad::Error>(())
 /// ```
 pub struct TrackedGradients<E: Element> {
     by_leaf: BTreeMap<LeafId, Var<E>>,
@@ -132,17 +134,20 @@ impl<E: Element> TrackedGradients<E> {
 
 /// Backpropagates `seed` from `root`, recording every step; the gradients of the leaves
 /// it reaches are values of the root's graph.
+///
+/// # Errors
+/// [`Error::NotTwiceDifferentiable`] at a custom operation without a recorded rule.
 pub(crate) fn backward_recorded<E: Element>(
     root: &GraphRef<E>,
     seed: Var<E>,
-) -> TrackedGradients<E> {
+) -> Result<TrackedGradients<E>, Error> {
     let mut grads = TrackedGradients {
         by_leaf: BTreeMap::new(),
     };
     let (cell, root) = match &root.0 {
         Place::Leaf { id, .. } => {
             grads.accumulate(*id, seed);
-            return grads;
+            return Ok(grads);
         }
         Place::Node { cell, index } => resolve(cell, *index),
     };
@@ -176,7 +181,7 @@ pub(crate) fn backward_recorded<E: Element>(
             parents,
             parent_lens,
         };
-        let inputs = op.backward_recorded(&grad, &context);
+        let inputs = op.backward_recorded(&grad, &context)?;
         for (parent, input_grad) in parents.into_iter().zip(inputs) {
             let (Some(parent), Some(input_grad)) = (parent, input_grad) else {
                 continue;
@@ -188,7 +193,7 @@ pub(crate) fn backward_recorded<E: Element>(
             });
         }
     }
-    grads
+    Ok(grads)
 }
 
 impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
@@ -202,19 +207,24 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// Unlike [`Tensor::backward`], the root is not consumed: the recorded gradients
     /// belong to its graph.
     ///
+    /// # Errors
+    /// [`Error::NotTwiceDifferentiable`] if the root depends on a custom operation that
+    /// gives no differentiable backward rule; every built-in operation has one.
+    ///
     /// ```
     /// use typegrad::prelude::*;
     /// // f(x, y) = x² y: ∂f/∂x = 2xy, and ∂/∂y (∂f/∂x) = 2x.
     /// let x = Tensor::<Rank0, f64>::full(3.0).track();
     /// let y = Tensor::<Rank0, f64>::full(5.0).track();
     /// let f = &x * &x * &y;
-    /// let dfdx = f.backward_create_graph().get(&x).unwrap();
+    /// let dfdx = f.backward_create_graph()?.get(&x).unwrap();
     /// assert_eq!(dfdx.item(), 30.0);
     /// let grads = dfdx.backward();
     /// assert_eq!(grads.get(&y).unwrap().item(), 6.0);
     /// assert_eq!(grads.get(&x).unwrap().item(), 10.0);
+    /// # Ok::<(), typegrad::Error>(())
     /// ```
-    pub fn backward_create_graph(&self) -> TrackedGradients<E>
+    pub fn backward_create_graph(&self) -> Result<TrackedGradients<E>, Error>
     where
         S: ScalarShape,
         T: Backprop,
@@ -222,19 +232,22 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         let seed = Var::constant(Arc::new([E::one()]));
         match self.graph_ref() {
             Some(root) => backward_recorded(root, seed),
-            None => TrackedGradients {
+            None => Ok(TrackedGradients {
                 by_leaf: BTreeMap::new(),
-            },
+            }),
         }
     }
 
     /// [`Tensor::backward_create_graph`] with a seed of this tensor's shape: the
     /// vector-Jacobian product `seedᵀ J`, recorded. A `Tracked` seed is differentiated
     /// through too.
+    ///
+    /// # Errors
+    /// As [`Tensor::backward_create_graph`].
     pub fn backward_with_create_graph<TS: Tape>(
         &self,
         seed: &Tensor<S, E, TS>,
-    ) -> TrackedGradients<E>
+    ) -> Result<TrackedGradients<E>, Error>
     where
         T: Backprop,
     {
@@ -244,9 +257,9 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         };
         match self.graph_ref() {
             Some(root) => backward_recorded(root, seed),
-            None => TrackedGradients {
+            None => Ok(TrackedGradients {
                 by_leaf: BTreeMap::new(),
-            },
+            }),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod accurate_reductions;
 mod checked_backward;
+mod custom_functions;
 mod nan_propagation;
 mod prop_more_ops;
 mod prop_ops;
