@@ -52,8 +52,8 @@ impl BinaryKind {
             BinaryKind::Add | BinaryKind::Sub => E::one(),
             BinaryKind::Mul => r,
             BinaryKind::Div => E::one() / r,
-            BinaryKind::Maximum => unordered_or(l, r, select(l >= r, E::one(), E::zero())),
-            BinaryKind::Minimum => unordered_or(l, r, select(l <= r, E::one(), E::zero())),
+            BinaryKind::Maximum => unordered_or(l, r, share(l > r, l == r)),
+            BinaryKind::Minimum => unordered_or(l, r, share(l < r, l == r)),
         }
     }
 
@@ -65,8 +65,8 @@ impl BinaryKind {
             BinaryKind::Sub => -E::one(),
             BinaryKind::Mul => l,
             BinaryKind::Div => -l / (r * r),
-            BinaryKind::Maximum => unordered_or(l, r, select(r > l, E::one(), E::zero())),
-            BinaryKind::Minimum => unordered_or(l, r, select(r < l, E::one(), E::zero())),
+            BinaryKind::Maximum => unordered_or(l, r, share(r > l, l == r)),
+            BinaryKind::Minimum => unordered_or(l, r, share(r < l, l == r)),
         }
     }
 
@@ -95,6 +95,13 @@ fn select<E>(condition: bool, a: E, b: E) -> E {
     } else {
         b
     }
+}
+
+/// An operand's share of the gradient of a maximum or minimum: all of it where it won,
+/// half where the two tie (PyTorch's rule), none where it lost.
+#[inline(always)]
+fn share<E: Element>(won: bool, tie: bool) -> E {
+    select(won, E::one(), select(tie, E::from_f64(0.5), E::zero()))
 }
 
 /// NaN if `l` and `r` cannot be compared (either is NaN), else `value`: a partial
@@ -427,8 +434,8 @@ where
 
 impl<SL: Shape, E: Element, TL: Tape> Tensor<SL, E, TL> {
     /// The elementwise maximum with `other` (broadcast as for `+`; PyTorch's
-    /// `torch.maximum`). Where the two are equal the whole gradient goes to `self`
-    /// (PyTorch splits it in half); a `NaN` on either side gives `NaN`.
+    /// `torch.maximum`). Where the two are equal each gets half the gradient, as in
+    /// PyTorch; a `NaN` on either side gives `NaN`, and NaN gradients to both.
     ///
     /// ```
     /// use typegrad::prelude::*;
@@ -437,8 +444,8 @@ impl<SL: Shape, E: Element, TL: Tape> Tensor<SL, E, TL> {
     /// let m = a.maximum(&b);
     /// assert_eq!(m.to_vec(), vec![3.0, 5.0, 2.0]);
     /// let grads = m.sum().backward();
-    /// assert_eq!(grads.get(&a).unwrap().to_vec(), vec![0.0, 1.0, 1.0]);
-    /// assert_eq!(grads.get(&b).unwrap().to_vec(), vec![1.0, 0.0, 0.0]);
+    /// assert_eq!(grads.get(&a).unwrap().to_vec(), vec![0.0, 1.0, 0.5]);
+    /// assert_eq!(grads.get(&b).unwrap().to_vec(), vec![1.0, 0.0, 0.5]);
     /// ```
     pub fn maximum<SR: Shape, TR: Tape>(
         &self,
@@ -452,7 +459,8 @@ impl<SL: Shape, E: Element, TL: Tape> Tensor<SL, E, TL> {
     }
 
     /// The elementwise minimum with `other` (broadcast as for `+`; PyTorch's
-    /// `torch.minimum`). Where the two are equal the whole gradient goes to `self`.
+    /// `torch.minimum`). Where the two are equal each gets half the gradient, as in
+    /// PyTorch; a `NaN` on either side gives `NaN`.
     ///
     /// ```
     /// use typegrad::prelude::*;
@@ -607,6 +615,7 @@ mod tests {
         assert_eq!(l.grad_fn().unwrap().name(), "RsubBackward1");
         assert_eq!(l.to_vec(), vec![9.0, 8.0]);
         let q = 2.0 / &d;
+        assert_eq!(q.grad_fn().unwrap().name(), "MulBackward0");
         let grads = (l + q + (3.0 * &d) + (&d / 2.0)).sum().backward();
         assert_eq!(
             grads.get(&d).unwrap().to_vec(),

@@ -288,12 +288,16 @@ pub(crate) fn product<E: Element>(
 }
 
 /// The name PyTorch gives the backward of a product of these shapes.
+///
+/// `torch.matmul` reshapes around the kernel it calls, and the name is that of the last
+/// step: a vector times a matrix is an `mm` of a 1-row matrix, then squeezed; a batched
+/// product is a `bmm` (or an `mm` of the folded batch), then viewed back.
 fn grad_fn_name<SL: MatMulShapes<SR>, SR: Shape>() -> &'static str {
     match (SL::RANK, SR::RANK) {
         (1, 1) => "DotBackward0",
+        (1, 2) => "SqueezeBackward4",
         (2, 1) => "MvBackward0",
-        (3, 3) => "BmmBackward0",
-        (3, 2) => "UnsafeViewBackward0",
+        (3, _) => "UnsafeViewBackward0",
         _ => "MmBackward0",
     }
 }
@@ -365,6 +369,8 @@ mod tests {
         let mv = m.matmul(&v);
         assert_eq!(mv.to_vec(), vec![-1.0, -1.0, -1.0]);
         assert_eq!(mv.grad_fn().unwrap().name(), "MvBackward0");
+        let vm = v.matmul(&m.t());
+        assert_eq!(vm.grad_fn().unwrap().name(), "SqueezeBackward4");
         let grads = mv.sum().backward();
         assert_eq!(grads.get(&v).unwrap().to_vec(), vec![9.0, 12.0]);
         assert_eq!(
@@ -376,6 +382,7 @@ mod tests {
         let b = Tensor::from_array([[[1.0f64], [1.0]], [[2.0], [0.5]]]).track();
         let ab = a.matmul(&b);
         let _: &Tensor<Rank3<2, 1, 1>, f64, Tracked> = &ab;
+        assert_eq!(ab.grad_fn().unwrap().name(), "UnsafeViewBackward0");
         assert_eq!(ab.to_vec(), vec![3.0, 8.0]);
         let grads = ab.sum().backward();
         assert_eq!(grads.get(&a).unwrap().to_vec(), vec![1.0, 1.0, 2.0, 0.5]);

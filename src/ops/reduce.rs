@@ -88,11 +88,11 @@ pub(crate) enum ReduceOp<E: Element> {
     Mean {
         len: usize,
     },
-    /// Max or min: the gradient goes to the position chosen (the first among ties);
-    /// where the result is NaN, every element's gradient is NaN (the comparisons that
-    /// chose the position are undefined).
+    /// Max or min: the gradient is shared evenly by the positions holding the extreme
+    /// value (`ties`; PyTorch's rule); where the result is NaN, every element's gradient
+    /// is NaN (the comparisons that chose the positions are undefined).
     Extremum {
-        index: usize,
+        ties: Arc<[usize]>,
         is_max: bool,
         is_nan: bool,
     },
@@ -127,9 +127,12 @@ impl<E: Element> ReduceOp<E> {
             ReduceOp::Extremum { is_nan: true, .. } => {
                 gx.iter_mut().for_each(|x| *x = *x + g * E::nan());
             }
-            ReduceOp::Extremum { index, .. } => {
-                if let Some(x) = gx.get_mut(*index) {
-                    *x = *x + g;
+            ReduceOp::Extremum { ties, .. } => {
+                let share = g / E::from_f64(ties.len() as f64);
+                for &index in ties.iter() {
+                    if let Some(x) = gx.get_mut(index) {
+                        *x = *x + share;
+                    }
                 }
             }
             ReduceOp::Norm { input, norm } => {
@@ -166,9 +169,11 @@ impl<E: Element> ReduceOp<E> {
             ReduceOp::Extremum { is_nan: true, .. } => {
                 g.mul(&Var::constant(core::iter::repeat_n(E::nan(), n).collect()))
             }
-            ReduceOp::Extremum { index, .. } => {
-                let one_hot = (0..n).map(|i| if i == *index { E::one() } else { E::zero() });
-                g.mul(&Var::constant(one_hot.collect()))
+            ReduceOp::Extremum { ties, .. } => {
+                let share = E::one() / E::from_f64(ties.len() as f64);
+                let mut weights = vec![E::zero(); n];
+                ties.iter().for_each(|&i| weights[i] = share);
+                g.mul(&Var::constant(weights.into()))
             }
             ReduceOp::Norm { norm, .. } if *norm == E::zero() => Var::constant(zeros(n).into()),
             ReduceOp::Norm { input, norm } => {
@@ -192,7 +197,10 @@ impl<E: Element> ReduceOp<E> {
                 ReduceOp::Sum => pairwise_sum(t),
                 ReduceOp::Mean { len } => mean_of(*len, |i| t[i].to_f64_exact()),
                 ReduceOp::Extremum { is_nan: true, .. } => E::nan(),
-                ReduceOp::Extremum { index, .. } => t.get(*index).copied().unwrap_or_else(E::zero),
+                ReduceOp::Extremum { ties, .. } => {
+                    let sum = sum_f64(ties.len(), |k| t[ties[k]].to_f64_exact());
+                    E::from_f64(sum / ties.len() as f64)
+                }
                 ReduceOp::Norm { norm, .. } if *norm == E::zero() => E::zero(),
                 ReduceOp::Norm { input, norm } => {
                     let dot = sum_f64(n, |i| input[i].to_f64_exact() * t[i].to_f64_exact());
@@ -220,6 +228,11 @@ pub(crate) fn sum<E: Element>(x: Operand<'_, E>) -> Var<E> {
 /// Records a reduction of `x` whose value is `value`.
 fn reduce<E: Element>(x: Operand<'_, E>, value: E, op: impl FnOnce() -> ReduceOp<E>) -> Var<E> {
     finish(Arc::new([value]), [Some(x), None], || Op::Reduce(op()))
+}
+
+/// Where `values` holds `value` (the positions that share an extremum's gradient).
+fn positions_of<E: Element>(values: &[E], value: E) -> Arc<[usize]> {
+    (0..values.len()).filter(|&i| values[i] == value).collect()
 }
 
 /// The position of the first maximum (or minimum) and its value; NaN wins, as in
@@ -275,39 +288,42 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         Tensor::from_var(reduce(self.operand(), mean, || ReduceOp::Mean { len }))
     }
 
-    /// The largest element. Its gradient goes entirely to the first position holding
-    /// the maximum (ties: first index; PyTorch's `max()` spreads ties evenly). A tensor
-    /// with no elements gives `-inf`; a `NaN` element gives `NaN`.
+    /// The largest element. Its gradient is shared evenly by the positions holding the
+    /// maximum, as PyTorch's `max()` does. A tensor with no elements gives `-inf`; a
+    /// `NaN` element gives `NaN` (and NaN gradients).
     ///
     /// ```
     /// use typegrad::prelude::*;
     /// let x = Tensor::from_array([1.0f32, 2.0, 4.0, 3.0, 0.5]).track();
     /// let grads = x.max().backward();
     /// assert_eq!(grads.get(&x).unwrap().to_vec(), vec![0.0, 0.0, 1.0, 0.0, 0.0]);
+    /// let tied = Tensor::from_array([4.0f32, 1.0, 4.0]).track();
+    /// let grads = tied.max().backward();
+    /// assert_eq!(grads.get(&tied).unwrap().to_vec(), vec![0.5, 0.0, 0.5]);
     /// ```
     pub fn max(&self) -> Tensor<Rank0, E, UnaryTape<T>> {
-        let (index, value) = extremum(self.as_slice(), true);
+        let (_, value) = extremum(self.as_slice(), true);
         Tensor::from_var(reduce(self.operand(), value, || ReduceOp::Extremum {
-            index,
+            ties: positions_of(self.as_slice(), value),
             is_max: true,
             is_nan: value.is_nan(),
         }))
     }
 
-    /// The smallest element; the gradient goes to the first position holding it. A
-    /// tensor with no elements gives `inf`.
+    /// The smallest element; its gradient is shared evenly by the positions holding it.
+    /// A tensor with no elements gives `inf`.
     ///
     /// ```
     /// use typegrad::prelude::*;
     /// let x = Tensor::from_array([2.0f64, -1.0, -1.0]).track();
     /// let m = x.min();
     /// assert_eq!(m.item(), -1.0);
-    /// assert_eq!(m.backward().get(&x).unwrap().to_vec(), vec![0.0, 1.0, 0.0]);
+    /// assert_eq!(m.backward().get(&x).unwrap().to_vec(), vec![0.0, 0.5, 0.5]);
     /// ```
     pub fn min(&self) -> Tensor<Rank0, E, UnaryTape<T>> {
-        let (index, value) = extremum(self.as_slice(), false);
+        let (_, value) = extremum(self.as_slice(), false);
         Tensor::from_var(reduce(self.operand(), value, || ReduceOp::Extremum {
-            index,
+            ties: positions_of(self.as_slice(), value),
             is_max: false,
             is_nan: value.is_nan(),
         }))
@@ -337,13 +353,17 @@ mod tests {
     use crate::prelude::*;
 
     #[test]
-    fn ties_go_to_the_first_index() {
+    fn ties_share_the_gradient_evenly() {
         let x = Tensor::from_array([3.0f64, 1.0, 3.0]).track();
         let grads = x.max().backward();
-        assert_eq!(grads.get(&x).unwrap().to_vec(), vec![1.0, 0.0, 0.0]);
-        let y = Tensor::from_array([0.0f64, -1.0, -1.0]).track();
+        assert_eq!(grads.get(&x).unwrap().to_vec(), vec![0.5, 0.0, 0.5]);
+        let y = Tensor::from_array([0.0f64, -1.0, -1.0, -1.0]).track();
         let grads = y.min().backward();
-        assert_eq!(grads.get(&y).unwrap().to_vec(), vec![0.0, 1.0, 0.0]);
+        let third = 1.0 / 3.0;
+        assert_eq!(
+            grads.get(&y).unwrap().to_vec(),
+            vec![0.0, third, third, third]
+        );
     }
 
     #[test]

@@ -164,8 +164,9 @@ unary_ops! {
     DivScalar(s: E) => "DivBackward0", saves(x: false, y: false),
         f(x) = x / s, df(x, y) = E::one() / s,
         record(g, x, y) = g.map(UnaryKind::DivScalar(s));
-    /// `c / x`: `f' = -c / x² = -y / x`
-    RdivScalar(s: E) => "DivBackward0", saves(x: true, y: true),
+    /// `c / x`: `f' = -c / x² = -y / x`; PyTorch computes it as `reciprocal(x) * c`, so
+    /// its name is the product's
+    RdivScalar(s: E) => "MulBackward0", saves(x: true, y: true),
         f(x) = s / x, df(x, y) = -y / x,
         record(g, x, y) = g.mul(y).div(x).map(UnaryKind::Neg);
     /// `x^p`; a NaN base or power gives NaN (IEEE's `pow(NaN, 0) = 1` and

@@ -395,7 +395,7 @@ fn grad1<S: Shape, SO: Shape>(
 }
 
 #[test]
-fn maximum_and_minimum_ties_send_the_gradient_to_the_left_operand() {
+fn maximum_and_minimum_ties_split_the_gradient_in_half_as_pytorch() {
     let seed = [1.0, 2.0, 3.0, 4.0];
     // Equal shapes: ties at 0 and 3.
     let (ga, gb) = grads2::<Rank1<4>, Rank1<4>, Rank1<4>>(
@@ -406,7 +406,7 @@ fn maximum_and_minimum_ties_send_the_gradient_to_the_left_operand() {
     );
     assert_eq!(
         (ga, gb),
-        (vec![1.0, 0.0, 3.0, 4.0], vec![0.0, 2.0, 0.0, 0.0])
+        (vec![0.5, 0.0, 3.0, 2.0], vec![0.5, 2.0, 0.0, 2.0])
     );
     let (ga, gb) = grads2::<Rank1<4>, Rank1<4>, Rank1<4>>(
         &[1.0, 2.0, 3.0, -1.0],
@@ -416,37 +416,56 @@ fn maximum_and_minimum_ties_send_the_gradient_to_the_left_operand() {
     );
     assert_eq!(
         (ga, gb),
-        (vec![1.0, 2.0, 0.0, 4.0], vec![0.0, 0.0, 3.0, 0.0])
+        (vec![0.5, 2.0, 0.0, 2.0], vec![0.5, 0.0, 3.0, 2.0])
     );
-    // A broadcast right operand tied with some of the positions it repeats onto.
+    // A broadcast right operand tied with some of the positions it repeats onto: its
+    // halves add up over the repetitions.
     let (ga, gb) = grads2::<Rank2<2, 2>, Rank1<2>, Rank2<2, 2>>(
         &[1.0, 2.0, 3.0, 3.0],
         &[1.0, 3.0],
         &seed,
         |a, b| a.maximum(b),
     );
-    assert_eq!((ga, gb), (vec![1.0, 0.0, 3.0, 4.0], vec![0.0, 2.0]));
-    // A broadcast left operand: it still takes the ties.
+    assert_eq!((ga, gb), (vec![0.5, 0.0, 3.0, 2.0], vec![0.5, 2.0 + 2.0]));
+    // A broadcast left operand.
     let (ga, gb) =
         grads2::<Rank0, Rank1<4>, Rank1<4>>(&[2.0], &[2.0, 1.0, 3.0, 2.0], &seed, |a, b| {
             a.minimum(b)
         });
-    assert_eq!((ga, gb), (vec![1.0 + 3.0 + 4.0], vec![0.0, 2.0, 0.0, 0.0]));
-    // Interior values that tie, and a tensor compared with itself.
+    assert_eq!((ga, gb), (vec![0.5 + 3.0 + 2.0], vec![0.5, 2.0, 0.0, 2.0]));
+    // Interior values that tie.
     let (ga, gb) =
         grads2::<Rank1<2>, Rank1<2>, Rank1<2>>(&[1.0, 4.0], &[0.5, 2.0], &[1.0, 1.0], |a, b| {
             (a * 1.0).maximum(&(b * 2.0))
         });
-    assert_eq!((ga, gb), (vec![1.0, 1.0], vec![0.0, 0.0]));
-    // Only the right operand tracked: at the tie it still gets nothing.
+    assert_eq!((ga, gb), (vec![0.5, 0.5], vec![1.0, 1.0]));
+    // Only the right operand tracked: at the tie it gets its half.
     let left = Tensor::from_array([1.0, 0.0]);
     assert_eq!(
         grad1::<Rank1<2>, Rank1<2>>(&[1.0, 2.0], &[1.0, 1.0], |b| left.maximum(b)),
-        vec![0.0, 1.0]
+        vec![0.5, 1.0]
     );
+    // A tensor compared with itself ties everywhere: the halves add up to the whole.
     assert_eq!(
         grad1::<Rank1<2>, Rank1<2>>(&[1.0, -1.0], &[3.0, 5.0], |x| x.maximum(x) + x.minimum(x)),
         vec![6.0, 10.0]
+    );
+}
+
+#[test]
+fn whole_tensor_max_and_min_share_the_gradient_evenly_among_ties() {
+    assert_eq!(
+        grad1::<Rank1<5>, Rank0>(&[3.0, 1.0, 3.0, 3.0, -2.0], &[6.0], |x| x.max()),
+        vec![2.0, 0.0, 2.0, 2.0, 0.0]
+    );
+    assert_eq!(
+        grad1::<Rank2<2, 2>, Rank0>(&[-2.0, 1.0, -2.0, 0.0], &[1.0], |x| x.min()),
+        vec![0.5, 0.0, 0.5, 0.0]
+    );
+    // All equal: everyone shares.
+    assert_eq!(
+        grad1::<Rank1<4>, Rank0>(&[7.0; 4], &[1.0], |x| x.max()),
+        vec![0.25; 4]
     );
 }
 

@@ -16,7 +16,8 @@
 //! Inputs stay away from kinks and singularities (relu and abs away from 0, ln, sqrt and
 //! fractional powers on positive inputs, divisors away from 0, max/min over values
 //! separated by far more than the finite-difference step). The documented subgradients at
-//! the kinks (relu'(0) = 0, abs'(0) = 0, max/min ties: everything to the first index) are
+//! the kinks (relu'(0) = 0, abs'(0) = 0, ties of maximum/minimum halved, of max/min shared
+//! evenly, along an axis to the first index) are
 //! checked by the deterministic tests at the end.
 //!
 //! All checks use `Tolerance::default()` (PyTorch's eps 1e-6, atol 1e-5, rtol 1e-3).
@@ -855,38 +856,38 @@ fn scalar_grad<S: Shape>(values: &[f64], f: impl Fn(&Tr<S>) -> Tr<Rank0>) -> Vec
 }
 
 #[test]
-fn max_ties_send_the_whole_gradient_to_the_first_index() {
+fn max_ties_share_the_gradient_evenly() {
     assert_eq!(
         scalar_grad::<Rank1<3>>(&[3.0, 1.0, 3.0], |x| x.max()),
-        vec![1.0, 0.0, 0.0]
+        vec![0.5, 0.0, 0.5]
     );
     assert_eq!(
         scalar_grad::<Rank1<4>>(&[2.0; 4], |x| x.max()),
-        vec![1.0, 0.0, 0.0, 0.0]
+        vec![0.25; 4]
     );
     assert_eq!(
         scalar_grad::<Rank2<2, 3>>(&[0.0, 5.0, -1.0, 5.0, 5.0, 2.0], |x| x.max()),
-        vec![0.0, 1.0, 0.0, 0.0, 0.0, 0.0]
+        vec![0.0, 1.0 / 3.0, 0.0, 1.0 / 3.0, 1.0 / 3.0, 0.0]
     );
     // Scaled by the upstream gradient, and through an interior value.
     assert_eq!(
         scalar_grad::<Rank1<3>>(&[1.0, 4.0, 4.0], |x| (x * 2.0).max() * 3.0),
-        vec![0.0, 6.0, 0.0]
+        vec![0.0, 3.0, 3.0]
     );
 }
 
 #[test]
-fn min_ties_send_the_whole_gradient_to_the_first_index() {
+fn min_ties_share_the_gradient_evenly() {
     assert_eq!(
         scalar_grad::<Rank1<3>>(&[0.0, -1.0, -1.0], |x| x.min()),
-        vec![0.0, 1.0, 0.0]
+        vec![0.0, 0.5, 0.5]
     );
     assert_eq!(
         scalar_grad::<Rank1<2>>(&[7.0, 7.0], |x| x.min()),
-        vec![1.0, 0.0]
+        vec![0.5, 0.5]
     );
     assert_eq!(
         scalar_grad::<Rank3<2, 1, 2>>(&[3.0, -2.0, 4.0, -2.0], |x| x.min() * -0.5),
-        vec![0.0, -0.5, 0.0, 0.0]
+        vec![0.0, -0.25, 0.0, -0.25]
     );
 }
