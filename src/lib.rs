@@ -15,6 +15,8 @@ pub mod gradients;
 mod kernels;
 mod ops;
 pub mod optim;
+#[cfg(feature = "safetensors")]
+pub mod serialization;
 pub mod shape;
 pub mod tape;
 pub mod tensor;

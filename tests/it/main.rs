@@ -8,4 +8,6 @@ mod prop_more_ops;
 mod prop_ops;
 mod reliability;
 mod seeds;
+#[cfg(feature = "safetensors")]
+mod serialization;
 mod training;
