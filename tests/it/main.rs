@@ -11,3 +11,4 @@ mod seeds;
 #[cfg(feature = "safetensors")]
 mod serialization;
 mod training;
+mod value_type;
