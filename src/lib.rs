@@ -12,6 +12,8 @@ pub mod element;
 pub mod error;
 pub mod gradcheck;
 pub mod gradients;
+#[cfg(feature = "nalgebra")]
+pub mod interop;
 mod kernels;
 mod ops;
 pub mod optim;
