@@ -1,5 +1,5 @@
 //! The three tapes, [`NoGrad`], [`Detached`] and [`Tracked`], and the rule that combines
-//! them; the reverse graph ([`graph`]) and the backward pass ([`backward`]).
+//! them; the reverse graph (`graph.rs`) and the backward pass (`backward.rs`), both private.
 //!
 //! A tape is the third type parameter of [`crate::Tensor`]. It decides at compile time
 //! whether an operation records anything: on `NoGrad` values nothing is allocated beyond
