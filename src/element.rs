@@ -38,6 +38,16 @@ pub trait Element:
     /// Whether no element is a NaN or an infinity. Written on the bits without an early
     /// exit, so it vectorises: it runs on every tracked result.
     fn all_finite(values: &[Self]) -> bool;
+
+    /// Appends the little-endian bytes of `values` to `out`: the layout of safetensors
+    /// and of NumPy's `<f4` and `<f8`.
+    #[doc(hidden)]
+    fn extend_le_bytes(values: &[Self], out: &mut Vec<u8>);
+
+    /// The elements whose little-endian bytes are `bytes`, bit for bit; `None` unless
+    /// `bytes` holds a whole number of elements.
+    #[doc(hidden)]
+    fn from_le_byte_slice(bytes: &[u8]) -> Option<Vec<Self>>;
 }
 
 mod sealed {
@@ -64,6 +74,23 @@ impl Element for f32 {
             .iter()
             .fold(false, |bad, v| bad | (v.to_bits() & EXPONENT == EXPONENT))
     }
+
+    fn extend_le_bytes(values: &[Self], out: &mut Vec<u8>) {
+        out.reserve(values.len() * 4);
+        values
+            .iter()
+            .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+    }
+
+    fn from_le_byte_slice(bytes: &[u8]) -> Option<Vec<Self>> {
+        let chunks = bytes.chunks_exact(4);
+        if !chunks.remainder().is_empty() {
+            return None;
+        }
+        chunks
+            .map(|c| <[u8; 4]>::try_from(c).ok().map(f32::from_le_bytes))
+            .collect()
+    }
 }
 
 impl Element for f64 {
@@ -82,6 +109,23 @@ impl Element for f64 {
         !values
             .iter()
             .fold(false, |bad, v| bad | (v.to_bits() & EXPONENT == EXPONENT))
+    }
+
+    fn extend_le_bytes(values: &[Self], out: &mut Vec<u8>) {
+        out.reserve(values.len() * 8);
+        values
+            .iter()
+            .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+    }
+
+    fn from_le_byte_slice(bytes: &[u8]) -> Option<Vec<Self>> {
+        let chunks = bytes.chunks_exact(8);
+        if !chunks.remainder().is_empty() {
+            return None;
+        }
+        chunks
+            .map(|c| <[u8; 8]>::try_from(c).ok().map(f64::from_le_bytes))
+            .collect()
     }
 }
 

@@ -77,6 +77,57 @@ pub enum Error {
         /// What the argument must be (`"finite and >= 0"`).
         rule: &'static str,
     },
+    /// Named weights (safetensors): no tensor of this name is stored.
+    MissingWeight {
+        /// The name asked for.
+        name: String,
+        /// How many tensors are stored.
+        stored: usize,
+    },
+    /// Named weights (safetensors): the stored tensor's element type or shape is not the
+    /// one asked for. Nothing is converted or reshaped.
+    WeightMismatch {
+        /// The tensor's name.
+        name: String,
+        /// The stored element type, as safetensors names it (`"F64"`, `"F16"`).
+        found_dtype: String,
+        /// The stored dimensions.
+        found_dims: Vec<usize>,
+        /// The element type asked for (`"F32"` or `"F64"`).
+        expected_dtype: &'static str,
+        /// The dimensions of the shape asked for.
+        expected_dims: &'static [usize],
+    },
+    /// Named weights (safetensors): a name that cannot be stored, because a tensor of
+    /// that name is already there or the format reserves it.
+    InvalidWeightName {
+        /// The name given.
+        name: String,
+        /// Why it cannot be stored.
+        reason: &'static str,
+    },
+    /// Named weights (safetensors): bytes that are not a valid safetensors file
+    /// (truncated, a corrupt header, byte ranges that do not match the shapes), or
+    /// weights that the format cannot hold.
+    Safetensors {
+        /// Which call failed (`"Weights::load"`).
+        context: &'static str,
+        /// The file, if the bytes came from or were going to one.
+        path: Option<std::path::PathBuf>,
+        /// What is wrong with them.
+        reason: String,
+    },
+    /// Reading or writing a file failed.
+    Io {
+        /// Which call failed (`"Weights::save"`).
+        context: &'static str,
+        /// The file.
+        path: std::path::PathBuf,
+        /// The kind of failure (`NotFound`, `PermissionDenied`, ...).
+        kind: std::io::ErrorKind,
+        /// The operating system's message.
+        message: String,
+    },
 }
 
 impl fmt::Display for Error {
@@ -128,6 +179,37 @@ impl fmt::Display for Error {
                 f,
                 "{context}: invalid {argument}: {value} (must be {rule})"
             ),
+            Error::MissingWeight { name, stored } => write!(
+                f,
+                "no tensor named `{name}` among the {stored} stored"
+            ),
+            Error::WeightMismatch {
+                name,
+                found_dtype,
+                found_dims,
+                expected_dtype,
+                expected_dims,
+            } => write!(
+                f,
+                "tensor `{name}` is stored as {found_dtype} {found_dims:?}, but {expected_dtype} {expected_dims:?} was asked for"
+            ),
+            Error::InvalidWeightName { name, reason } => {
+                write!(f, "cannot store a tensor named `{name}`: {reason}")
+            }
+            Error::Safetensors {
+                context,
+                path,
+                reason,
+            } => match path {
+                Some(path) => write!(f, "{context}: {}: {reason}", path.display()),
+                None => write!(f, "{context}: {reason}"),
+            },
+            Error::Io {
+                context,
+                path,
+                message,
+                ..
+            } => write!(f, "{context}: {}: {message}", path.display()),
         }
     }
 }

@@ -101,8 +101,33 @@ impl<E: Element> Gradients<E> {
             .is_some_and(|id| self.by_leaf.contains_key(&id))
     }
 
-    /// Adds every gradient of `other` into this store.
-    pub(crate) fn merge(&mut self, other: Gradients<E>) {
+    /// Adds every gradient of `other` into this store: gradients computed on several
+    /// threads (or batches) added together, as one backward pass over all of them would
+    /// have given.
+    ///
+    /// Leaves are matched by identity, so every thread must use the same leaves: one
+    /// tracked `w` shared by reference or cloned, or one [`crate::optim::Param`]'s
+    /// `track()`. Calling `.track()` on a plain value in each thread would make a
+    /// different leaf each time, whose gradients are kept apart.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let w = Tensor::from_array([1.0f32, 2.0]).track();
+    /// let shards = [Tensor::from_array([1.0f32, 0.0]), Tensor::from_array([0.0f32, 3.0])];
+    /// let mut grads = Gradients::new();
+    /// std::thread::scope(|s| {
+    ///     let w = &w;
+    ///     let runs: Vec<_> = shards
+    ///         .iter()
+    ///         .map(|x| s.spawn(move || (w * x).sum().backward()))
+    ///         .collect();
+    ///     for run in runs {
+    ///         grads.merge(run.join().expect("no panic"));
+    ///     }
+    /// });
+    /// assert_eq!(grads.get(&w).unwrap().to_array(), [1.0, 3.0]);
+    /// ```
+    pub fn merge(&mut self, other: Gradients<E>) {
         for (id, grad) in other.by_leaf {
             self.accumulate(id, grad);
         }

@@ -14,9 +14,13 @@ pub mod error;
 pub mod func;
 pub mod gradcheck;
 pub mod gradients;
+#[cfg(feature = "nalgebra")]
+pub mod interop;
 mod kernels;
 mod ops;
 pub mod optim;
+#[cfg(feature = "safetensors")]
+pub mod serialization;
 pub mod shape;
 pub mod tape;
 pub mod tensor;

@@ -1,5 +1,5 @@
 //! The three tapes, [`NoGrad`], [`Detached`] and [`Tracked`], and the rule that combines
-//! them; the reverse graph ([`graph`]) and the backward pass ([`backward`]).
+//! them; the reverse graph (`graph.rs`) and the backward pass (`backward.rs`), both private.
 //!
 //! A tape is the third type parameter of [`crate::Tensor`]. It decides at compile time
 //! whether an operation records anything: on `NoGrad` values nothing is allocated beyond
@@ -49,6 +49,32 @@ mod sealed {
 /// bounds: `Merge<Tracked, Output = Tracked>` says that anything combined with a tracked
 /// value is tracked, and `Merge<NoGrad, Output = Self::Plain>` that a plain operand
 /// changes nothing, so chains of operations on a `T: Tape` keep the type `T::Plain`.
+///
+/// `Merge<Self::Plain, Output = Self::Plain>` is there for a parameter that meets a value
+/// computed from parameters: `b + &(x.matmul(&w))` or `w2.matmul(&h)` with `b`, `w2` of
+/// tape `T` and `h` of tape `T::Plain`. Without it each such step asked the caller for
+/// `T: Merge<T::Plain, Output = T::Plain>`, a bound every tape satisfies. With it, a
+/// function whose tensors are of one tape parameter `T`, its results and plain values
+/// (an MLP layer, a loss) needs only `T: Tape`, and runs on `NoGrad` parameters as on
+/// `Tracked` ones (`ui-tests/pass/generic_mlp.rs`).
+///
+/// ```
+/// use typegrad::prelude::*;
+/// fn layer<T: Tape>(
+///     x: &Tensor<Rank1<2>, f32>,
+///     w: &Tensor<Rank2<2, 2>, f32, T>,
+///     b: &Tensor<Rank1<2>, f32, T>,
+/// ) -> Tensor<Rank1<2>, f32, T::Plain> {
+///     let h = (x.matmul(w) + b).relu();
+///     b + &w.matmul(&h) // `T` meets `T::Plain` both ways round
+/// }
+/// let w = Tensor::<Rank2<2, 2>, f32>::eye();
+/// let b = Tensor::<Rank1<2>, f32>::ones();
+/// let x = Tensor::from_array([1.0f32, -3.0]);
+/// let plain: Tensor<Rank1<2>, f32, NoGrad> = layer(&x, &w, &b);
+/// let tracked: Tensor<Rank1<2>, f32, Tracked> = layer(&x, &w.track(), &b.track());
+/// assert_eq!(plain, tracked);
+/// ```
 pub trait Tape:
     'static
     + Copy
@@ -61,6 +87,7 @@ pub trait Tape:
     + Merge<Detached, Output = Self::Plain>
     + Merge<Tracked, Output = Tracked>
     + Merge<Self, Output = Self::Plain>
+    + Merge<Self::Plain, Output = Self::Plain>
 {
     /// The tape of a value computed from this one alone: `Tracked` stays `Tracked`,
     /// `NoGrad` and `Detached` give `NoGrad`.
@@ -126,9 +153,25 @@ impl Tape for Tracked {
 /// The tape of a result computed from a `Self` and an `Rhs` operand: `Tracked` if either
 /// is `Tracked`, else `NoGrad` (SPEC §2). Unary operations use `Merge<NoGrad>`, so a
 /// function of a `Detached` value is a plain `NoGrad` value.
-pub trait Merge<Rhs> {
-    /// The result's tape.
-    type Output: Tape;
+///
+/// Every pair of tapes merges, but generic code with two independent tape parameters
+/// `X` and `T` has to say so: `X: Merge<T>` (a supertrait cannot quantify over every
+/// `T`). The bounds on [`Merge::Output`] then carry the rest: the result is its own
+/// plain tape and absorbs both operands, so `(x.matmul(w) + b).relu() + b` needs only
+/// that one bound (`ui-tests/pass/generic_two_tapes.rs`).
+#[diagnostic::on_unimplemented(
+    message = "generic code cannot tell the tape of a result combining tensors of tapes `{Self}` and `{Rhs}`",
+    label = "combines tapes `{Self}` and `{Rhs}`",
+    note = "every pair of tapes merges, but for two independent tape parameters the compiler needs the bound `{Self}: Merge<{Rhs}>` (the result's tape is then `BinaryTape<{Self}, {Rhs}>`); with one tape parameter `T` for all tensors that are not plain values, `T: Tape` is enough"
+)]
+pub trait Merge<Rhs>: Sized {
+    /// The result's tape. It is its own [`Tape::Plain`], and a result combined again with
+    /// either operand (`result + operand`) has this tape once more (true of all nine
+    /// cases), so chains of operations on the operands and the result keep this one type
+    /// in generic code.
+    type Output: Tape<Plain = Self::Output>
+        + Merge<Rhs, Output = Self::Output>
+        + Merge<Self, Output = Self::Output>;
 }
 
 // Three blanket impls give the nine cases: an untracked left operand contributes

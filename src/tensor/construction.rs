@@ -9,7 +9,7 @@ use super::Tensor;
 use crate::element::Element;
 use crate::error::Error;
 use crate::shape::{Rank0, Rank1, Rank2, Rank3, Rank4, Shape};
-use crate::tape::NoGrad;
+use crate::tape::{NoGrad, Tape};
 
 /// The seeded random generator the examples use: ChaCha8, whose output for a given seed
 /// is fixed across platforms and versions of its crate.
@@ -28,7 +28,13 @@ pub fn seeded_rng(seed: u64) -> SeededRng {
 }
 
 /// Nested arrays that describe a tensor: `[[E; N]; M]` is a `Rank2<M, N>`.
-pub trait NestedArray<E: Element> {
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a nested array of `f32` or `f64` numbers",
+    label = "`Tensor::from_array` takes numbers",
+    note = "to build a tensor from tensors, use `Tensor::stack`",
+    note = "for numbers, write float literals such as `2.0`, not `2`"
+)]
+pub trait NestedArray<E> {
     /// The shape the nesting describes.
     type Shape: Shape;
     /// Appends the elements in row-major order.
@@ -78,6 +84,30 @@ impl<E: Element, const A: usize, const B: usize, const C: usize, const D: usize>
     fn extend_flat(&self, out: &mut Vec<E>) {
         self.iter().for_each(|t| t.extend_flat(out));
     }
+}
+
+/// Marks nothing: no type implements it. It keeps the impl of [`NestedArray`] for
+/// arrays of tensors from ever applying.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`Tensor::from_array` takes arrays of numbers, not of tensors",
+    note = "to build a tensor from tensors, use `Tensor::stack`"
+)]
+pub trait NotAnElement {}
+
+// Never usable (its bound has no impl). It exists so that `Tensor::from_array([t0, t1])`
+// has two candidate impls that both fail, and rustc reports `NestedArray`'s message (which
+// names `Tensor::stack`) instead of inferring `E = Tensor<..>` from the `[E; N]` impl and
+// reporting `Element`'s advice about float literals.
+#[doc(hidden)]
+#[diagnostic::do_not_recommend]
+impl<S: Shape, E: Element, T: Tape, const N: usize> NestedArray<Tensor<S, E, T>>
+    for [Tensor<S, E, T>; N]
+where
+    Tensor<S, E, T>: NotAnElement,
+{
+    type Shape = Rank1<N>;
+    fn extend_flat(&self, _: &mut Vec<Tensor<S, E, T>>) {}
 }
 
 /// A fresh storage of `len` elements filled by `fill`.

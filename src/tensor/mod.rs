@@ -1,9 +1,11 @@
 //! [`Tensor<S, E, T>`]: a value of shape `S` and element `E` on tape `T`.
 
 pub(crate) mod construction;
+mod conversions;
 mod inplace;
 
 pub use construction::{seeded_rng, NestedArray, SeededRng};
+pub use conversions::TensorIndex;
 
 use core::marker::PhantomData;
 use std::sync::Arc;

@@ -9,5 +9,8 @@ mod prop_more_ops;
 mod prop_ops;
 mod reliability;
 mod seeds;
+#[cfg(feature = "safetensors")]
+mod serialization;
 mod training;
 mod transforms;
+mod value_type;
