@@ -50,11 +50,93 @@ pub trait Element:
     fn from_le_byte_slice(bytes: &[u8]) -> Option<Vec<Self>>;
 }
 
-mod sealed {
-    /// Keeps [`super::Element`] closed to `f32` and `f64`.
-    pub trait Sealed {}
-    impl Sealed for f32 {}
-    impl Sealed for f64 {}
+pub(crate) mod sealed {
+    //! What the crate needs of an element type beyond arithmetic: moving values of
+    //! either element type through one store (gradients of `f32` and `f64` leaves of one
+    //! computation that casts between them), without `Any` or `TypeId`.
+
+    use std::sync::Arc;
+
+    use crate::ops::Var;
+
+    /// A gradient of either element type.
+    #[derive(Clone)]
+    pub enum Stored {
+        F32(Arc<[f32]>),
+        F64(Arc<[f64]>),
+    }
+
+    /// A recorded gradient (a value of a graph) of either element type.
+    #[derive(Clone)]
+    pub enum StoredVar {
+        F32(Var<f32>),
+        F64(Var<f64>),
+    }
+
+    /// Forward-mode seed values of either element type.
+    #[derive(Clone, Copy)]
+    pub enum Seed<'a> {
+        F32(&'a [f32]),
+        F64(&'a [f64]),
+    }
+
+    /// Keeps [`super::Element`] closed to `f32` and `f64`, and converts its values to
+    /// and from the stores above.
+    pub trait Sealed: Sized + Copy + 'static {
+        fn wrap(values: Arc<[Self]>) -> Stored;
+        fn unwrap(stored: &Stored) -> Option<&Arc<[Self]>>;
+        fn unwrap_mut(stored: &mut Stored) -> Option<&mut Arc<[Self]>>;
+        fn wrap_var(var: Var<Self>) -> StoredVar
+        where
+            Self: super::Element;
+        fn unwrap_var(stored: &StoredVar) -> Option<&Var<Self>>
+        where
+            Self: super::Element;
+        fn seed(values: &[Self]) -> Seed<'_>;
+        fn unseed(seed: Seed<'_>) -> Option<&[Self]>;
+    }
+
+    /// Implements [`Sealed`] for a float type and its variant of each store.
+    macro_rules! sealed {
+        ($($float:ty => $variant:ident),*) => {$(
+            impl Sealed for $float {
+                fn wrap(values: Arc<[Self]>) -> Stored {
+                    Stored::$variant(values)
+                }
+                fn unwrap(stored: &Stored) -> Option<&Arc<[Self]>> {
+                    match stored {
+                        Stored::$variant(values) => Some(values),
+                        _ => None,
+                    }
+                }
+                fn unwrap_mut(stored: &mut Stored) -> Option<&mut Arc<[Self]>> {
+                    match stored {
+                        Stored::$variant(values) => Some(values),
+                        _ => None,
+                    }
+                }
+                fn wrap_var(var: Var<Self>) -> StoredVar {
+                    StoredVar::$variant(var)
+                }
+                fn unwrap_var(stored: &StoredVar) -> Option<&Var<Self>> {
+                    match stored {
+                        StoredVar::$variant(var) => Some(var),
+                        _ => None,
+                    }
+                }
+                fn seed(values: &[Self]) -> Seed<'_> {
+                    Seed::$variant(values)
+                }
+                fn unseed(seed: Seed<'_>) -> Option<&[Self]> {
+                    match seed {
+                        Seed::$variant(values) => Some(values),
+                        _ => None,
+                    }
+                }
+            }
+        )*};
+    }
+    sealed!(f32 => F32, f64 => F64);
 }
 
 impl Element for f32 {

@@ -225,9 +225,12 @@ fn tangents<S: Shape, SO: Shape, E: Element>(
     batch: usize,
 ) -> Vec<E> {
     match (out.graph_ref(), leaf_id(leaf)) {
-        (Some(target), Some(id)) => jvp_sweep(target, SO::NUM_ELEMENTS, &[(id, seed)], batch),
-        _ => vec![E::zero(); batch * SO::NUM_ELEMENTS],
+        (Some(target), Some(id)) => {
+            jvp_sweep(target, SO::NUM_ELEMENTS, &[(id, E::seed(seed))], batch)
+        }
+        _ => None,
     }
+    .unwrap_or_else(|| vec![E::zero(); batch * SO::NUM_ELEMENTS])
 }
 
 /// A `NoGrad` tensor of `values`, which the caller made `S::NUM_ELEMENTS` long.
@@ -343,7 +346,7 @@ where
             &mut grads,
             Check::Off,
         );
-        if let Some(g) = grads.get_by_id::<S>(id) {
+        if let Some(g) = grads.get_by_id::<S, E>(id) {
             row.copy_from_slice(g.as_slice());
         }
         seed[o] = E::zero();

@@ -8,6 +8,7 @@
 
 use core::fmt;
 
+use crate::element::sealed::Sealed;
 use crate::error::Error;
 use crate::gradients::Gradients;
 use crate::shape::{Rank0, Shape};
@@ -457,12 +458,12 @@ where
     let seeds: Vec<_> = I::places(&tracked)
         .into_iter()
         .zip(&direction)
-        .filter_map(|(place, v)| Some((place?.leaf_id()?, v.as_slice())))
+        .filter_map(|(place, v)| Some((place?.leaf_id()?, f64::seed(v))))
         .collect();
-    let analytic = match out.graph_ref() {
-        Some(target) => jvp_sweep(target, SO::NUM_ELEMENTS, &seeds, 1),
-        None => vec![0.0; SO::NUM_ELEMENTS],
-    };
+    let analytic = out
+        .graph_ref()
+        .and_then(|target| jvp_sweep(target, SO::NUM_ELEMENTS, &seeds, 1))
+        .unwrap_or_else(|| vec![0.0; SO::NUM_ELEMENTS]);
     let shifted = |sign: f64| -> Result<Vec<f64>, Error> {
         let mut probe = inputs.clone();
         for (input, v) in direction.iter().enumerate() {

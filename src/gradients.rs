@@ -1,8 +1,10 @@
 //! The gradient store: what backward returns, looked up by the tracked leaf itself.
 
+use core::marker::PhantomData;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::element::sealed::Stored;
 use crate::element::Element;
 use crate::shape::Shape;
 use crate::tape::graph::LeafId;
@@ -26,15 +28,56 @@ use crate::tensor::Tensor;
 /// grads.zero();
 /// assert_eq!(grads.get(&x).unwrap().item(), 0.0);
 /// ```
+///
+/// `E` is the loss's element type. A computation that casts between `f32` and `f64`
+/// (`cast`) has leaves of both, and one store holds the gradients of all of them: `get`
+/// takes a leaf of either element type.
 #[derive(Clone)]
 pub struct Gradients<E: Element> {
-    by_leaf: BTreeMap<LeafId, Arc<[E]>>,
+    pub(crate) store: GradientStore,
+    element: PhantomData<E>,
+}
+
+/// The gradients of leaves of either element type, by leaf.
+#[derive(Clone, Default)]
+pub(crate) struct GradientStore {
+    by_leaf: BTreeMap<LeafId, Stored>,
+}
+
+impl GradientStore {
+    /// Adds `grad` to the gradient stored for `id`.
+    pub(crate) fn accumulate<E: Element>(&mut self, id: LeafId, grad: Arc<[E]>) {
+        match self.by_leaf.get_mut(&id).and_then(E::unwrap_mut) {
+            Some(existing) if existing.len() == grad.len() => {
+                for (sum, add) in Arc::make_mut(existing).iter_mut().zip(grad.iter()) {
+                    *sum = *sum + *add;
+                }
+            }
+            _ => {
+                self.by_leaf.insert(id, E::wrap(grad));
+            }
+        }
+    }
+
+    /// Adds every gradient of `other`.
+    pub(crate) fn merge(&mut self, other: GradientStore) {
+        for (id, grad) in other.by_leaf {
+            match grad {
+                Stored::F32(grad) => self.accumulate(id, grad),
+                Stored::F64(grad) => self.accumulate(id, grad),
+            }
+        }
+    }
+
+    fn get<E: Element>(&self, id: LeafId) -> Option<&Arc<[E]>> {
+        self.by_leaf.get(&id).and_then(E::unwrap)
+    }
 }
 
 impl<E: Element> core::fmt::Debug for Gradients<E> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Gradients")
-            .field("leaves", &self.by_leaf.len())
+            .field("leaves", &self.store.by_leaf.len())
             .finish()
     }
 }
@@ -42,7 +85,8 @@ impl<E: Element> core::fmt::Debug for Gradients<E> {
 impl<E: Element> Default for Gradients<E> {
     fn default() -> Self {
         Gradients {
-            by_leaf: BTreeMap::new(),
+            store: GradientStore::default(),
+            element: PhantomData,
         }
     }
 }
@@ -58,47 +102,60 @@ impl<E: Element> Gradients<E> {
     ///
     /// As in PyTorch, only leaves made with `.track()` keep a gradient; to see the
     /// gradient at an intermediate value, make it a leaf: `y.detach().track()`.
-    /// Asking for the gradient of a `NoGrad` or `Detached` tensor does not compile.
-    pub fn get<S: Shape, T: Backprop>(&self, leaf: &Tensor<S, E, T>) -> Option<Tensor<S, E>> {
+    /// Asking for the gradient of a `NoGrad` or `Detached` tensor does not compile. The
+    /// leaf may hold either element type (its gradient has the leaf's).
+    pub fn get<S: Shape, L: Element, T: Backprop>(
+        &self,
+        leaf: &Tensor<S, L, T>,
+    ) -> Option<Tensor<S, L>> {
         self.get_by_id(T::graph_ref(leaf.handle())?.leaf_id()?)
     }
 
-    /// The gradient stored under `id`, shaped as `S`; `None` if there is none or its
-    /// length is not `S`'s.
-    pub(crate) fn get_by_id<S: Shape>(&self, id: LeafId) -> Option<Tensor<S, E>> {
-        Tensor::from_storage(Arc::clone(self.by_leaf.get(&id)?))
+    /// The gradient stored under `id`, shaped as `S`; `None` if there is none, or its
+    /// element type or length is not the one asked for.
+    pub(crate) fn get_by_id<S: Shape, L: Element>(&self, id: LeafId) -> Option<Tensor<S, L>> {
+        Tensor::from_storage(Arc::clone(self.store.get::<L>(id)?))
     }
 
     /// Sets every stored gradient to zero, keeping the entries.
     pub fn zero(&mut self) {
-        for grad in self.by_leaf.values_mut() {
+        fn zero<L: Element>(grad: &mut Arc<[L]>) {
             match Arc::get_mut(grad) {
-                Some(values) => values.fill(E::zero()),
-                None => *grad = core::iter::repeat_n(E::zero(), grad.len()).collect(),
+                Some(values) => values.fill(L::zero()),
+                None => *grad = core::iter::repeat_n(L::zero(), grad.len()).collect(),
+            }
+        }
+        for grad in self.store.by_leaf.values_mut() {
+            match grad {
+                Stored::F32(grad) => zero(grad),
+                Stored::F64(grad) => zero(grad),
             }
         }
     }
 
     /// Removes every gradient.
     pub fn clear(&mut self) {
-        self.by_leaf.clear();
+        self.store.by_leaf.clear();
     }
 
     /// Number of leaves holding a gradient.
     pub fn len(&self) -> usize {
-        self.by_leaf.len()
+        self.store.by_leaf.len()
     }
 
     /// Whether no leaf holds a gradient.
     pub fn is_empty(&self) -> bool {
-        self.by_leaf.is_empty()
+        self.store.by_leaf.is_empty()
     }
 
     /// Whether `leaf` has a gradient here.
-    pub fn contains<S: Shape, T: Tape + Backprop>(&self, leaf: &Tensor<S, E, T>) -> bool {
+    pub fn contains<S: Shape, L: Element, T: Tape + Backprop>(
+        &self,
+        leaf: &Tensor<S, L, T>,
+    ) -> bool {
         T::graph_ref(leaf.handle())
             .and_then(|r| r.leaf_id())
-            .is_some_and(|id| self.by_leaf.contains_key(&id))
+            .is_some_and(|id| self.store.by_leaf.contains_key(&id))
     }
 
     /// Adds every gradient of `other` into this store: gradients computed on several
@@ -128,22 +185,6 @@ impl<E: Element> Gradients<E> {
     /// assert_eq!(grads.get(&w).unwrap().to_array(), [1.0, 3.0]);
     /// ```
     pub fn merge(&mut self, other: Gradients<E>) {
-        for (id, grad) in other.by_leaf {
-            self.accumulate(id, grad);
-        }
-    }
-
-    /// Adds `grad` to the gradient stored for `id`.
-    pub(crate) fn accumulate(&mut self, id: LeafId, grad: Arc<[E]>) {
-        match self.by_leaf.get_mut(&id) {
-            Some(existing) if existing.len() == grad.len() => {
-                for (sum, add) in Arc::make_mut(existing).iter_mut().zip(grad.iter()) {
-                    *sum = *sum + *add;
-                }
-            }
-            _ => {
-                self.by_leaf.insert(id, grad);
-            }
-        }
+        self.store.merge(other.store);
     }
 }

@@ -14,6 +14,7 @@
 
 pub(crate) mod axis;
 pub(crate) mod binary;
+pub(crate) mod cast;
 pub(crate) mod layout;
 pub(crate) mod loss;
 pub(crate) mod matmul;
@@ -38,7 +39,7 @@ use crate::tensor::Tensor;
 /// backward pass calls those functions directly, with the dimensions it reads from the
 /// op records.
 #[derive(Clone)]
-pub(crate) struct Var<E: Element> {
+pub struct Var<E: Element> {
     pub(crate) data: Arc<[E]>,
     pub(crate) place: Option<GraphRef<E>>,
 }
@@ -124,11 +125,17 @@ pub(crate) enum Op<E: Element> {
     CrossEntropy(loss::CrossEntropyOp<E>),
     /// A user-defined operation (`typegrad::custom`).
     Custom(crate::custom::CustomRecord<E>),
+    /// A value converted from a graph of the other element type. Its rules cross into
+    /// that graph, so each pass handles it itself (the dispatch below does nothing).
+    Cast(cast::CastOp<E>),
 }
 
 /// Dispatches a method to the record of each kind of operation.
 macro_rules! dispatch {
     ($self:ident, $op:ident => $body:expr, leaf => $leaf:expr) => {
+        dispatch!($self, $op => $body, leaf => $leaf, cast => $leaf)
+    };
+    ($self:ident, $op:ident => $body:expr, leaf => $leaf:expr, cast => $cast:expr) => {
         match $self {
             Op::Leaf(_) => $leaf,
             Op::Unary($op) => $body,
@@ -140,6 +147,7 @@ macro_rules! dispatch {
             Op::Loss($op) => $body,
             Op::CrossEntropy($op) => $body,
             Op::Custom($op) => $body,
+            Op::Cast(_) => $cast,
         }
     };
 }
@@ -147,7 +155,10 @@ macro_rules! dispatch {
 impl<E: Element> Op<E> {
     /// PyTorch's name for the backward of this operation (`MulBackward0`).
     pub(crate) fn name(&self) -> &'static str {
-        dispatch!(self, op => op.name(), leaf => "AccumulateGrad")
+        match self {
+            Op::Cast(op) => op.name(),
+            _ => dispatch!(self, op => op.name(), leaf => "AccumulateGrad"),
+        }
     }
 
     /// Adds this operation's vector-Jacobian product with `grad` (the gradient of its
@@ -179,7 +190,7 @@ impl<E: Element> Op<E> {
         node: &NodeContext<'_, E>,
     ) -> [Option<Var<E>>; 2] {
         match self {
-            Op::Leaf(_) | Op::Custom(_) => [None, None],
+            Op::Leaf(_) | Op::Custom(_) | Op::Cast(_) => [None, None],
             Op::Unary(op) => op.backward_recorded(grad, node),
             Op::Binary(op) => op.backward_recorded(grad, node),
             Op::Reduce(op) => op.backward_recorded(grad, node),

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use super::graph::{with_live, Graph, GraphRef, Place, Slot};
 use crate::element::Element;
 use crate::error::Error;
-use crate::gradients::Gradients;
+use crate::gradients::{GradientStore, Gradients};
+use crate::ops::cast::Source;
 use crate::ops::Op;
 
 /// The gradients of an operation's inputs, as an operation's backward sees them: each
@@ -79,6 +80,9 @@ pub(crate) enum Check {
 /// `grads`. With [`Check::NonFinite`], fails at the first NaN or infinity on the path
 /// from the leaves to the root and says where it appeared; `grads` is then left
 /// unchanged.
+///
+/// A cast on the path queues a pass of its source's graph (of the other element type);
+/// the queue is worked through here, after each graph's pass has released its graph.
 pub(crate) fn backward<E: Element>(
     root: &GraphRef<E>,
     root_value: &[E],
@@ -92,31 +96,87 @@ pub(crate) fn backward<E: Element>(
             return Err(Error::NonFiniteSeed { index });
         }
     }
+    let mut fresh = GradientStore::default();
+    let store = if check == Check::NonFinite {
+        &mut fresh
+    } else {
+        &mut grads.store
+    };
+    if check == Check::NonFinite {
+        check_values(root, root_value, root_dims)?;
+    }
+    let mut pending = Vec::new();
+    pass(root, seed, store, check, &mut pending)?;
+    while let Some(job) = pending.pop() {
+        job.0.run(store, check, &mut pending)?;
+    }
+    if check == Check::NonFinite {
+        grads.store.merge(fresh);
+    }
+    Ok(())
+}
+
+/// One graph's backward pass: `seed` from `root`, into `store`; casts on the path add
+/// to `pending`. (The checked pass scanned every value before the first pass.)
+fn pass<E: Element>(
+    root: &GraphRef<E>,
+    seed: &[E],
+    store: &mut GradientStore,
+    check: Check,
+    pending: &mut Vec<BackwardJob>,
+) -> Result<(), Error> {
     match &root.0 {
         Place::Leaf { id, .. } => {
-            if check == Check::NonFinite {
-                if let Some(index) = first_non_finite(root_value) {
-                    return Err(Error::NonFiniteLeaf {
-                        node: 0,
-                        dims: root_dims,
-                        index,
-                    });
-                }
-            }
-            grads.accumulate(*id, seed.iter().copied().collect());
+            store.accumulate(*id, seed.iter().copied().collect());
             Ok(())
         }
         Place::Node { cell, index } => with_live(cell, *index, |_, graph, root| {
-            if check == Check::NonFinite {
-                let mut fresh = Gradients::new();
-                first_non_finite_value(graph, root as usize)?;
-                run(graph, root as usize, seed, &mut fresh, check)?;
-                grads.merge(fresh);
-                Ok(())
-            } else {
-                run(graph, root as usize, seed, grads, check)
-            }
+            run(graph, root as usize, seed, store, check, pending)
         }),
+    }
+}
+
+/// A backward pass still to run, of a graph of either element type: queued by a cast.
+pub(crate) struct BackwardJob(Box<dyn Pending>);
+
+impl BackwardJob {
+    /// A pass of the graph of `root` with `seed`.
+    pub(crate) fn new<E: Element>(root: GraphRef<E>, seed: Vec<E>) -> Self {
+        BackwardJob(Box::new(PendingPass { root, seed }))
+    }
+}
+
+/// A queued pass, with its element type erased.
+trait Pending: Send {
+    fn run(
+        self: Box<Self>,
+        store: &mut GradientStore,
+        check: Check,
+        pending: &mut Vec<BackwardJob>,
+    ) -> Result<(), Error>;
+    /// Whether the converted gradient is finite (a narrowing cast can overflow).
+    fn seed_is_finite(&self) -> bool;
+}
+
+/// The arguments of a queued [`pass`].
+struct PendingPass<E: Element> {
+    root: GraphRef<E>,
+    seed: Vec<E>,
+}
+
+impl<E: Element> Pending for PendingPass<E> {
+    fn run(
+        self: Box<Self>,
+        store: &mut GradientStore,
+        check: Check,
+        pending: &mut Vec<BackwardJob>,
+    ) -> Result<(), Error> {
+        let job = *self;
+        pass(&job.root, &job.seed, store, check, pending)
+    }
+
+    fn seed_is_finite(&self) -> bool {
+        E::all_finite(&self.seed)
     }
 }
 
@@ -144,6 +204,58 @@ pub(crate) fn reachable<E: Element>(graph: &Graph<E>, root: usize) -> Vec<bool> 
         }
     }
     reached
+}
+
+/// The casts `root` depends on: their distance below the root (which merging graphs
+/// does not change) and their sources.
+pub(crate) fn casts_on_path<E: Element>(
+    graph: &Graph<E>,
+    root: usize,
+) -> Vec<(usize, Arc<dyn Source<E>>)> {
+    let marked = reachable(graph, root);
+    graph
+        .nodes
+        .iter()
+        .enumerate()
+        .take(root + 1)
+        .filter(|(index, _)| marked[*index])
+        .filter_map(|(index, node)| match &node.op {
+            Op::Cast(cast) => Some((root - index, Arc::clone(&cast.source))),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The checked backward's scan of values: the first NaN or infinity on a path from the
+/// leaves to `root` (whose value is `root_value`), in this graph and, through casts, in
+/// the graphs of the other element type it depends on. The sources of casts are scanned
+/// first (they were computed before the casts), each with no graph locked.
+pub(crate) fn check_values<E: Element>(
+    root: &GraphRef<E>,
+    root_value: &[E],
+    root_dims: &'static [usize],
+) -> Result<(), Error> {
+    match &root.0 {
+        Place::Leaf { .. } => match first_non_finite(root_value) {
+            Some(index) => Err(Error::NonFiniteLeaf {
+                node: 0,
+                dims: root_dims,
+                index,
+            }),
+            None => Ok(()),
+        },
+        Place::Node { cell, index } => {
+            let casts = with_live(cell, *index, |_, graph, root| {
+                casts_on_path(graph, root as usize)
+            });
+            for (_, source) in casts {
+                source.check_values()?;
+            }
+            with_live(cell, *index, |_, graph, root| {
+                first_non_finite_value(graph, root as usize)
+            })
+        }
+    }
 }
 
 /// The first node (in creation order) on a path from the leaves to the root whose value
@@ -182,8 +294,9 @@ fn run<E: Element>(
     graph: &Graph<E>,
     root: usize,
     seed: &[E],
-    grads: &mut Gradients<E>,
+    grads: &mut GradientStore,
     check: Check,
+    pending: &mut Vec<BackwardJob>,
 ) -> Result<(), Error> {
     let Some(root_node) = graph.nodes.get(root) else {
         return Ok(());
@@ -229,6 +342,19 @@ fn run<E: Element>(
         } else {
             upper.get(..node.len).unwrap_or_default()
         };
+        if let Op::Cast(cast) = &node.op {
+            // The gradient crosses into the source's graph, after this pass.
+            let job = cast.source.backward_job(grad);
+            if check == Check::NonFinite && !job.0.seed_is_finite() {
+                return Err(Error::NonFiniteGradient {
+                    op: node.op.name(),
+                    input: 0,
+                    node: index,
+                });
+            }
+            pending.push(job);
+            continue;
+        }
         let mut parents = ParentGrads {
             lower,
             leaf_grads: &mut leaf_grads,

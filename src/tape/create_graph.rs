@@ -4,10 +4,12 @@
 //! the graph being differentiated. The gradients are then `Tracked` values of that graph,
 //! which can be differentiated again: gradients of gradients, Hessians.
 
+use core::marker::PhantomData;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::graph::{resolve, with_live, GraphCell, GraphRef, LeafId, Place};
+use crate::element::sealed::StoredVar;
 use crate::element::Element;
 use crate::error::Error;
 use crate::ops::{Op, Var};
@@ -79,13 +81,31 @@ impl<E: Element> NodeContext<'_, E> {
 /// # Ok::<(), typegrad::Error>(())
 /// ```
 pub struct TrackedGradients<E: Element> {
-    by_leaf: BTreeMap<LeafId, Var<E>>,
+    store: RecordedStore,
+    element: PhantomData<E>,
+}
+
+/// Recorded gradients of leaves of either element type (a computation that casts has
+/// both), by leaf.
+#[derive(Default)]
+pub(crate) struct RecordedStore {
+    by_leaf: BTreeMap<LeafId, StoredVar>,
+}
+
+impl RecordedStore {
+    fn accumulate<E: Element>(&mut self, id: LeafId, grad: Var<E>) {
+        let sum = match self.by_leaf.remove(&id).as_ref().and_then(E::unwrap_var) {
+            Some(previous) => previous.add(&grad),
+            None => grad,
+        };
+        self.by_leaf.insert(id, E::wrap_var(sum));
+    }
 }
 
 impl<E: Element> core::fmt::Debug for TrackedGradients<E> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("TrackedGradients")
-            .field("leaves", &self.by_leaf.len())
+            .field("leaves", &self.store.by_leaf.len())
             .finish()
     }
 }
@@ -96,13 +116,14 @@ impl<E: Element> TrackedGradients<E> {
     ///
     /// A gradient that depends on no leaf (the gradient of a linear function) is a
     /// fresh leaf holding its value: differentiating it again gives nothing, which
-    /// [`crate::Gradients::get`] reports as `None` (a zero derivative).
-    pub fn get<S: Shape, T: Backprop>(
+    /// [`crate::Gradients::get`] reports as `None` (a zero derivative). The leaf may
+    /// hold either element type (through `cast`).
+    pub fn get<S: Shape, L: Element, T: Backprop>(
         &self,
-        leaf: &Tensor<S, E, T>,
-    ) -> Option<Tensor<S, E, Tracked>> {
+        leaf: &Tensor<S, L, T>,
+    ) -> Option<Tensor<S, L, Tracked>> {
         let id = T::graph_ref(leaf.handle())?.leaf_id()?;
-        let grad = self.by_leaf.get(&id)?;
+        let grad = L::unwrap_var(self.store.by_leaf.get(&id)?)?;
         if grad.len() != S::NUM_ELEMENTS {
             return None;
         }
@@ -115,20 +136,50 @@ impl<E: Element> TrackedGradients<E> {
 
     /// Number of leaves holding a gradient.
     pub fn len(&self) -> usize {
-        self.by_leaf.len()
+        self.store.by_leaf.len()
     }
 
     /// Whether no leaf holds a gradient.
     pub fn is_empty(&self) -> bool {
-        self.by_leaf.is_empty()
+        self.store.by_leaf.is_empty()
     }
 
-    fn accumulate(&mut self, id: LeafId, grad: Var<E>) {
-        let sum = match self.by_leaf.remove(&id) {
-            Some(previous) => previous.add(&grad),
-            None => grad,
-        };
-        self.by_leaf.insert(id, sum);
+    fn empty() -> Self {
+        TrackedGradients {
+            store: RecordedStore::default(),
+            element: PhantomData,
+        }
+    }
+}
+
+/// A recorded backward pass still to run, of a graph of either element type: queued by
+/// a cast.
+pub(crate) struct RecordedJob(Box<dyn PendingRecorded>);
+
+impl RecordedJob {
+    /// A recorded pass of the graph of `root` with `seed`.
+    pub(crate) fn new<E: Element>(root: GraphRef<E>, seed: Var<E>) -> Self {
+        RecordedJob(Box::new((root, seed)))
+    }
+}
+
+/// A queued recorded pass, with its element type erased.
+trait PendingRecorded {
+    fn run(
+        self: Box<Self>,
+        store: &mut RecordedStore,
+        pending: &mut Vec<RecordedJob>,
+    ) -> Result<(), Error>;
+}
+
+impl<E: Element> PendingRecorded for (GraphRef<E>, Var<E>) {
+    fn run(
+        self: Box<Self>,
+        store: &mut RecordedStore,
+        pending: &mut Vec<RecordedJob>,
+    ) -> Result<(), Error> {
+        let (root, seed) = *self;
+        recorded_pass(&root, seed, store, pending)
     }
 }
 
@@ -141,13 +192,26 @@ pub(crate) fn backward_recorded<E: Element>(
     root: &GraphRef<E>,
     seed: Var<E>,
 ) -> Result<TrackedGradients<E>, Error> {
-    let mut grads = TrackedGradients {
-        by_leaf: BTreeMap::new(),
-    };
+    let mut grads = TrackedGradients::empty();
+    let mut pending = Vec::new();
+    recorded_pass(root, seed, &mut grads.store, &mut pending)?;
+    while let Some(job) = pending.pop() {
+        job.0.run(&mut grads.store, &mut pending)?;
+    }
+    Ok(grads)
+}
+
+/// One graph's recorded backward pass; casts on the path add to `pending`.
+fn recorded_pass<E: Element>(
+    root: &GraphRef<E>,
+    seed: Var<E>,
+    grads: &mut RecordedStore,
+    jobs: &mut Vec<RecordedJob>,
+) -> Result<(), Error> {
     let (cell, root) = match &root.0 {
         Place::Leaf { id, .. } => {
             grads.accumulate(*id, seed);
-            return Ok(grads);
+            return Ok(());
         }
         Place::Node { cell, index } => resolve(cell, *index),
     };
@@ -171,9 +235,16 @@ pub(crate) fn backward_recorded<E: Element>(
         }) else {
             continue;
         };
-        if let Op::Leaf(leaf) = &op {
-            grads.accumulate(leaf.id, grad);
-            continue;
+        match &op {
+            Op::Leaf(leaf) => {
+                grads.accumulate(leaf.id, grad);
+                continue;
+            }
+            Op::Cast(cast) => {
+                jobs.push(cast.source.recorded_job(&grad));
+                continue;
+            }
+            _ => {}
         }
         let context = NodeContext {
             cell: &cell,
@@ -193,7 +264,7 @@ pub(crate) fn backward_recorded<E: Element>(
             });
         }
     }
-    Ok(grads)
+    Ok(())
 }
 
 impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
@@ -232,9 +303,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         let seed = Var::constant(Arc::new([E::one()]));
         match self.graph_ref() {
             Some(root) => backward_recorded(root, seed),
-            None => Ok(TrackedGradients {
-                by_leaf: BTreeMap::new(),
-            }),
+            None => Ok(TrackedGradients::empty()),
         }
     }
 
@@ -257,9 +326,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         };
         match self.graph_ref() {
             Some(root) => backward_recorded(root, seed),
-            None => Ok(TrackedGradients {
-                by_leaf: BTreeMap::new(),
-            }),
+            None => Ok(TrackedGradients::empty()),
         }
     }
 }

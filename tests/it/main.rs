@@ -2,6 +2,7 @@
 //! (One binary links once, which keeps `cargo test` fast.)
 
 mod accurate_reductions;
+mod cast;
 mod checked_backward;
 mod custom_functions;
 mod nan_propagation;
