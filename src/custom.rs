@@ -568,3 +568,14 @@ fn has_recorded_rule<F: CustomOp<f64>>(op: &Custom<F>, x: &Tensor<F::Input, f64>
     y.backward_with_create_graph(&Tensor::<F::Output, f64>::ones())
         .is_ok()
 }
+
+impl<E: Element> CustomRecord<E> {
+    /// Lets the saved values go to the buffer pool (when the graph is dropped).
+    pub(crate) fn recycle(self) {
+        self.inputs
+            .into_iter()
+            .flatten()
+            .for_each(crate::tensor::pool::recycle);
+        crate::tensor::pool::recycle(self.output);
+    }
+}

@@ -94,6 +94,12 @@ pub(crate) mod sealed {
             Self: super::Element;
         fn seed(values: &[Self]) -> Seed<'_>;
         fn unseed(seed: Seed<'_>) -> Option<&[Self]>;
+        /// A shared empty buffer (cloning it allocates nothing).
+        fn empty_storage() -> Arc<[Self]>;
+        /// This thread's reusable memory for this element type.
+        fn workspace() -> &'static crate::workspace::LocalWorkspace<Self>
+        where
+            Self: super::Element;
     }
 
     /// Implements [`Sealed`] for a float type and its variant of each store.
@@ -132,6 +138,17 @@ pub(crate) mod sealed {
                         Seed::$variant(values) => Some(values),
                         _ => None,
                     }
+                }
+                fn workspace() -> &'static crate::workspace::LocalWorkspace<Self> {
+                    thread_local! {
+                        static WORKSPACE: crate::workspace::Workspace<$float> =
+                            const { crate::workspace::Workspace::new() };
+                    }
+                    &WORKSPACE
+                }
+                fn empty_storage() -> Arc<[Self]> {
+                    static EMPTY: std::sync::OnceLock<Arc<[$float]>> = std::sync::OnceLock::new();
+                    Arc::clone(EMPTY.get_or_init(|| Arc::from(Vec::new())))
                 }
             }
         )*};

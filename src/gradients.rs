@@ -1,7 +1,6 @@
 //! The gradient store: what backward returns, looked up by the tracked leaf itself.
 
 use core::marker::PhantomData;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::element::sealed::Stored;
@@ -38,30 +37,33 @@ pub struct Gradients<E: Element> {
     element: PhantomData<E>,
 }
 
-/// The gradients of leaves of either element type, by leaf.
+/// The gradients of leaves of either element type, sorted by leaf: a vector rather than
+/// a map, so that a store cleared and filled again each step keeps its memory.
 #[derive(Clone, Default)]
 pub(crate) struct GradientStore {
-    by_leaf: BTreeMap<LeafId, Stored>,
+    by_leaf: Vec<(LeafId, Stored)>,
 }
 
 impl GradientStore {
     /// Adds `grad` to the gradient stored for `id`.
     pub(crate) fn accumulate<E: Element>(&mut self, id: LeafId, grad: Arc<[E]>) {
-        match self.by_leaf.get_mut(&id).and_then(E::unwrap_mut) {
-            Some(existing) if existing.len() == grad.len() => {
-                for (sum, add) in Arc::make_mut(existing).iter_mut().zip(grad.iter()) {
-                    *sum = *sum + *add;
+        match self.by_leaf.binary_search_by_key(&id, |(leaf, _)| *leaf) {
+            Ok(at) => match E::unwrap_mut(&mut self.by_leaf[at].1) {
+                Some(existing) if existing.len() == grad.len() => {
+                    for (sum, add) in Arc::make_mut(existing).iter_mut().zip(grad.iter()) {
+                        *sum = *sum + *add;
+                    }
+                    crate::tensor::pool::recycle(grad);
                 }
-            }
-            _ => {
-                self.by_leaf.insert(id, E::wrap(grad));
-            }
+                _ => self.by_leaf[at].1 = E::wrap(grad),
+            },
+            Err(at) => self.by_leaf.insert(at, (id, E::wrap(grad))),
         }
     }
 
     /// Adds every gradient of `other`.
-    pub(crate) fn merge(&mut self, other: GradientStore) {
-        for (id, grad) in other.by_leaf {
+    pub(crate) fn merge(&mut self, mut other: GradientStore) {
+        for (id, grad) in other.by_leaf.drain(..) {
             match grad {
                 Stored::F32(grad) => self.accumulate(id, grad),
                 Stored::F64(grad) => self.accumulate(id, grad),
@@ -70,7 +72,33 @@ impl GradientStore {
     }
 
     fn get<E: Element>(&self, id: LeafId) -> Option<&Arc<[E]>> {
-        self.by_leaf.get(&id).and_then(E::unwrap)
+        let at = self
+            .by_leaf
+            .binary_search_by_key(&id, |(leaf, _)| *leaf)
+            .ok()?;
+        E::unwrap(&self.by_leaf[at].1)
+    }
+
+    fn contains(&self, id: LeafId) -> bool {
+        self.by_leaf
+            .binary_search_by_key(&id, |(leaf, _)| *leaf)
+            .is_ok()
+    }
+
+    /// Removes every gradient, their buffers going to the pool; keeps the capacity.
+    fn clear(&mut self) {
+        for (_, grad) in self.by_leaf.drain(..) {
+            match grad {
+                Stored::F32(grad) => crate::tensor::pool::recycle(grad),
+                Stored::F64(grad) => crate::tensor::pool::recycle(grad),
+            }
+        }
+    }
+}
+
+impl Drop for GradientStore {
+    fn drop(&mut self) {
+        self.clear();
     }
 }
 
@@ -125,7 +153,7 @@ impl<E: Element> Gradients<E> {
                 None => *grad = core::iter::repeat_n(L::zero(), grad.len()).collect(),
             }
         }
-        for grad in self.store.by_leaf.values_mut() {
+        for (_, grad) in self.store.by_leaf.iter_mut() {
             match grad {
                 Stored::F32(grad) => zero(grad),
                 Stored::F64(grad) => zero(grad),
@@ -133,9 +161,10 @@ impl<E: Element> Gradients<E> {
         }
     }
 
-    /// Removes every gradient.
+    /// Removes every gradient. A store cleared (or zeroed) and filled again by
+    /// `backward_into` each step reuses its memory.
     pub fn clear(&mut self) {
-        self.store.by_leaf.clear();
+        self.store.clear();
     }
 
     /// Number of leaves holding a gradient.
@@ -155,7 +184,7 @@ impl<E: Element> Gradients<E> {
     ) -> bool {
         T::graph_ref(leaf.handle())
             .and_then(|r| r.leaf_id())
-            .is_some_and(|id| self.store.by_leaf.contains_key(&id))
+            .is_some_and(|id| self.store.contains(id))
     }
 
     /// Adds every gradient of `other` into this store: gradients computed on several

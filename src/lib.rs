@@ -24,6 +24,7 @@ pub mod serialization;
 pub mod shape;
 pub mod tape;
 pub mod tensor;
+mod workspace;
 
 pub use element::{Element, SameElement};
 pub use error::Error;

@@ -6,6 +6,8 @@
 //! kernel may touch lies inside the slices it was given.
 #![allow(unsafe_code)]
 
+use crate::element::Element;
+
 /// A read-only strided view of a matrix inside a slice.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct MatRef<'a, E> {
@@ -228,11 +230,8 @@ fn dot<E: num_traits::Float>(x: &[E], y: &[E]) -> E {
 }
 
 /// `a · b` into a new zero-filled row-major buffer, through [`gemm`].
-fn gemm_into_zeros<E: Gemm + num_traits::Float>(
-    a: MatRef<'_, E>,
-    b: MatRef<'_, E>,
-) -> std::sync::Arc<[E]> {
-    let mut out: std::sync::Arc<[E]> = core::iter::repeat_n(E::zero(), a.rows * b.cols).collect();
+fn gemm_into_zeros<E: Element>(a: MatRef<'_, E>, b: MatRef<'_, E>) -> std::sync::Arc<[E]> {
+    let mut out = crate::tensor::pool::take_zeroed(a.rows * b.cols);
     gemm(
         E::one(),
         a,
@@ -246,13 +245,17 @@ fn gemm_into_zeros<E: Gemm + num_traits::Float>(
 /// `a · b` into a new row-major buffer, never initialised beforehand: matrixmultiply
 /// with `beta = 0` writes every element of its output without reading it, so neither a
 /// zero fill nor its page faults are paid (forward products, first gradients of leaves).
-pub(crate) fn gemm_new<E: Gemm + num_traits::Float>(
-    a: MatRef<'_, E>,
-    b: MatRef<'_, E>,
-) -> std::sync::Arc<[E]> {
+pub(crate) fn gemm_new<E: Element>(a: MatRef<'_, E>, b: MatRef<'_, E>) -> std::sync::Arc<[E]> {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     if m * k * n <= TINY_PRODUCT {
         return gemm_into_zeros(a, b);
+    }
+    // A buffer left from an earlier step is written over (beta = 0 reads none of it).
+    if let Some(mut out) = crate::tensor::pool::reuse::<E>(m * n) {
+        if let Some(target) = std::sync::Arc::get_mut(&mut out) {
+            gemm(E::one(), a, b, E::zero(), target);
+            return out;
+        }
     }
     assert!(
         b.rows == k && a.in_bounds() && b.in_bounds(),

@@ -511,6 +511,15 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     }
 }
 
+impl<E: Element> AxisOp<E> {
+    /// Lets the saved values go to the buffer pool (when the graph is dropped).
+    pub(crate) fn recycle(self) {
+        if let AxisKind::Softmax { output } | AxisKind::LogSoftmax { output } = self.kind {
+            crate::tensor::pool::recycle(output);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::prelude::*;

@@ -134,7 +134,7 @@ macro_rules! with_kind {
 fn forward_broadcast<E: Element>(l: &[E], r: &[E], len: usize, f: impl Fn(E, E) -> E) -> Arc<[E]> {
     let (nl, nr) = (l.len(), r.len());
     if nl == nr {
-        return l.iter().zip(r).map(|(&a, &b)| f(a, b)).collect();
+        return crate::tensor::pool::collect(nl, l.iter().zip(r).map(|(&a, &b)| f(a, b)));
     }
     build(len, |out| {
         if nl > nr && nr > 0 {
@@ -573,6 +573,16 @@ impl<S: Shape, E: Element, T: Tape> Neg for &Tensor<S, E, T> {
     type Output = Tensor<S, E, UnaryTape<T>>;
     fn neg(self) -> Self::Output {
         self.unary(UnaryKind::Neg)
+    }
+}
+
+impl<E: Element> BinaryOp<E> {
+    /// Lets the saved values go to the buffer pool (when the graph is dropped).
+    pub(crate) fn recycle(self) {
+        if let Some((l, r)) = self.values {
+            crate::tensor::pool::recycle(l);
+            crate::tensor::pool::recycle(r);
+        }
     }
 }
 

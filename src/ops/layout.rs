@@ -199,10 +199,11 @@ pub(crate) fn gather<E: Element>(
     name: &'static str,
 ) -> Var<E> {
     let values = x.values();
-    let data: Arc<[E]> = map
-        .iter()
-        .map(|&i| values.get(i).copied().unwrap_or_else(E::nan))
-        .collect();
+    let data = crate::tensor::pool::collect(
+        map.len(),
+        map.iter()
+            .map(|&i| values.get(i).copied().unwrap_or_else(E::nan)),
+    );
     finish(data, [Some(x), None], || {
         Op::Layout(LayoutOp::Gather { map, name })
     })

@@ -295,14 +295,18 @@ fn cross_entropy_indices<E: Element>(
         -log_probs[row * classes + indices[row]].to_f64_exact()
     });
     let indices: Arc<[usize]> = indices.into();
-    finish(Arc::new([loss]), [Some(x), None], || {
-        Op::CrossEntropy(CrossEntropyOp {
-            logits: Arc::clone(x.data),
-            log_probs,
-            target: CrossEntropyTarget::Indices(indices),
-            classes,
-        })
-    })
+    finish(
+        crate::tensor::pool::collect(1, [loss]),
+        [Some(x), None],
+        || {
+            Op::CrossEntropy(CrossEntropyOp {
+                logits: Arc::clone(x.data),
+                log_probs,
+                target: CrossEntropyTarget::Indices(indices),
+                classes,
+            })
+        },
+    )
 }
 
 /// Cross-entropy of rows of `classes` logits against rows of probabilities.
@@ -318,25 +322,33 @@ fn cross_entropy_probabilities<E: Element>(
     let loss = sum_divided(rows * classes, rows, |i| {
         -t[i].to_f64_exact() * log_probs[i].to_f64_exact()
     });
-    finish(Arc::new([loss]), [Some(x), Some(target)], || {
-        Op::CrossEntropy(CrossEntropyOp {
-            logits: Arc::clone(x.data),
-            log_probs,
-            target: CrossEntropyTarget::Probabilities(Arc::clone(target.data)),
-            classes,
-        })
-    })
+    finish(
+        crate::tensor::pool::collect(1, [loss]),
+        [Some(x), Some(target)],
+        || {
+            Op::CrossEntropy(CrossEntropyOp {
+                logits: Arc::clone(x.data),
+                log_probs,
+                target: CrossEntropyTarget::Probabilities(Arc::clone(target.data)),
+                classes,
+            })
+        },
+    )
 }
 
 /// MSE or BCE with logits of `x` against `y`, whose value is `value`.
 fn loss<E: Element>(x: Operand<'_, E>, y: Operand<'_, E>, kind: LossKind, value: E) -> Var<E> {
-    finish(Arc::new([value]), [Some(x), Some(y)], || {
-        Op::Loss(LossOp {
-            kind,
-            input: Arc::clone(x.data),
-            target: Arc::clone(y.data),
-        })
-    })
+    finish(
+        crate::tensor::pool::collect(1, [value]),
+        [Some(x), Some(y)],
+        || {
+            Op::Loss(LossOp {
+                kind,
+                input: Arc::clone(x.data),
+                target: Arc::clone(y.data),
+            })
+        },
+    )
 }
 
 impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
@@ -505,6 +517,25 @@ impl<const C: usize, E: Element, T: Tape> Tensor<Rank1<C>, E, T> {
         T: Merge<TT>,
     {
         self.cross_entropy_prob_rows(target, C)
+    }
+}
+
+impl<E: Element> LossOp<E> {
+    /// Lets the saved values go to the buffer pool (when the graph is dropped).
+    pub(crate) fn recycle(self) {
+        crate::tensor::pool::recycle(self.input);
+        crate::tensor::pool::recycle(self.target);
+    }
+}
+
+impl<E: Element> CrossEntropyOp<E> {
+    /// Lets the saved values go to the buffer pool (when the graph is dropped).
+    pub(crate) fn recycle(self) {
+        crate::tensor::pool::recycle(self.logits);
+        crate::tensor::pool::recycle(self.log_probs);
+        if let CrossEntropyTarget::Probabilities(t) = self.target {
+            crate::tensor::pool::recycle(t);
+        }
     }
 }
 

@@ -358,6 +358,14 @@ impl<const K: usize, E: Element, TL: Tape> Tensor<Rank1<K>, E, TL> {
     }
 }
 
+impl<E: Element> MatMulOp<E> {
+    /// Lets the saved operands go to the buffer pool (when the graph is dropped).
+    pub(crate) fn recycle(self) {
+        crate::tensor::pool::recycle(self.lhs);
+        crate::tensor::pool::recycle(self.rhs);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::prelude::*;

@@ -211,6 +211,25 @@ impl<E: Element> Op<E> {
     }
 }
 
+impl<E: Element> Op<E> {
+    /// Lets the values this record saved go to the buffer pool: called for each node
+    /// when a graph is dropped, so that the next step's results reuse them.
+    pub(crate) fn recycle(self) {
+        match self {
+            Op::Leaf(leaf) => crate::tensor::pool::recycle(leaf.data),
+            Op::Unary(op) => op.recycle(),
+            Op::Binary(op) => op.recycle(),
+            Op::Reduce(op) => op.recycle(),
+            Op::Axis(op) => op.recycle(),
+            Op::MatMul(op) => op.recycle(),
+            Op::Loss(op) => op.recycle(),
+            Op::CrossEntropy(op) => op.recycle(),
+            Op::Custom(op) => op.recycle(),
+            Op::Layout(_) | Op::Cast(_) => {}
+        }
+    }
+}
+
 /// The result of an operation computed as `data` from `inputs`: records `op` (built only
 /// if some input is tracked) and returns the value with its place.
 ///

@@ -227,7 +227,11 @@ pub(crate) fn sum<E: Element>(x: Operand<'_, E>) -> Var<E> {
 
 /// Records a reduction of `x` whose value is `value`.
 fn reduce<E: Element>(x: Operand<'_, E>, value: E, op: impl FnOnce() -> ReduceOp<E>) -> Var<E> {
-    finish(Arc::new([value]), [Some(x), None], || Op::Reduce(op()))
+    finish(
+        crate::tensor::pool::collect(1, [value]),
+        [Some(x), None],
+        || Op::Reduce(op()),
+    )
 }
 
 /// Where `values` holds `value` (the positions that share an extremum's gradient).
@@ -344,6 +348,15 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
             input: Arc::clone(self.storage()),
             norm,
         }))
+    }
+}
+
+impl<E: Element> ReduceOp<E> {
+    /// Lets the saved values go to the buffer pool (when the graph is dropped).
+    pub(crate) fn recycle(self) {
+        if let ReduceOp::Norm { input, .. } = self {
+            crate::tensor::pool::recycle(input);
+        }
     }
 }
 

@@ -54,7 +54,7 @@ macro_rules! unary_ops {
                 match self {
                     $( UnaryKind::$variant $(($param))? => {
                         $(let _ = $param;)?
-                        input.iter().map(|&$x| $f).collect()
+                        crate::tensor::pool::collect(input.len(), input.iter().map(|&$x| $f))
                     } )*
                 }
             }
@@ -438,6 +438,16 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// ```
     pub fn powf(&self, p: E) -> Tensor<S, E, UnaryTape<T>> {
         self.unary(UnaryKind::Powf(p))
+    }
+}
+
+impl<E: Element> UnaryOp<E> {
+    /// Lets the saved values go to the buffer pool (when the graph is dropped).
+    pub(crate) fn recycle(self) {
+        self.input
+            .into_iter()
+            .chain(self.output)
+            .for_each(crate::tensor::pool::recycle);
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::graph::{with_live, Graph, GraphRef, Place, Slot};
+use super::graph::{with_live, Graph, GraphRef, Node, Place, Slot};
 use crate::element::Element;
 use crate::error::Error;
 use crate::gradients::{GradientStore, Gradients};
@@ -65,7 +65,7 @@ impl<E: Element> ParentGrads<'_, E> {
 }
 
 fn zeros<E: Element>(len: usize) -> Arc<[E]> {
-    core::iter::repeat_n(E::zero(), len).collect()
+    crate::tensor::pool::take_zeroed(len)
 }
 
 /// Whether a backward pass checks for NaN and infinity (anomaly mode).
@@ -306,12 +306,50 @@ fn run<E: Element>(
         Slot::Buffer(at) => at,
         Slot::Leaf(_) => 0,
     };
-    let mut buffer = vec![E::zero(); buffer_len];
-    let mut leaf_grads: Vec<Option<Arc<[E]>>> = vec![None; graph.leaf_count];
+    // Working vectors kept from the thread's last pass (their capacity), given back below.
+    let mut scratch = crate::workspace::take_scratch::<E>();
+    let result = run_with(
+        graph,
+        root,
+        root_node,
+        buffer_len,
+        seed,
+        grads,
+        check,
+        pending,
+        &mut scratch,
+    );
+    crate::workspace::give_scratch(scratch);
+    result
+}
+
+/// [`run`] with its working vectors.
+#[allow(clippy::too_many_arguments)]
+fn run_with<E: Element>(
+    graph: &Graph<E>,
+    root: usize,
+    root_node: &Node<E>,
+    buffer_len: usize,
+    seed: &[E],
+    grads: &mut GradientStore,
+    check: Check,
+    pending: &mut Vec<BackwardJob>,
+    scratch: &mut crate::workspace::Scratch<E>,
+) -> Result<(), Error> {
+    scratch.buffer.resize(buffer_len, E::zero());
+    scratch.leaf_grads.resize(graph.leaf_count, None);
+    scratch.reached.resize(root + 1, false);
+    let (buffer, leaf_grads, reached) = (
+        &mut scratch.buffer,
+        &mut scratch.leaf_grads,
+        &mut scratch.reached,
+    );
     if let Slot::Leaf(n) = root_node.slot {
-        leaf_grads[n] = Some(seed.iter().copied().collect());
+        leaf_grads[n] = Some(crate::tensor::pool::collect(
+            seed.len(),
+            seed.iter().copied(),
+        ));
     }
-    let mut reached = vec![false; root + 1];
     reached[root] = true;
     for index in (0..=root).rev() {
         if !reached[index] {
@@ -357,7 +395,7 @@ fn run<E: Element>(
         }
         let mut parents = ParentGrads {
             lower,
-            leaf_grads: &mut leaf_grads,
+            leaf_grads: &mut *leaf_grads,
             targets,
         };
         node.op.backward(grad, &mut parents);

@@ -89,7 +89,7 @@ pub(crate) struct Input<'a, E: Element> {
 }
 
 /// A graph, or a forwarding entry to the graph it was moved into.
-pub(crate) struct GraphCell<E: Element> {
+pub struct GraphCell<E: Element> {
     state: Mutex<CellState<E>>,
 }
 
@@ -114,6 +114,64 @@ impl<E: Element> GraphCell<E> {
         // A panic while the lock was held cannot leave a graph half-updated in a way that
         // matters here (nodes are pushed whole), so a poisoned lock is used as it is.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// An empty graph: one the thread used before and gave back (its arena keeps its
+    /// capacity, so recording a step like the last allocates nothing), or a new one.
+    fn empty() -> Arc<Self> {
+        let reused = crate::workspace::with(|w: &crate::workspace::Workspace<E>| {
+            w.graphs
+                .try_borrow_mut()
+                .ok()
+                .and_then(|mut cells| cells.pop())
+        })
+        .flatten();
+        reused.unwrap_or_else(|| GraphCell::new(Graph::default()))
+    }
+
+    /// Keeps `cell`, the last handle to a graph, for the next graph this thread records:
+    /// its nodes' saved values go to the buffer pool, its arena keeps its capacity. A
+    /// forwarding entry is only let go of.
+    fn give_back(cell: Arc<Self>) {
+        let live = match &mut *cell.lock() {
+            CellState::Live(graph) => {
+                graph.clear();
+                true
+            }
+            CellState::Moved { .. } => false,
+        };
+        if live {
+            let _ = crate::workspace::with(|w: &crate::workspace::Workspace<E>| {
+                if let Ok(mut cells) = w.graphs.try_borrow_mut() {
+                    if cells.len() < MAX_POOLED_GRAPHS {
+                        cells.push(cell);
+                    }
+                }
+            });
+        }
+    }
+}
+
+/// Graphs kept per thread for reuse, at most.
+const MAX_POOLED_GRAPHS: usize = 16;
+
+impl<E: Element> Drop for GraphRef<E> {
+    /// The last handle to a graph gives it back for reuse (see [`GraphCell::give_back`]).
+    fn drop(&mut self) {
+        let Place::Node { cell, .. } = &self.0 else {
+            return;
+        };
+        // Only this handle holds the cell, so no other thread can take a new one.
+        if Arc::strong_count(cell) != 1 {
+            return;
+        }
+        let leaf = Place::Leaf {
+            id: LeafId(0),
+            len: 0,
+        };
+        if let Place::Node { cell, .. } = core::mem::replace(&mut self.0, leaf) {
+            GraphCell::give_back(cell);
+        }
     }
 }
 
@@ -154,7 +212,23 @@ pub(crate) struct Graph<E: Element> {
     pub(crate) leaf_count: usize,
 }
 
+impl<E: Element> Drop for Graph<E> {
+    fn drop(&mut self) {
+        self.clear();
+    }
+}
+
 impl<E: Element> Graph<E> {
+    /// Empties the arena, keeping its capacity; every node's saved values go to the
+    /// buffer pool. One loop, however many nodes: no recursion.
+    fn clear(&mut self) {
+        for node in self.nodes.drain(..) {
+            node.op.recycle();
+        }
+        self.buffer_len = 0;
+        self.leaf_count = 0;
+    }
+
     pub(crate) fn node(&self, index: u32) -> Option<&Node<E>> {
         self.nodes.get(index as usize)
     }
@@ -179,17 +253,21 @@ impl<E: Element> Graph<E> {
     }
 
     /// Appends `other`'s nodes, shifting their indices and slots; returns the node offset.
-    fn append(&mut self, other: Graph<E>) -> u32 {
+    fn append(&mut self, mut other: Graph<E>) -> u32 {
         let node_offset = index_u32(self.nodes.len());
         let (buffer_offset, leaf_offset) = (self.buffer_len, self.leaf_count);
-        self.nodes.extend(other.nodes.into_iter().map(|mut node| {
-            node.parents = node.parents.map(|p| p.map(|p| p + node_offset));
-            node.slot = match node.slot {
-                Slot::Buffer(at) => Slot::Buffer(at + buffer_offset),
-                Slot::Leaf(n) => Slot::Leaf(n + leaf_offset),
-            };
-            node
-        }));
+        self.nodes.extend(
+            core::mem::take(&mut other.nodes)
+                .into_iter()
+                .map(|mut node| {
+                    node.parents = node.parents.map(|p| p.map(|p| p + node_offset));
+                    node.slot = match node.slot {
+                        Slot::Buffer(at) => Slot::Buffer(at + buffer_offset),
+                        Slot::Leaf(n) => Slot::Leaf(n + leaf_offset),
+                    };
+                    node
+                }),
+        );
         self.buffer_len += other.buffer_len;
         self.leaf_count += other.leaf_count;
         node_offset
@@ -247,12 +325,18 @@ pub(crate) fn record<E: Element>(
     });
     match (nodes.next(), nodes.next()) {
         (None, _) => {
-            let mut graph = Graph::default();
-            let index = push_with_inputs(&mut graph, op, out, places, [0, 0]);
-            GraphRef(Place::Node {
-                cell: GraphCell::new(graph),
-                index,
-            })
+            let cell = GraphCell::empty();
+            let index = {
+                let mut state = cell.lock();
+                if !matches!(*state, CellState::Live(_)) {
+                    *state = CellState::Live(Graph::default());
+                }
+                match &mut *state {
+                    CellState::Live(graph) => push_with_inputs(graph, op, out, places, [0, 0]),
+                    CellState::Moved { .. } => 0,
+                }
+            };
+            GraphRef(Place::Node { cell, index })
         }
         (Some((cell, index)), None) => with_live(cell, index, |cell, graph, index| {
             let index = push_with_inputs(graph, op, out, places, [index, index]);

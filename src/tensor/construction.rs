@@ -112,7 +112,7 @@ where
 
 /// A fresh storage of `len` elements filled by `fill`.
 pub(crate) fn build<E: Element>(len: usize, fill: impl FnOnce(&mut [E])) -> Arc<[E]> {
-    let mut data: Arc<[E]> = core::iter::repeat_n(E::zero(), len).collect();
+    let mut data = super::pool::take_zeroed(len);
     fill(Arc::make_mut(&mut data));
     data
 }

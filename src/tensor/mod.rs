@@ -3,6 +3,7 @@
 pub(crate) mod construction;
 mod conversions;
 mod inplace;
+pub(crate) mod pool;
 
 pub use construction::{seeded_rng, NestedArray, SeededRng};
 pub use conversions::TensorIndex;
@@ -40,6 +41,14 @@ pub struct Tensor<S, E: Element, T: Tape = NoGrad> {
     data: Arc<[E]>,
     handle: T::Handle<E>,
     shape: PhantomData<S>,
+}
+
+impl<S, E: Element, T: Tape> Drop for Tensor<S, E, T> {
+    /// Lets the value's buffer go to this thread's pool if nothing else holds it, for
+    /// the next result of its length (see `tensor::pool`).
+    fn drop(&mut self) {
+        pool::recycle_in_place(&mut self.data);
+    }
 }
 
 impl<S, E: Element, T: Tape> Clone for Tensor<S, E, T> {

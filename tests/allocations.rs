@@ -1,0 +1,190 @@
+//! Heap allocations per training step after warm-up, counted by a global allocator (a
+//! count, not a time, so it belongs in a test).
+//!
+//! One test function measures every case in turn, so that no other test's thread
+//! allocates while a case is counted.
+//!
+//! A global allocator is an `unsafe impl` by definition; this file's is a pass-through
+//! to the system allocator with counters, so the library's rule (unsafe only in its
+//! kernels) is lifted here only.
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use typegrad::prelude::*;
+
+/// Counts allocations (and reallocations) while passing them to the system allocator.
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// Whether this thread's allocations are counted: only the measuring thread's are,
+    /// so that the test harness's own threads cannot change a count. (A `const`
+    /// thread-local with no destructor allocates nothing when read.)
+    static COUNTING: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+}
+
+/// Whether the calling thread is the one being measured.
+fn counted() -> bool {
+    COUNTING.try_with(core::cell::Cell::get).unwrap_or(false)
+}
+static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
+static PEAK_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the counters are
+// atomics that allocate nothing.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if counted() {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+            let live = LIVE_BYTES.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK_BYTES.fetch_max(live, Ordering::Relaxed);
+        }
+        // SAFETY: the caller's contract for `alloc` is the system allocator's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if counted() {
+            LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
+        }
+        // SAFETY: `ptr` was allocated by `System` with `layout` (every allocation is).
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if counted() {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+            let live = LIVE_BYTES.fetch_add(new_size, Ordering::Relaxed) + new_size;
+            LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
+            PEAK_BYTES.fetch_max(live, Ordering::Relaxed);
+        }
+        // SAFETY: as for `dealloc`; `new_size` is the caller's, unchanged.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations made by `step`, after running it `warm_up` times.
+fn allocations_per_step(warm_up: usize, mut step: impl FnMut()) -> usize {
+    for _ in 0..warm_up {
+        step();
+    }
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    step();
+    ALLOCATIONS.load(Ordering::Relaxed) - before
+}
+
+fn tutorial_step(
+    x: &Tensor<Rank1<5>, f32>,
+    w: &Tensor<Rank2<5, 3>, f32>,
+    b: &Tensor<Rank1<3>, f32>,
+    y: &Tensor<Rank1<3>, f32>,
+    grads: &mut Gradients<f32>,
+) {
+    let (wt, bt) = (w.track(), b.track());
+    let loss = (x.matmul(&wt) + &bt).bce_with_logits(y);
+    grads.clear();
+    loss.backward_into(grads);
+}
+
+const BATCH: usize = 64;
+
+/// The parameters of the 784-256-128-10 MLP of the benchmark, as plain values.
+struct Mlp {
+    w1: Tensor<Rank2<784, 256>, f32>,
+    b1: Tensor<Rank1<256>, f32>,
+    w2: Tensor<Rank2<256, 128>, f32>,
+    b2: Tensor<Rank1<128>, f32>,
+    w3: Tensor<Rank2<128, 10>, f32>,
+    b3: Tensor<Rank1<10>, f32>,
+}
+
+fn mlp_step(
+    p: &Mlp,
+    x: &Tensor<Rank2<BATCH, 784>, f32>,
+    target: &Tensor<Rank2<BATCH, 10>, f32>,
+    grads: &mut Gradients<f32>,
+) {
+    let (w1, b1, w2, b2, w3, b3) = (
+        p.w1.track(),
+        p.b1.track(),
+        p.w2.track(),
+        p.b2.track(),
+        p.w3.track(),
+        p.b3.track(),
+    );
+    let h1 = (x.matmul(&w1) + &b1).relu();
+    let h2 = (h1.matmul(&w2) + &b2).relu();
+    let out = h2.matmul(&w3) + &b3;
+    grads.clear();
+    out.mse(target).backward_into(grads);
+}
+
+#[test]
+fn allocations_per_training_step() {
+    COUNTING.with(|c| c.set(true));
+    let mut rng = seeded_rng(0);
+    let x = Tensor::<Rank1<5>, f32>::ones();
+    let w = Tensor::<Rank2<5, 3>, f32>::randn(&mut rng);
+    let b = Tensor::<Rank1<3>, f32>::randn(&mut rng);
+    let y = Tensor::<Rank1<3>, f32>::zeros();
+    let mut grads = Gradients::new();
+    let tutorial = allocations_per_step(10, || tutorial_step(&x, &w, &b, &y, &mut grads));
+    println!("tutorial step: {tutorial} allocations");
+    assert_eq!(
+        tutorial, 0,
+        "the tutorial step allocates nothing after warm-up"
+    );
+
+    // Made in place (no temporaries left in the buffer pool to blur the count).
+    let small = |scale: f32| move |i: usize| ((i * 7919 % 1000) as f32 / 1000.0 - 0.5) * scale;
+    let before_model = LIVE_BYTES.load(Ordering::Relaxed);
+    let p = Mlp {
+        w1: Tensor::from_fn(small(0.07)),
+        b1: Tensor::from_fn(small(0.07)),
+        w2: Tensor::from_fn(small(0.12)),
+        b2: Tensor::from_fn(small(0.12)),
+        w3: Tensor::from_fn(small(0.18)),
+        b3: Tensor::from_fn(small(0.18)),
+    };
+    let x = Tensor::<Rank2<BATCH, 784>, f32>::from_fn(small(2.0));
+    let target = Tensor::<Rank2<BATCH, 10>, f32>::from_fn(small(2.0));
+    let mut grads = Gradients::new();
+    let model_and_data = LIVE_BYTES.load(Ordering::Relaxed) - before_model;
+    let mlp = allocations_per_step(3, || {
+        PEAK_BYTES.store(LIVE_BYTES.load(Ordering::Relaxed), Ordering::Relaxed);
+        mlp_step(&p, &x, &target, &mut grads)
+    });
+    // The step's peak, above what was live before the model was made, less the data.
+    let f = core::mem::size_of::<f32>();
+    let data = (BATCH * 784 + BATCH * 10) * f;
+    let weights = (784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10) * f;
+    // Each of the 8 values also has an `Arc`'s two counters in front.
+    assert_eq!(model_and_data, weights + data + 8 * 16);
+    let peak = PEAK_BYTES.load(Ordering::Relaxed) - before_model - data - 8 * 16;
+    // What the step must hold at its peak: the weights, the activations backward reads
+    // (h1 and h2 before and after relu, the output), and a gradient per weight.
+    let activations = (2 * BATCH * 256 + 2 * BATCH * 128 + BATCH * 10) * f;
+    let gradients = weights;
+    let bound = weights + activations + gradients;
+    println!(
+        "MLP step: {mlp} allocations; peak {peak} bytes = {:.3} x (weights {weights} + activations {activations} + gradients {gradients})",
+        peak as f64 / bound as f64
+    );
+    // Above the bound: the gradients of the intermediate values (one flat buffer, 0.3 MB
+    // here) and matrixmultiply's largest packing buffer (0.3 MB, for one product).
+    // Pinned so that it cannot grow unnoticed.
+    assert!(
+        peak as f64 <= 1.32 * bound as f64,
+        "peak {peak} bytes over 1.32 x {bound}"
+    );
+    // matrixmultiply allocates a packing buffer in each call it makes: the 3 forward
+    // products and the 5 backward ones (dW3, dH2, dW2, dH1, dW1; x is untracked, so no
+    // dX). typegrad itself allocates nothing.
+    assert_eq!(mlp, 8, "one packing buffer per GEMM, nothing else");
+}
