@@ -10,8 +10,9 @@ use std::sync::Arc;
 
 use crate::element::Element;
 
-/// Buffers kept per length, at most.
-const PER_LENGTH: usize = 32;
+/// Buffers kept per length, at most: enough for a graph of thousands of small values
+/// (a long chain of operations on a few elements) to be recorded again from the pool.
+const PER_LENGTH: usize = 4096;
 
 /// Elements kept in all, at most (per thread and element type): 32 MiB of `f64`.
 const MAX_ELEMENTS: usize = 1 << 22;
