@@ -421,3 +421,58 @@ pub(crate) const fn check_concat(a: &[usize], b: &[usize], out: &[usize], axis: 
         },
     }
 }
+
+/// Shapes of which `N` tensors can be stacked (`Tensor::stack`), and the result: the
+/// shape with a new leading axis of length `N`. Every shape but [`Rank4`], whose stack
+/// would have rank 5.
+#[diagnostic::on_unimplemented(
+    message = "`Tensor::stack` cannot stack tensors of shape `{Self}`: the result would have five axes, and shapes stop at `Rank4`",
+    label = "a stack of these would be rank 5",
+    note = "`stack` adds a leading axis: N `Rank0` make a `Rank1<N>`, N `Rank1<M>` a `Rank2<N, M>`, and so on up to N `Rank3<A, B, C>`, which make a `Rank4<N, A, B, C>`"
+)]
+pub trait Stack<const N: usize>: Shape {
+    /// The stacked shape.
+    type Output: Shape;
+}
+
+impl<const N: usize> Stack<N> for Rank0 {
+    type Output = Rank1<N>;
+}
+
+impl<const N: usize, const M: usize> Stack<N> for Rank1<M> {
+    type Output = Rank2<N, M>;
+}
+
+impl<const N: usize, const A: usize, const B: usize> Stack<N> for Rank2<A, B> {
+    type Output = Rank3<N, A, B>;
+}
+
+impl<const N: usize, const A: usize, const B: usize, const C: usize> Stack<N> for Rank3<A, B, C> {
+    type Output = Rank4<N, A, B, C>;
+}
+
+/// Fails the build unless `index` (one position per axis) lies inside shape `dims`.
+pub(crate) const fn check_index(dims: &[usize], index: &[usize]) {
+    let mut k = 0;
+    while k < dims.len() && k < index.len() {
+        if index[k] >= dims[k] {
+            concat_panic! {
+                "at: index ", index, " is out of range for a tensor of shape ", dims,
+                ": along axis ", k, " it is ", index[k], ", and the axis has length ",
+                dims[k], " (indices start at 0); `select` takes an index known only at ",
+                "run time and returns an error instead"
+            }
+        }
+        k += 1;
+    }
+}
+
+/// Fails the build unless there is at least one tensor (of shape `part`) to stack.
+pub(crate) const fn check_stack(count: usize, part: &[usize]) {
+    if count == 0 {
+        concat_panic! {
+            "stack: no tensors to stack (an empty array of tensors of shape ", part,
+            "); a stack needs at least one tensor, as in PyTorch"
+        }
+    }
+}

@@ -6,6 +6,7 @@
 
 pub mod constraint;
 
+pub use constraint::Stack;
 pub use constraint::{Broadcast, HasAxis, MatMulShapes, Permute3, Permute4, Resize, ScalarShape};
 
 use core::fmt::Debug;

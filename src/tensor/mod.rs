@@ -4,6 +4,7 @@ pub(crate) mod construction;
 mod conversions;
 mod inplace;
 
+pub use crate::ops::layout::StackParts;
 pub use construction::{seeded_rng, NestedArray, SeededRng};
 pub use conversions::TensorIndex;
 

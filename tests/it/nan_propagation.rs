@@ -345,3 +345,17 @@ fn layout_operations_move_nan_unchanged() {
     let both: Tensor<Rank2<4, 2>, f64, Tracked> = m.concat::<0, _, _, _>(&m);
     assert!(both.as_slice()[1].is_nan() && both.as_slice()[5].is_nan());
 }
+
+#[test]
+fn stack_and_at_move_nan_unchanged() {
+    let x = with_nan();
+    let v: Tensor<Rank1<3>, f64, Tracked> = Tensor::stack([x.at::<2>(), x.at::<1>(), x.at::<0>()]);
+    assert_eq!(v.as_slice()[0], 2.0);
+    assert!(is_nan_at(v.as_slice(), 1));
+    // Moving values reads none of them: the gradient is the exact one, finite.
+    assert_eq!(grad_of(v, &x), vec![1.0, 1.0, 1.0]);
+    let rows: Tensor<Rank2<2, 3>, f64, Tracked> = Tensor::stack((&x, &Tensor::ones()));
+    assert!(is_nan_at(rows.as_slice(), 1) && rows.as_slice()[3..].iter().all(|&v| v == 1.0));
+    let m = Tensor::from_array([[1.0, f64::NAN], [2.0, 3.0]]).track();
+    assert!(m.at::<0, 1>().item().is_nan());
+}

@@ -820,3 +820,72 @@ fn sum_and_mean_of_a_million_f32_values_match_f64() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Stacking and element access
+// ---------------------------------------------------------------------------------------
+
+/// Three tracked scalars, as gradcheck hands a tuple of inputs to the checked function.
+type Scalars3 = (Tr<Rank0>, Tr<Rank0>, Tr<Rank0>);
+
+/// `Tensor::stack`: each part's gradient is its slice of the result's. Scalars into a
+/// vector (arrays of tensors and of references, a tuple mixing a constant in), vectors
+/// into a matrix, matrices into a rank-3 tensor, one part alone, and odd counts (the
+/// joins form an unbalanced tree), on leaves and on interior values.
+#[test]
+fn stack_gradient() {
+    property(CASES, (any_vals(24), any_vals(24)), &|(pool, other)| {
+        let scalars = (
+            t::<Rank0>(&pool),
+            t::<Rank0>(&pool[1..]),
+            t::<Rank0>(&pool[2..]),
+        );
+        check(
+            "three scalars, interior values",
+            &|(a, b, c): &Scalars3| Tensor::stack([a * b, b.sin(), c * 1.0]),
+            &scalars,
+        )?;
+        check(
+            "three scalar leaves, by reference",
+            &|(a, b, c): &Scalars3| Tensor::stack([a, b, c, a]),
+            &scalars,
+        )?;
+        let constant = t::<Rank0>(&other);
+        check(
+            "a tuple with a constant between tracked scalars",
+            &|(a, b, _): &Scalars3| Tensor::stack((a, &constant, b)),
+            &scalars,
+        )?;
+        check(
+            "owned parts of mixed tapes",
+            &|(a, _, c): &Scalars3| Tensor::stack((constant.clone(), a.exp(), c.clone())),
+            &scalars,
+        )?;
+        // Five parts and seven parts taken from one vector, in a scrambled order.
+        for_shapes!(pool, |x| Tensor::stack(
+            [x.at::<4>(), x.at::<0>(), x.at::<2>() * x.at::<1>(), x.at::<3>(), x.at::<0>()]);
+            Rank1<5>);
+        for_shapes!(pool, |x| Tensor::stack([x.at::<6>(), x.at::<5>(), x.at::<4>(),
+            x.at::<3>(), x.at::<2>(), x.at::<1>(), x.at::<0>()]); Rank1<7>);
+        for_shapes!(pool, |x| Tensor::stack([x.clone()]); Rank0, Rank1<3>);
+        for_shapes!(pool, |x| Tensor::stack([x, &x.sin(), x]); Rank1<4>);
+        for_shapes!(pool, |x| Tensor::stack([x.cos(), x.clone()]); Rank2<2, 3>);
+        for_shapes!(pool, |x| Tensor::stack((x, &t::<Rank3<1, 2, 3>>(&other))); Rank3<1, 2, 3>);
+        for_pairs!(pool, other, |a, b| Tensor::stack((a, b, &(a * b)));
+            (Rank1<3>, Rank1<3>));
+        Ok(())
+    });
+}
+
+/// `at::<I>()` and `at::<I, J>()`: the gradient lands on the one element read.
+#[test]
+fn at_gradient() {
+    property(CASES, any_vals(24), &|pool| {
+        for_shapes!(pool, |x| x.at::<0>(); Rank1<1>);
+        for_shapes!(pool, |x| x.at::<4>(); Rank1<5>);
+        for_shapes!(pool, |x| x.at::<3>() * x.at::<1>() + x.at::<3>(); Rank1<5>);
+        for_shapes!(pool, |x| x.at::<0, 0>(); Rank2<1, 1>);
+        for_shapes!(pool, |x| x.at::<1, 2>().sin() * x.at::<0, 2>(); Rank2<2, 3>);
+        Ok(())
+    });
+}
