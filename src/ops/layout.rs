@@ -20,7 +20,8 @@ use crate::shape::constraint::{
     AxisLayout,
 };
 use crate::shape::{
-    HasAxis, Permute3, Permute4, Rank0, Rank1, Rank2, Rank3, Rank4, Resize, Shape, Stack,
+    ConcatAxis, HasAxis, Permute3, Permute4, Rank0, Rank1, Rank2, Rank3, Rank4, Resize, Shape,
+    Stack,
 };
 use crate::tape::backward::ParentGrads;
 use crate::tape::create_graph::NodeContext;
@@ -424,7 +425,9 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// shape `SOut` is written by the caller, usually through a type annotation.
     ///
     /// Shapes whose other dimensions differ, or whose lengths along the axis do not add
-    /// up to `SOut`'s, are rejected when the program is built.
+    /// up to `SOut`'s, are rejected when the program is built. An axis that a shape does
+    /// not have is a trait error (`cargo check` reports it); scalars (`Rank0`) have no
+    /// axis: [`Tensor::stack`] joins them into a vector.
     ///
     /// ```
     /// use typegrad::prelude::*;
@@ -433,12 +436,14 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// let rows: Tensor<Rank2<3, 2>, f32> = a.concat::<0, _, _, _>(&b);
     /// assert_eq!(rows.to_vec(), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
     /// ```
-    pub fn concat<const AXIS: usize, S2: Shape, SOut: Shape, T2: Tape>(
+    pub fn concat<const AXIS: usize, S2, SOut: Shape, T2: Tape>(
         &self,
         other: &Tensor<S2, E, T2>,
     ) -> Tensor<SOut, E, BinaryTape<T, T2>>
     where
         T: Merge<T2>,
+        S: ConcatAxis<AXIS>,
+        S2: ConcatAxis<AXIS>,
     {
         const { check_concat(S::DIMS, S2::DIMS, SOut::DIMS, AXIS) };
         let (la, lb) = (AxisLayout::of::<S>(AXIS), AxisLayout::of::<S2>(AXIS));

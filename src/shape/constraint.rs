@@ -422,6 +422,38 @@ pub(crate) const fn check_concat(a: &[usize], b: &[usize], out: &[usize], axis: 
     }
 }
 
+/// Shapes that `concat` can join along axis `AXIS`: those that have that axis.
+///
+/// A [`Rank0`] tensor (a scalar) has no axis, so scalars are not concatenated but stacked:
+/// `Tensor::stack([a, b, c])` makes a `Rank1<3>`.
+#[diagnostic::on_unimplemented(
+    message = "`concat` joins tensors along one of their axes, and a tensor of shape `{Self}` has no axis {AXIS}",
+    label = "no axis {AXIS} to concatenate along",
+    note = "a `Rank0` tensor (a scalar) has no axes: `Tensor::stack([a, b, c])` makes a vector of scalars (and a matrix of vectors)",
+    note = "axes are numbered from 0, outermost first: `Rank2<M, N>` has axes 0 (M) and 1 (N)"
+)]
+pub trait ConcatAxis<const AXIS: usize>: HasAxis<AXIS> {}
+
+/// Implements [`ConcatAxis`] for each listed shape and axis.
+macro_rules! concat_axis {
+    ($([$($d:ident),*] $shape:ty, $axis:literal;)*) => {$(
+        impl<$(const $d: usize),*> ConcatAxis<$axis> for $shape {}
+    )*};
+}
+
+concat_axis! {
+    [N] Rank1<N>, 0;
+    [M, N] Rank2<M, N>, 0;
+    [M, N] Rank2<M, N>, 1;
+    [A, B, C] Rank3<A, B, C>, 0;
+    [A, B, C] Rank3<A, B, C>, 1;
+    [A, B, C] Rank3<A, B, C>, 2;
+    [A, B, C, D] Rank4<A, B, C, D>, 0;
+    [A, B, C, D] Rank4<A, B, C, D>, 1;
+    [A, B, C, D] Rank4<A, B, C, D>, 2;
+    [A, B, C, D] Rank4<A, B, C, D>, 3;
+}
+
 /// Shapes of which `N` tensors can be stacked (`Tensor::stack`), and the result: the
 /// shape with a new leading axis of length `N`. Every shape but [`Rank4`], whose stack
 /// would have rank 5.

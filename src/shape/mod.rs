@@ -6,8 +6,8 @@
 
 pub mod constraint;
 
-pub use constraint::Stack;
 pub use constraint::{Broadcast, HasAxis, MatMulShapes, Permute3, Permute4, Resize, ScalarShape};
+pub use constraint::{ConcatAxis, Stack};
 
 use core::fmt::Debug;
 
