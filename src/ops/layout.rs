@@ -20,8 +20,8 @@ use crate::shape::constraint::{
     AxisLayout,
 };
 use crate::shape::{
-    ConcatAxis, HasAxis, Permute3, Permute4, Rank0, Rank1, Rank2, Rank3, Rank4, Resize, Shape,
-    Stack,
+    ConcatAxis, HasAxis, Permute2, Permute3, Permute4, Rank0, Rank1, Rank2, Rank3, Rank4, Resize,
+    Shape, Stack,
 };
 use crate::tape::backward::ParentGrads;
 use crate::tape::create_graph::NodeContext;
@@ -557,6 +557,27 @@ impl<const M: usize, const N: usize, E: Element, T: Tape> Tensor<Rank2<M, N>, E,
         };
         self.gather(Arc::from([flat]), "SelectBackward0")
     }
+
+    /// The axes reordered: result axis `k` is input axis `Pk` (PyTorch's
+    /// `permute(P0, P1)`). `permute::<1, 0>()` is the transpose, recorded as a
+    /// permutation (`PermuteBackward0`) where [`Tensor::t`] records `TBackward0`.
+    ///
+    /// ```
+    /// use typegrad::gradcheck::{gradcheck, Tolerance};
+    /// use typegrad::prelude::*;
+    /// let m = Tensor::from_array([[1.0f64, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+    /// let p: Tensor<Rank2<3, 2>, f64> = m.permute::<1, 0>();
+    /// assert_eq!(p, m.t());
+    /// gradcheck(|m| m.permute::<1, 0>().sin(), &m, Tolerance::default()).unwrap();
+    /// ```
+    pub fn permute<const P0: usize, const P1: usize>(
+        &self,
+    ) -> Tensor<<Rank2<M, N> as Permute2<P0, P1>>::Output, E, UnaryTape<T>>
+    where
+        Rank2<M, N>: Permute2<P0, P1>,
+    {
+        self.permuted(&[P0, P1])
+    }
 }
 
 /// `parts` (each of `part_len` elements) one after another, recorded as `stack`:
@@ -943,5 +964,15 @@ mod tests {
         assert_eq!(e.grad_fn().unwrap().name(), "SelectBackward0");
         let g = e.backward().get(&m).unwrap().to_vec();
         assert_eq!(g, vec![0.0, 0.0, 0.0, 0.0, 0.0, 1.0]);
+    }
+
+    #[test]
+    fn permute_of_a_matrix_is_its_transpose_or_itself() {
+        let m = Tensor::<Rank2<2, 3>, f64>::from_fn(|k| k as f64).track();
+        let p: Tensor<Rank2<3, 2>, f64, Tracked> = m.permute::<1, 0>();
+        assert_eq!(p.to_vec(), m.t().to_vec());
+        assert_eq!(p.grad_fn().unwrap().name(), "PermuteBackward0");
+        let same: Tensor<Rank2<2, 3>, f64, Tracked> = m.permute::<0, 1>();
+        assert_eq!(same.to_vec(), m.to_vec());
     }
 }

@@ -454,6 +454,25 @@ concat_axis! {
     [A, B, C, D] Rank4<A, B, C, D>, 3;
 }
 
+/// Matrix shapes reordered by the permutation `(P0, P1)`: `(1, 0)` transposes, `(0, 1)`
+/// keeps the order.
+#[diagnostic::on_unimplemented(
+    message = "`({P0}, {P1})` is not a permutation of the axes of `{Self}`",
+    note = "a permutation of a matrix lists each of the axes 0 and 1 once: `permute::<1, 0>()` transposes (as `t()` does)"
+)]
+pub trait Permute2<const P0: usize, const P1: usize>: Shape {
+    /// The permuted shape.
+    type Output: Shape;
+}
+
+impl<const M: usize, const N: usize> Permute2<0, 1> for Rank2<M, N> {
+    type Output = Rank2<M, N>;
+}
+
+impl<const M: usize, const N: usize> Permute2<1, 0> for Rank2<M, N> {
+    type Output = Rank2<N, M>;
+}
+
 /// Shapes of which `N` tensors can be stacked (`Tensor::stack`), and the result: the
 /// shape with a new leading axis of length `N`. Every shape but [`Rank4`], whose stack
 /// would have rank 5.

@@ -347,7 +347,7 @@ fn layout_operations_move_nan_unchanged() {
 }
 
 #[test]
-fn stack_and_at_move_nan_unchanged() {
+fn stack_at_and_matrix_permute_move_nan_unchanged() {
     let x = with_nan();
     let v: Tensor<Rank1<3>, f64, Tracked> = Tensor::stack([x.at::<2>(), x.at::<1>(), x.at::<0>()]);
     assert_eq!(v.as_slice()[0], 2.0);
@@ -358,4 +358,5 @@ fn stack_and_at_move_nan_unchanged() {
     assert!(is_nan_at(rows.as_slice(), 1) && rows.as_slice()[3..].iter().all(|&v| v == 1.0));
     let m = Tensor::from_array([[1.0, f64::NAN], [2.0, 3.0]]).track();
     assert!(m.at::<0, 1>().item().is_nan());
+    assert!(m.permute::<1, 0>().as_slice()[2].is_nan());
 }

@@ -822,7 +822,7 @@ fn sum_and_mean_of_a_million_f32_values_match_f64() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Stacking and element access
+// Stacking, element access, permuting a matrix
 // ---------------------------------------------------------------------------------------
 
 /// Three tracked scalars, as gradcheck hands a tuple of inputs to the checked function.
@@ -886,6 +886,17 @@ fn at_gradient() {
         for_shapes!(pool, |x| x.at::<3>() * x.at::<1>() + x.at::<3>(); Rank1<5>);
         for_shapes!(pool, |x| x.at::<0, 0>(); Rank2<1, 1>);
         for_shapes!(pool, |x| x.at::<1, 2>().sin() * x.at::<0, 2>(); Rank2<2, 3>);
+        Ok(())
+    });
+}
+
+/// `permute` of a matrix: the identity and the transpose.
+#[test]
+fn permute_matrix_gradient() {
+    property(CASES, any_vals(12), &|pool| {
+        for_shapes!(pool, |x| x.permute::<1, 0>(); Rank2<1, 4>, Rank2<2, 3>, Rank2<3, 3>);
+        for_shapes!(pool, |x| x.permute::<0, 1>(); Rank2<2, 3>);
+        for_shapes!(pool, |x| x.permute::<1, 0>().matmul(x); Rank2<2, 3>);
         Ok(())
     });
 }
