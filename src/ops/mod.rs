@@ -124,6 +124,7 @@ pub(crate) enum Op<E: Element> {
     CrossEntropy(loss::CrossEntropyOp<E>),
     /// A user-defined operation (`typegrad::custom`).
     Custom(crate::custom::CustomRecord<E>),
+    Cumsum(axis::CumsumOp),
 }
 
 /// Dispatches a method to the record of each kind of operation.
@@ -140,6 +141,7 @@ macro_rules! dispatch {
             Op::Loss($op) => $body,
             Op::CrossEntropy($op) => $body,
             Op::Custom($op) => $body,
+            Op::Cumsum($op) => $body,
         }
     };
 }
@@ -188,6 +190,7 @@ impl<E: Element> Op<E> {
             Op::Layout(op) => op.backward_recorded(grad, node),
             Op::Loss(op) => op.backward_recorded(grad, node),
             Op::CrossEntropy(op) => op.backward_recorded(grad, node),
+            Op::Cumsum(op) => op.backward_recorded(grad, node),
         }
     }
 

@@ -822,7 +822,7 @@ fn sum_and_mean_of_a_million_f32_values_match_f64() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Stacking, element access, permuting a matrix
+// Stacking, element access, permuting a matrix, cumulative sums
 // ---------------------------------------------------------------------------------------
 
 /// Three tracked scalars, as gradcheck hands a tuple of inputs to the checked function.
@@ -897,6 +897,18 @@ fn permute_matrix_gradient() {
         for_shapes!(pool, |x| x.permute::<1, 0>(); Rank2<1, 4>, Rank2<2, 3>, Rank2<3, 3>);
         for_shapes!(pool, |x| x.permute::<0, 1>(); Rank2<2, 3>);
         for_shapes!(pool, |x| x.permute::<1, 0>().matmul(x); Rank2<2, 3>);
+        Ok(())
+    });
+}
+
+/// `cumsum::<AXIS>()` along every axis of ranks 1 to 4, and inside a product (so that the
+/// second derivative is not zero).
+#[test]
+fn cumsum_gradient() {
+    property(CASES, any_vals(24), &|pool| {
+        every_axis!(pool, cumsum);
+        for_shapes!(pool, |x| (x.cumsum::<0>() * x).sin(); Rank1<6>, Rank2<3, 2>);
+        for_shapes!(pool, |x| x.cumsum::<1>().cumsum::<1>().powf(2.0); Rank2<2, 4>);
         Ok(())
     });
 }
