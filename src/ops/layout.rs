@@ -20,13 +20,14 @@ use crate::shape::constraint::{
     AxisLayout,
 };
 use crate::shape::{
-    ConcatAxis, HasAxis, Permute2, Permute3, Permute4, Rank0, Rank1, Rank2, Rank3, Rank4, Resize,
-    Shape, Stack,
+    ConcatAxis, HasAxis, MatrixBatch, Permute2, Permute3, Permute4, Rank0, Rank1, Rank2, Rank3,
+    Rank4, Resize, Shape, Stack,
 };
 use crate::tape::backward::ParentGrads;
 use crate::tape::create_graph::NodeContext;
 use crate::tape::graph::GraphRef;
 use crate::tape::{BinaryTape, Merge, Tape, UnaryTape};
+use crate::tensor::construction::build;
 use crate::tensor::Tensor;
 
 /// A recorded rearrangement of one or two inputs' elements.
@@ -580,6 +581,147 @@ impl<const M: usize, const N: usize, E: Element, T: Tape> Tensor<Rank2<M, N>, E,
     }
 }
 
+/// A recorded `tril` or `triu`: in each matrix (the last two axes), the elements on one
+/// side of a diagonal kept, the others zero.
+#[derive(Clone, Copy)]
+pub(crate) struct TriangleOp {
+    rows: usize,
+    cols: usize,
+    /// The diagonal bounding the triangle: 0 the main one, positive above it, negative
+    /// below it (PyTorch's `diagonal`).
+    diagonal: isize,
+    /// `tril` (kept: on and below the diagonal) rather than `triu` (on and above).
+    lower: bool,
+}
+
+impl TriangleOp {
+    /// Whether the element at flat position `flat` of a batch of matrices is kept.
+    #[inline]
+    fn keeps(self, flat: usize) -> bool {
+        let cols = self.cols.max(1);
+        let within = flat % self.rows.saturating_mul(cols).max(1);
+        // Column minus row, in i128 so that no dimension or diagonal can overflow it.
+        let offset = (within % cols) as i128 - (within / cols) as i128;
+        if self.lower {
+            offset <= self.diagonal as i128
+        } else {
+            offset >= self.diagonal as i128
+        }
+    }
+
+    /// `out[k] = x[k]` where kept, else 0: whatever `x[k]` is, NaN included (the result
+    /// does not depend on it there, as in PyTorch).
+    fn apply<E: Element>(self, x: &[E], out: &mut [E]) {
+        for (k, (o, &v)) in out.iter_mut().zip(x).enumerate() {
+            *o = if self.keeps(k) { v } else { E::zero() };
+        }
+    }
+
+    pub(crate) fn name(&self) -> &'static str {
+        if self.lower {
+            "TrilBackward0"
+        } else {
+            "TriuBackward0"
+        }
+    }
+
+    /// The gradient is the same triangle of the output's gradient.
+    pub(crate) fn backward<E: Element>(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
+        if let Some(gx) = parents.get_mut(0) {
+            for (k, (x, &g)) in gx.iter_mut().zip(grad).enumerate() {
+                if self.keeps(k) {
+                    *x = *x + g;
+                }
+            }
+        }
+    }
+
+    /// The same triangle of the gradient, recorded (its own backward is that triangle
+    /// again).
+    pub(crate) fn backward_recorded<E: Element>(
+        &self,
+        g: &Var<E>,
+        node: &NodeContext<'_, E>,
+    ) -> [Option<Var<E>>; 2] {
+        [node.tracked(0).then(|| triangle(g.operand(), *self)), None]
+    }
+
+    /// The same triangle of each tangent.
+    pub(crate) fn jvp<E: Element>(&self, tangents: [Option<&[E]>; 2], batch: usize, out: &mut [E]) {
+        let Some(t) = tangents[0] else { return };
+        let len = (out.len() / batch.max(1)).max(1);
+        for (t, out) in t.chunks_exact(len).zip(out.chunks_exact_mut(len)) {
+            self.apply(t, out);
+        }
+    }
+}
+
+/// The triangle `op` describes of each matrix of `x`, recorded.
+pub(crate) fn triangle<E: Element>(x: Operand<'_, E>, op: TriangleOp) -> Var<E> {
+    let data = build(x.values().len(), |out| op.apply(x.values(), out));
+    finish(data, [Some(x), None], || Op::Triangle(op))
+}
+
+impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
+    /// The lower triangle of each matrix (the last two axes): element `(i, j)` is kept
+    /// where `j - i <= diagonal`, else 0 (PyTorch's `tril(diagonal)`). `diagonal` 0 is
+    /// the main diagonal, 1 the one above it, -1 the one below.
+    ///
+    /// A zeroed element is 0 even where the input holds a NaN, as in PyTorch: the result
+    /// does not depend on it there. The gradient is the same triangle of the output's.
+    ///
+    /// ```
+    /// use typegrad::gradcheck::{gradcheck, Tolerance};
+    /// use typegrad::prelude::*;
+    /// let m = Tensor::from_array([[1.0f64, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]);
+    /// assert_eq!(m.tril(0).to_array(), [[1.0, 0.0, 0.0], [4.0, 5.0, 0.0], [7.0, 8.0, 9.0]]);
+    /// assert_eq!(m.tril(-1).to_array(), [[0.0, 0.0, 0.0], [4.0, 0.0, 0.0], [7.0, 8.0, 0.0]]);
+    /// assert_eq!(m.track().tril(0).grad_fn().unwrap().name(), "TrilBackward0");
+    /// gradcheck(|m| m.tril(1).exp(), &m, Tolerance::default()).unwrap();
+    /// // A batch of matrices: the triangle of each.
+    /// let batch = Tensor::<Rank3<2, 2, 2>, f64>::ones().tril(0);
+    /// assert_eq!(batch.to_vec(), vec![1.0, 0.0, 1.0, 1.0, 1.0, 0.0, 1.0, 1.0]);
+    /// ```
+    pub fn tril(&self, diagonal: isize) -> Tensor<S, E, UnaryTape<T>>
+    where
+        S: MatrixBatch,
+    {
+        self.triangle(diagonal, true)
+    }
+
+    /// The upper triangle of each matrix (the last two axes): element `(i, j)` is kept
+    /// where `j - i >= diagonal`, else 0 (PyTorch's `triu(diagonal)`).
+    ///
+    /// ```
+    /// use typegrad::gradcheck::{gradcheck, Tolerance};
+    /// use typegrad::prelude::*;
+    /// let m = Tensor::from_array([[1.0f64, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+    /// assert_eq!(m.triu(0).to_array(), [[1.0, 2.0, 3.0], [0.0, 5.0, 6.0]]);
+    /// assert_eq!(m.triu(1).to_array(), [[0.0, 2.0, 3.0], [0.0, 0.0, 6.0]]);
+    /// assert_eq!(m.track().triu(0).grad_fn().unwrap().name(), "TriuBackward0");
+    /// gradcheck(|m| m.triu(-1).sin(), &m, Tolerance::default()).unwrap();
+    /// ```
+    pub fn triu(&self, diagonal: isize) -> Tensor<S, E, UnaryTape<T>>
+    where
+        S: MatrixBatch,
+    {
+        self.triangle(diagonal, false)
+    }
+
+    fn triangle(&self, diagonal: isize, lower: bool) -> Tensor<S, E, UnaryTape<T>>
+    where
+        S: MatrixBatch,
+    {
+        let op = TriangleOp {
+            rows: S::ROWS,
+            cols: S::COLS,
+            diagonal,
+            lower,
+        };
+        Tensor::from_var(triangle(self.operand(), op))
+    }
+}
+
 /// `parts` (each of `part_len` elements) one after another, recorded as `stack`:
 /// joined pairwise, in a balanced tree of binary joins (a node of the graph has at most
 /// two inputs), each recorded as `StackBackward0`. Untracked parts are copied once.
@@ -974,5 +1116,33 @@ mod tests {
         assert_eq!(p.grad_fn().unwrap().name(), "PermuteBackward0");
         let same: Tensor<Rank2<2, 3>, f64, Tracked> = m.permute::<0, 1>();
         assert_eq!(same.to_vec(), m.to_vec());
+    }
+
+    #[test]
+    fn tril_and_triu_of_wide_tall_and_batched_matrices() {
+        let wide = Tensor::<Rank2<2, 4>, f64>::ones();
+        assert_eq!(
+            wide.tril(1).to_array(),
+            [[1.0, 1.0, 0.0, 0.0], [1.0, 1.0, 1.0, 0.0]]
+        );
+        assert_eq!(
+            wide.triu(2).to_array(),
+            [[0.0, 0.0, 1.0, 1.0], [0.0, 0.0, 0.0, 1.0]]
+        );
+        let tall = Tensor::<Rank2<3, 2>, f64>::ones();
+        assert_eq!(
+            tall.triu(-1).to_array(),
+            [[1.0, 1.0], [1.0, 1.0], [0.0, 1.0]]
+        );
+        // Diagonals past the matrix keep everything or nothing, at the extremes too.
+        assert_eq!(tall.tril(isize::MAX).to_vec(), vec![1.0; 6]);
+        assert_eq!(tall.tril(isize::MIN).to_vec(), vec![0.0; 6]);
+        assert_eq!(tall.triu(isize::MIN).to_vec(), vec![1.0; 6]);
+        assert_eq!(tall.triu(3).to_vec(), vec![0.0; 6]);
+        let batch = Tensor::<Rank4<2, 1, 2, 2>, f64>::from_fn(|k| k as f64 + 1.0).track();
+        let upper = batch.triu(0);
+        assert_eq!(upper.to_vec(), vec![1.0, 2.0, 0.0, 4.0, 5.0, 6.0, 0.0, 8.0]);
+        let g = upper.sum().backward().get(&batch).unwrap().to_vec();
+        assert_eq!(g, vec![1.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0, 1.0]);
     }
 }

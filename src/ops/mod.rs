@@ -125,6 +125,7 @@ pub(crate) enum Op<E: Element> {
     /// A user-defined operation (`typegrad::custom`).
     Custom(crate::custom::CustomRecord<E>),
     Cumsum(axis::CumsumOp),
+    Triangle(layout::TriangleOp),
 }
 
 /// Dispatches a method to the record of each kind of operation.
@@ -142,6 +143,7 @@ macro_rules! dispatch {
             Op::CrossEntropy($op) => $body,
             Op::Custom($op) => $body,
             Op::Cumsum($op) => $body,
+            Op::Triangle($op) => $body,
         }
     };
 }
@@ -191,6 +193,7 @@ impl<E: Element> Op<E> {
             Op::Loss(op) => op.backward_recorded(grad, node),
             Op::CrossEntropy(op) => op.backward_recorded(grad, node),
             Op::Cumsum(op) => op.backward_recorded(grad, node),
+            Op::Triangle(op) => op.backward_recorded(grad, node),
         }
     }
 

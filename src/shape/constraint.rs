@@ -502,6 +502,37 @@ impl<const N: usize, const A: usize, const B: usize, const C: usize> Stack<N> fo
     type Output = Rank4<N, A, B, C>;
 }
 
+/// Shapes whose last two axes hold matrices: a [`Rank2`], or a batch of matrices
+/// ([`Rank3`], [`Rank4`]). `tril` and `triu` take the triangle of each matrix.
+#[diagnostic::on_unimplemented(
+    message = "`tril` and `triu` need a matrix or a batch of matrices, but this tensor has shape `{Self}`",
+    label = "not a matrix",
+    note = "the triangle is taken in the last two axes: of a `Rank2<M, N>`, or of each matrix of a `Rank3<B, M, N>` or a `Rank4<A, B, M, N>`"
+)]
+pub trait MatrixBatch: Shape {
+    /// Rows of each matrix (the second-to-last axis).
+    const ROWS: usize;
+    /// Columns of each matrix (the last axis).
+    const COLS: usize;
+}
+
+impl<const M: usize, const N: usize> MatrixBatch for Rank2<M, N> {
+    const ROWS: usize = M;
+    const COLS: usize = N;
+}
+
+impl<const A: usize, const M: usize, const N: usize> MatrixBatch for Rank3<A, M, N> {
+    const ROWS: usize = M;
+    const COLS: usize = N;
+}
+
+impl<const A: usize, const B: usize, const M: usize, const N: usize> MatrixBatch
+    for Rank4<A, B, M, N>
+{
+    const ROWS: usize = M;
+    const COLS: usize = N;
+}
+
 /// Fails the build unless `index` (one position per axis) lies inside shape `dims`.
 pub(crate) const fn check_index(dims: &[usize], index: &[usize]) {
     let mut k = 0;

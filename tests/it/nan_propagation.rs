@@ -380,3 +380,20 @@ fn cumsum_is_nan_from_the_nan_to_the_end_of_its_lane_only() {
     assert_eq!(&inf.as_slice()[..2], &[f32::INFINITY, f32::INFINITY]);
     assert!(inf.as_slice()[2..].iter().all(|v| v.is_nan()));
 }
+
+#[test]
+fn tril_and_triu_keep_nan_in_the_triangle_and_zero_it_outside_as_pytorch() {
+    let m = Tensor::from_array([[1.0, f64::NAN], [f64::NAN, 4.0]]).track();
+    let lower = m.tril(0);
+    assert!(is_nan_at(lower.as_slice(), 2));
+    assert_eq!(
+        lower.as_slice()[1],
+        0.0,
+        "the result does not depend on a zeroed element"
+    );
+    let upper = m.triu(0);
+    assert!(is_nan_at(upper.as_slice(), 1));
+    assert_eq!(upper.as_slice()[2], 0.0);
+    assert_eq!(grad_of(lower, &m), vec![1.0, 0.0, 1.0, 1.0]);
+    assert_eq!(grad_of(upper, &m), vec![1.0, 1.0, 0.0, 1.0]);
+}

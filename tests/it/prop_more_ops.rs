@@ -822,7 +822,7 @@ fn sum_and_mean_of_a_million_f32_values_match_f64() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Stacking, element access, permuting a matrix, cumulative sums
+// Stacking, element access, permuting a matrix, cumulative sums, triangles
 // ---------------------------------------------------------------------------------------
 
 /// Three tracked scalars, as gradcheck hands a tuple of inputs to the checked function.
@@ -909,6 +909,26 @@ fn cumsum_gradient() {
         every_axis!(pool, cumsum);
         for_shapes!(pool, |x| (x.cumsum::<0>() * x).sin(); Rank1<6>, Rank2<3, 2>);
         for_shapes!(pool, |x| x.cumsum::<1>().cumsum::<1>().powf(2.0); Rank2<2, 4>);
+        Ok(())
+    });
+}
+
+/// `tril` and `triu` with diagonals below, on and above the main one (and past the
+/// matrix), of square, wide and tall matrices and of batches.
+#[test]
+fn tril_triu_gradient() {
+    property(CASES, any_vals(24), &|pool| {
+        for_shapes!(pool, |x| x.tril(0); Rank2<3, 3>, Rank2<2, 4>, Rank2<4, 2>);
+        for_shapes!(pool, |x| x.tril(-1); Rank2<3, 3>, Rank2<4, 2>);
+        for_shapes!(pool, |x| x.tril(2); Rank2<2, 4>);
+        for_shapes!(pool, |x| x.triu(0); Rank2<3, 3>, Rank2<2, 4>, Rank2<4, 2>);
+        for_shapes!(pool, |x| x.triu(1); Rank2<3, 3>);
+        for_shapes!(pool, |x| x.triu(-2); Rank2<4, 2>);
+        for_shapes!(pool, |x| x.triu(5) + x; Rank2<2, 3>);
+        for_shapes!(pool, |x| x.tril(0); Rank3<2, 3, 2>);
+        for_shapes!(pool, |x| x.triu(-1); Rank4<2, 1, 3, 4>);
+        // Products of the two triangles of one matrix.
+        for_shapes!(pool, |x| x.tril(0).matmul(&x.triu(1)); Rank2<3, 3>);
         Ok(())
     });
 }
