@@ -3,6 +3,8 @@
 //!
 //! The axis is a const generic (`x.sum_axis::<1>()`); a shape without that axis does
 //! not compile, and the result's type is the shape with exactly that axis removed.
+//!
+//! `cumsum` keeps the axis: each element becomes the sum of its lane up to it.
 
 use std::sync::Arc;
 

@@ -1,14 +1,17 @@
 //! Operations that move elements without computing on them: reshape, transpose and
-//! permute, explicit broadcast, select, narrow (typed slicing) and concatenation.
+//! permute, explicit broadcast, select and `at` (element access), narrow (typed slicing),
+//! concatenation and stacking, and the triangles of matrices (`tril`, `triu`).
 //!
-//! Every one but reshape is a gather (`out[i] = x[map[i]]`); its backward scatters the
-//! gradient back (`gx[map[i]] += g[i]`), which also sums the copies a broadcast made.
-//! Reshape shares the storage and passes the gradient through.
+//! Most are gathers (`out[i] = x[map[i]]`); the backward of one scatters the gradient
+//! back (`gx[map[i]] += g[i]`), which also sums the copies a broadcast made. Reshape
+//! shares the storage and passes the gradient through. A concatenation is one binary
+//! join, a stack a tree of them; a triangle keeps some elements and zeroes the others.
 //!
 //! Checks that need arithmetic on dimensions (reshape keeps the element count, a
-//! concatenation's lengths add up, a broadcast is compatible, a narrow fits) are inline
-//! `const` assertions: stable Rust cannot express them as trait bounds for every size,
-//! so they are reported by `cargo build` (and by trybuild), not by `cargo check`.
+//! concatenation's lengths add up, a broadcast is compatible, a narrow fits, an index of
+//! `at` is in range) are inline `const` assertions: stable Rust cannot express them as
+//! trait bounds for every size, so they are reported by `cargo build` (and by trybuild),
+//! not by `cargo check`.
 
 use std::sync::Arc;
 

@@ -6,7 +6,9 @@
 //! `softmax` and `log_softmax` along several axes, the cross-entropies (class indices and
 //! class probabilities), and the layout operations (reshape, broadcast, select, narrow,
 //! concat, transpose, permute); then the deterministic subgradients at ties, and the
-//! numerics of the losses at logits of ±1e4 and of sums over a million `f32` values.
+//! numerics of the losses at logits of ±1e4 and of sums over a million `f32` values; then
+//! `stack` (arrays and tuples of mixed tapes), `at`, `permute` of a matrix, `cumsum` along
+//! every axis, and `tril`/`triu`.
 //!
 //! As in `prop_ops`, every check is made on the tracked leaf and on an interior value,
 //! binary operations with both operands tracked and with either one a constant, and
