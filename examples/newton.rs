@@ -149,23 +149,15 @@ fn subtract_scaled(row: &mut [f64], pivot: &[f64], factor: f64, from: usize) {
 fn motion(state: &Tensor<Rank1<4>, f64, Tracked>) -> Tensor<Rank1<4>, f64, Tracked> {
     const DT: f64 = 0.1;
     const OMEGA: f64 = 0.3;
-    let heading = state.select::<0>(2).unwrap();
-    let speed = state.select::<0>(3).unwrap();
+    let heading = state.at::<2>();
+    let speed = state.at::<3>();
     let dx = &speed * &heading.cos() * DT;
     let dy = &speed * &heading.sin() * DT;
     // The heading turns by a known amount and the speed is constant: their increments
-    // do not depend on the state.
-    let turn = &heading * 0.0 + OMEGA * DT;
-    let accelerate = &speed * 0.0;
-    state + &stack4([dx, dy, turn, accelerate])
-}
-
-/// Four scalars as a vector (by concatenating them; `stack` does this in one call).
-fn stack4(parts: [Tensor<Rank0, f64, Tracked>; 4]) -> Tensor<Rank1<4>, f64, Tracked> {
-    let [a, b, c, d] = parts.map(|p| p.reshape::<Rank1<1>>());
-    let ab: Tensor<Rank1<2>, f64, Tracked> = a.concat::<0, _, _, _>(&b);
-    let cd: Tensor<Rank1<2>, f64, Tracked> = c.concat::<0, _, _, _>(&d);
-    ab.concat::<0, _, _, _>(&cd)
+    // are constants, which a tuple stacks with the tracked ones.
+    let turn = Tensor::full(OMEGA * DT);
+    let accelerate = Tensor::zeros();
+    state + &Tensor::stack((dx, dy, turn, accelerate))
 }
 
 /// The range to a beacon at (4, 3).

@@ -3,6 +3,8 @@
 //!
 //! The axis is a const generic (`x.sum_axis::<1>()`); a shape without that axis does
 //! not compile, and the result's type is the shape with exactly that axis removed.
+//!
+//! `cumsum` keeps the axis: each element becomes the sum of its lane up to it.
 
 use std::sync::Arc;
 
@@ -520,6 +522,121 @@ impl<E: Element> AxisOp<E> {
     }
 }
 
+/// A recorded cumulative sum along an axis.
+#[derive(Clone, Copy)]
+pub(crate) struct CumsumOp {
+    layout: AxisLayout,
+}
+
+/// The running sums along every lane of `x`, accumulated in `f64` (from the end of each
+/// lane if `reverse`), written to `out` (added to it if `add`). Rows of lanes advance
+/// together, so the reads are contiguous for every axis. A NaN makes the running sum
+/// NaN from where it appears to the end of its lane.
+fn running_sums<E: Element>(x: &[E], l: AxisLayout, reverse: bool, add: bool, out: &mut [E]) {
+    let mut acc = vec![0.0f64; l.inner];
+    for o in 0..l.outer {
+        acc.fill(0.0);
+        for step in 0..l.len {
+            let k = if reverse { l.len - 1 - step } else { step };
+            let row = l.at(o, k, 0);
+            let (Some(x), Some(out)) = (x.get(row..row + l.inner), out.get_mut(row..row + l.inner))
+            else {
+                return;
+            };
+            for ((a, &v), slot) in acc.iter_mut().zip(x).zip(out) {
+                *a += v.to_f64_exact();
+                let sum = E::from_f64(*a);
+                *slot = if add { *slot + sum } else { sum };
+            }
+        }
+    }
+}
+
+/// For every position, the position mirrored along the axis (`k` to `len - 1 - k`).
+fn flip_map(l: AxisLayout) -> Arc<[usize]> {
+    (0..l.outer)
+        .flat_map(|o| {
+            (0..l.len).flat_map(move |k| (0..l.inner).map(move |i| l.at(o, l.len - 1 - k, i)))
+        })
+        .collect()
+}
+
+impl CumsumOp {
+    pub(crate) fn name(&self) -> &'static str {
+        "CumsumBackward0"
+    }
+
+    /// The gradient is the reversed cumulative sum of the output's: `gx[k] = Σ_{j ≥ k}
+    /// g[j]` along each lane.
+    pub(crate) fn backward<E: Element>(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
+        if let Some(gx) = parents.get_mut(0) {
+            running_sums(grad, self.layout, true, true, gx);
+        }
+    }
+
+    /// The reversed cumulative sum as recorded operations, as PyTorch builds it:
+    /// flip, cumulative sum, flip.
+    pub(crate) fn backward_recorded<E: Element>(
+        &self,
+        g: &Var<E>,
+        node: &NodeContext<'_, E>,
+    ) -> [Option<Var<E>>; 2] {
+        if !node.tracked(0) {
+            return [None, None];
+        }
+        let flip = flip_map(self.layout);
+        let flipped = layout::gather(g.operand(), Arc::clone(&flip), "FlipBackward0");
+        let summed = cumsum(flipped.operand(), self.layout);
+        [
+            Some(layout::gather(summed.operand(), flip, "FlipBackward0")),
+            None,
+        ]
+    }
+
+    /// The cumulative sum of each tangent (the operation is linear).
+    pub(crate) fn jvp<E: Element>(&self, tangents: [Option<&[E]>; 2], batch: usize, out: &mut [E]) {
+        let Some(t) = tangents[0] else { return };
+        let len = (out.len() / batch.max(1)).max(1);
+        for (t, out) in t.chunks_exact(len).zip(out.chunks_exact_mut(len)) {
+            running_sums(t, self.layout, false, false, out);
+        }
+    }
+}
+
+/// The cumulative sum of `x` along the lanes of `l`, recorded.
+pub(crate) fn cumsum<E: Element>(x: Operand<'_, E>, l: AxisLayout) -> Var<E> {
+    let data = build(x.values().len(), |out| {
+        running_sums(x.values(), l, false, false, out)
+    });
+    finish(data, [Some(x), None], || Op::Cumsum(CumsumOp { layout: l }))
+}
+
+impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
+    /// The cumulative sum along axis `AXIS` (PyTorch's `cumsum(dim=AXIS)`): element `k`
+    /// of each lane is the sum of the lane's elements `0..=k`, accumulated in `f64`. A NaN
+    /// makes the sums NaN from where it appears to the end of its lane. The gradient is
+    /// the cumulative sum of the output's gradient taken from the end of each lane.
+    ///
+    /// ```
+    /// use typegrad::gradcheck::{gradcheck, Tolerance};
+    /// use typegrad::prelude::*;
+    /// let m = Tensor::from_array([[1.0f64, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+    /// assert_eq!(m.cumsum::<1>().to_array(), [[1.0, 3.0, 6.0], [4.0, 9.0, 15.0]]);
+    /// assert_eq!(m.cumsum::<0>().to_array(), [[1.0, 2.0, 3.0], [5.0, 7.0, 9.0]]);
+    /// let x = m.track();
+    /// let grad = x.cumsum::<1>().sum().backward().get(&x).unwrap();
+    /// assert_eq!(grad.to_array(), [[3.0, 2.0, 1.0], [3.0, 2.0, 1.0]]);
+    /// assert_eq!(x.cumsum::<1>().grad_fn().unwrap().name(), "CumsumBackward0");
+    /// gradcheck(|m| m.cumsum::<0>().sin(), &m, Tolerance::default()).unwrap();
+    /// ```
+    pub fn cumsum<const AXIS: usize>(&self) -> Tensor<S, E, UnaryTape<T>>
+    where
+        S: HasAxis<AXIS>,
+    {
+        Tensor::from_var(cumsum(self.operand(), AxisLayout::of::<S>(AXIS)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::prelude::*;
@@ -568,5 +685,56 @@ mod tests {
         let g = y.sum().backward().get(&x).unwrap().to_vec();
         assert!(g.iter().all(|v| v.is_finite()));
         assert!((g[0] - (1.0 - 3.0)).abs() < 1e-6);
+    }
+
+    #[test]
+    fn cumsum_along_each_axis_of_a_rank3() {
+        let x = Tensor::<Rank3<2, 3, 4>, f64>::arange_like();
+        let value = |k: usize| k as f64;
+        for (axis, c) in [
+            (0, x.cumsum::<0>()),
+            (1, x.cumsum::<1>()),
+            (2, x.cumsum::<2>()),
+        ] {
+            let dims = [2, 3, 4];
+            let strides = [12, 4, 1];
+            for (flat, &got) in c.as_slice().iter().enumerate() {
+                let position = (flat / strides[axis]) % dims[axis];
+                let first = flat - position * strides[axis];
+                let expected: f64 = (0..=position)
+                    .map(|k| value(first + k * strides[axis]))
+                    .sum();
+                assert_eq!(got, expected, "axis {axis}, element {flat}");
+            }
+        }
+    }
+
+    #[test]
+    fn cumsum_accumulates_f32_in_f64() {
+        // In f32, 1e8 + 1 rounds back to 1e8, and the last sum would be 0.
+        let x = Tensor::from_array([1e8f32, 1.0, -1e8]);
+        assert_eq!(x.cumsum::<0>().to_vec(), vec![1e8, 1e8, 1.0]);
+        let empty = Tensor::<Rank2<2, 0>, f32>::zeros().track();
+        assert_eq!(empty.cumsum::<1>().numel(), 0);
+        assert_eq!(
+            empty
+                .cumsum::<0>()
+                .sum()
+                .backward()
+                .get(&empty)
+                .unwrap()
+                .numel(),
+            0
+        );
+    }
+
+    #[test]
+    fn cumsum_gradient_of_gradient_is_built_from_flips() {
+        let x = Tensor::from_array([1.0f64, 2.0, 3.0]).track();
+        let y = x.cumsum::<0>().powf(2.0).sum();
+        let g = y.backward_create_graph().unwrap().get(&x).unwrap();
+        // d/dx_k Σ_j (Σ_{i≤j} x_i)² = 2 Σ_{j≥k} c_j with c = [1, 3, 6].
+        assert_eq!(g.to_vec(), vec![20.0, 18.0, 12.0]);
+        assert_eq!(g.grad_fn().unwrap().name(), "FlipBackward0");
     }
 }

@@ -1,14 +1,17 @@
 //! Operations that move elements without computing on them: reshape, transpose and
-//! permute, explicit broadcast, select, narrow (typed slicing) and concatenation.
+//! permute, explicit broadcast, select and `at` (element access), narrow (typed slicing),
+//! concatenation and stacking, and the triangles of matrices (`tril`, `triu`).
 //!
-//! Every one but reshape is a gather (`out[i] = x[map[i]]`); its backward scatters the
-//! gradient back (`gx[map[i]] += g[i]`), which also sums the copies a broadcast made.
-//! Reshape shares the storage and passes the gradient through.
+//! Most are gathers (`out[i] = x[map[i]]`); the backward of one scatters the gradient
+//! back (`gx[map[i]] += g[i]`), which also sums the copies a broadcast made. Reshape
+//! shares the storage and passes the gradient through. A concatenation is one binary
+//! join, a stack a tree of them; a triangle keeps some elements and zeroes the others.
 //!
 //! Checks that need arithmetic on dimensions (reshape keeps the element count, a
-//! concatenation's lengths add up, a broadcast is compatible, a narrow fits) are inline
-//! `const` assertions: stable Rust cannot express them as trait bounds for every size,
-//! so they are reported by `cargo build` (and by trybuild), not by `cargo check`.
+//! concatenation's lengths add up, a broadcast is compatible, a narrow fits, an index of
+//! `at` is in range) are inline `const` assertions: stable Rust cannot express them as
+//! trait bounds for every size, so they are reported by `cargo build` (and by trybuild),
+//! not by `cargo check`.
 
 use std::sync::Arc;
 
@@ -16,12 +19,18 @@ use crate::element::Element;
 use crate::error::Error;
 use crate::ops::{finish, Op, Operand, Var};
 use crate::shape::constraint::{
-    check_broadcast, check_concat, check_narrow, check_reshape, AxisLayout,
+    check_broadcast, check_concat, check_index, check_narrow, check_reshape, check_stack,
+    AxisLayout,
 };
-use crate::shape::{HasAxis, Permute3, Permute4, Rank2, Rank3, Rank4, Resize, Shape};
+use crate::shape::{
+    ConcatAxis, HasAxis, MatrixBatch, Permute2, Permute3, Permute4, Rank0, Rank1, Rank2, Rank3,
+    Rank4, Resize, Shape, Stack,
+};
 use crate::tape::backward::ParentGrads;
 use crate::tape::create_graph::NodeContext;
+use crate::tape::graph::GraphRef;
 use crate::tape::{BinaryTape, Merge, Tape, UnaryTape};
+use crate::tensor::construction::build;
 use crate::tensor::Tensor;
 
 /// A recorded rearrangement of one or two inputs' elements.
@@ -38,10 +47,12 @@ pub(crate) enum LayoutOp {
     /// The same elements under another shape.
     View,
     /// `out = [a, b]` along an axis: the first `split` elements of each lane come from
-    /// `a`.
+    /// `a`. `stack`: a piece of a `Tensor::stack` (whose joins are all along a new
+    /// leading axis), not a `concat`.
     Concat {
         layout_a: AxisLayout,
         layout_b: AxisLayout,
+        stack: bool,
     },
 }
 
@@ -51,7 +62,8 @@ impl LayoutOp {
             LayoutOp::Gather { name, .. } => name,
             LayoutOp::ScatterAdd { .. } => "ScatterAddBackward0",
             LayoutOp::View => "ViewBackward0",
-            LayoutOp::Concat { .. } => "CatBackward0",
+            LayoutOp::Concat { stack: false, .. } => "CatBackward0",
+            LayoutOp::Concat { stack: true, .. } => "StackBackward0",
         }
     }
 
@@ -80,7 +92,9 @@ impl LayoutOp {
                     }
                 }
             }
-            LayoutOp::Concat { layout_a, layout_b } => {
+            LayoutOp::Concat {
+                layout_a, layout_b, ..
+            } => {
                 let out_lane = (layout_a.len + layout_b.len) * layout_a.inner;
                 for (k, layout, skip) in [(0, layout_a, 0), (1, layout_b, layout_a.len)] {
                     if let Some(gx) = parents.get_mut(k) {
@@ -120,11 +134,21 @@ impl LayoutOp {
                 None,
             ],
             LayoutOp::View => [tracked(0).then(|| g.clone()), None],
-            LayoutOp::Concat { layout_a, layout_b } => {
+            LayoutOp::Concat {
+                layout_a,
+                layout_b,
+                stack,
+            } => {
+                // PyTorch's backward of `cat` narrows the gradient, of `stack` unbinds it.
+                let name = if *stack {
+                    "UnbindBackward0"
+                } else {
+                    "SliceBackward0"
+                };
                 let part = |k: usize| {
                     tracked(k).then(|| {
                         let map = concat_part_map(*layout_a, *layout_b, k);
-                        gather(g.operand(), map, "SliceBackward0")
+                        gather(g.operand(), map, name)
                     })
                 };
                 [part(0), part(1)]
@@ -165,7 +189,9 @@ impl LayoutOp {
                     out.copy_from_slice(&t[..n]);
                 }
             }
-            LayoutOp::Concat { layout_a, layout_b } => {
+            LayoutOp::Concat {
+                layout_a, layout_b, ..
+            } => {
                 for (k, layout) in [(0, layout_a), (1, layout_b)] {
                     let Some(t) = tangents[k] else { continue };
                     let map = concat_part_map(*layout_a, *layout_b, k);
@@ -217,12 +243,13 @@ pub(crate) fn view<E: Element>(x: Operand<'_, E>) -> Var<E> {
 }
 
 /// `a` and `b` joined along the axis their layouts describe (the same `outer` and
-/// `inner` in both).
+/// `inner` in both), recorded as a piece of a stack if `stack`, else as a `concat`.
 pub(crate) fn concat<E: Element>(
     a: Operand<'_, E>,
     b: Operand<'_, E>,
     la: AxisLayout,
     lb: AxisLayout,
+    stack: bool,
 ) -> Var<E> {
     let (av, bv) = (a.values(), b.values());
     let (lane_a, lane_b) = (la.len * la.inner, lb.len * lb.inner);
@@ -238,6 +265,7 @@ pub(crate) fn concat<E: Element>(
         Op::Layout(LayoutOp::Concat {
             layout_a: la,
             layout_b: lb,
+            stack,
         })
     })
 }
@@ -402,7 +430,9 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// shape `SOut` is written by the caller, usually through a type annotation.
     ///
     /// Shapes whose other dimensions differ, or whose lengths along the axis do not add
-    /// up to `SOut`'s, are rejected when the program is built.
+    /// up to `SOut`'s, are rejected when the program is built. An axis that a shape does
+    /// not have is a trait error (`cargo check` reports it); scalars (`Rank0`) have no
+    /// axis: [`Tensor::stack`] joins them into a vector.
     ///
     /// ```
     /// use typegrad::prelude::*;
@@ -411,16 +441,18 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// let rows: Tensor<Rank2<3, 2>, f32> = a.concat::<0, _, _, _>(&b);
     /// assert_eq!(rows.to_vec(), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
     /// ```
-    pub fn concat<const AXIS: usize, S2: Shape, SOut: Shape, T2: Tape>(
+    pub fn concat<const AXIS: usize, S2, SOut: Shape, T2: Tape>(
         &self,
         other: &Tensor<S2, E, T2>,
     ) -> Tensor<SOut, E, BinaryTape<T, T2>>
     where
         T: Merge<T2>,
+        S: ConcatAxis<AXIS>,
+        S2: ConcatAxis<AXIS>,
     {
         const { check_concat(S::DIMS, S2::DIMS, SOut::DIMS, AXIS) };
         let (la, lb) = (AxisLayout::of::<S>(AXIS), AxisLayout::of::<S2>(AXIS));
-        Tensor::from_var(concat(self.operand(), other.operand(), la, lb))
+        Tensor::from_var(concat(self.operand(), other.operand(), la, lb, false))
     }
 }
 
@@ -492,6 +524,448 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     }
 }
 
+impl<const N: usize, E: Element, T: Tape> Tensor<Rank1<N>, E, T> {
+    /// Element `I` as a scalar (PyTorch's `v[I]`), with the index checked when the
+    /// program is built: an index that is not below `N` does not build, so there is no
+    /// `Result` to unwrap. [`Tensor::select`] takes an index known only at run time.
+    ///
+    /// ```
+    /// use typegrad::gradcheck::{gradcheck, Tolerance};
+    /// use typegrad::prelude::*;
+    /// let v = Tensor::from_array([1.0f64, 2.0, 3.0]).track();
+    /// let last = v.at::<2>();
+    /// assert_eq!(last.item(), 3.0);
+    /// assert_eq!(last.grad_fn().unwrap().name(), "SelectBackward0");
+    /// gradcheck(|v| v.at::<0>() * v.at::<2>(), &v.no_grad(), Tolerance::default()).unwrap();
+    /// ```
+    pub fn at<const I: usize>(&self) -> Tensor<Rank0, E, UnaryTape<T>> {
+        const { check_index(&[N], &[I]) };
+        self.gather(Arc::from([I]), "SelectBackward0")
+    }
+}
+
+impl<const M: usize, const N: usize, E: Element, T: Tape> Tensor<Rank2<M, N>, E, T> {
+    /// Element `(I, J)` as a scalar (PyTorch's `m[I, J]`), with both indices checked
+    /// when the program is built.
+    ///
+    /// ```
+    /// use typegrad::gradcheck::{gradcheck, Tolerance};
+    /// use typegrad::prelude::*;
+    /// let m = Tensor::from_array([[1.0f64, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+    /// assert_eq!(m.at::<1, 0>().item(), 4.0);
+    /// gradcheck(|m| m.at::<0, 2>().sin() * m.at::<1, 1>(), &m, Tolerance::default()).unwrap();
+    /// ```
+    pub fn at<const I: usize, const J: usize>(&self) -> Tensor<Rank0, E, UnaryTape<T>> {
+        let flat = const {
+            check_index(&[M, N], &[I, J]);
+            I * N + J
+        };
+        self.gather(Arc::from([flat]), "SelectBackward0")
+    }
+
+    /// The axes reordered: result axis `k` is input axis `Pk` (PyTorch's
+    /// `permute(P0, P1)`). `permute::<1, 0>()` is the transpose, recorded as a
+    /// permutation (`PermuteBackward0`) where [`Tensor::t`] records `TBackward0`.
+    ///
+    /// ```
+    /// use typegrad::gradcheck::{gradcheck, Tolerance};
+    /// use typegrad::prelude::*;
+    /// let m = Tensor::from_array([[1.0f64, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+    /// let p: Tensor<Rank2<3, 2>, f64> = m.permute::<1, 0>();
+    /// assert_eq!(p, m.t());
+    /// gradcheck(|m| m.permute::<1, 0>().sin(), &m, Tolerance::default()).unwrap();
+    /// ```
+    pub fn permute<const P0: usize, const P1: usize>(
+        &self,
+    ) -> Tensor<<Rank2<M, N> as Permute2<P0, P1>>::Output, E, UnaryTape<T>>
+    where
+        Rank2<M, N>: Permute2<P0, P1>,
+    {
+        self.permuted(&[P0, P1])
+    }
+}
+
+/// A recorded `tril` or `triu`: in each matrix (the last two axes), the elements on one
+/// side of a diagonal kept, the others zero.
+#[derive(Clone, Copy)]
+pub(crate) struct TriangleOp {
+    rows: usize,
+    cols: usize,
+    /// The diagonal bounding the triangle: 0 the main one, positive above it, negative
+    /// below it (PyTorch's `diagonal`).
+    diagonal: isize,
+    /// `tril` (kept: on and below the diagonal) rather than `triu` (on and above).
+    lower: bool,
+}
+
+impl TriangleOp {
+    /// Whether the element at flat position `flat` of a batch of matrices is kept.
+    #[inline]
+    fn keeps(self, flat: usize) -> bool {
+        let cols = self.cols.max(1);
+        let within = flat % self.rows.saturating_mul(cols).max(1);
+        // Column minus row, in i128 so that no dimension or diagonal can overflow it.
+        let offset = (within % cols) as i128 - (within / cols) as i128;
+        if self.lower {
+            offset <= self.diagonal as i128
+        } else {
+            offset >= self.diagonal as i128
+        }
+    }
+
+    /// `out[k] = x[k]` where kept, else 0: whatever `x[k]` is, NaN included (the result
+    /// does not depend on it there, as in PyTorch).
+    fn apply<E: Element>(self, x: &[E], out: &mut [E]) {
+        for (k, (o, &v)) in out.iter_mut().zip(x).enumerate() {
+            *o = if self.keeps(k) { v } else { E::zero() };
+        }
+    }
+
+    pub(crate) fn name(&self) -> &'static str {
+        if self.lower {
+            "TrilBackward0"
+        } else {
+            "TriuBackward0"
+        }
+    }
+
+    /// The gradient is the same triangle of the output's gradient.
+    pub(crate) fn backward<E: Element>(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
+        if let Some(gx) = parents.get_mut(0) {
+            for (k, (x, &g)) in gx.iter_mut().zip(grad).enumerate() {
+                if self.keeps(k) {
+                    *x = *x + g;
+                }
+            }
+        }
+    }
+
+    /// The same triangle of the gradient, recorded (its own backward is that triangle
+    /// again).
+    pub(crate) fn backward_recorded<E: Element>(
+        &self,
+        g: &Var<E>,
+        node: &NodeContext<'_, E>,
+    ) -> [Option<Var<E>>; 2] {
+        [node.tracked(0).then(|| triangle(g.operand(), *self)), None]
+    }
+
+    /// The same triangle of each tangent.
+    pub(crate) fn jvp<E: Element>(&self, tangents: [Option<&[E]>; 2], batch: usize, out: &mut [E]) {
+        let Some(t) = tangents[0] else { return };
+        let len = (out.len() / batch.max(1)).max(1);
+        for (t, out) in t.chunks_exact(len).zip(out.chunks_exact_mut(len)) {
+            self.apply(t, out);
+        }
+    }
+}
+
+/// The triangle `op` describes of each matrix of `x`, recorded.
+pub(crate) fn triangle<E: Element>(x: Operand<'_, E>, op: TriangleOp) -> Var<E> {
+    let data = build(x.values().len(), |out| op.apply(x.values(), out));
+    finish(data, [Some(x), None], || Op::Triangle(op))
+}
+
+impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
+    /// The lower triangle of each matrix (the last two axes): element `(i, j)` is kept
+    /// where `j - i <= diagonal`, else 0 (PyTorch's `tril(diagonal)`). `diagonal` 0 is
+    /// the main diagonal, 1 the one above it, -1 the one below.
+    ///
+    /// A zeroed element is 0 even where the input holds a NaN, as in PyTorch: the result
+    /// does not depend on it there. The gradient is the same triangle of the output's.
+    ///
+    /// ```
+    /// use typegrad::gradcheck::{gradcheck, Tolerance};
+    /// use typegrad::prelude::*;
+    /// let m = Tensor::from_array([[1.0f64, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]);
+    /// assert_eq!(m.tril(0).to_array(), [[1.0, 0.0, 0.0], [4.0, 5.0, 0.0], [7.0, 8.0, 9.0]]);
+    /// assert_eq!(m.tril(-1).to_array(), [[0.0, 0.0, 0.0], [4.0, 0.0, 0.0], [7.0, 8.0, 0.0]]);
+    /// assert_eq!(m.track().tril(0).grad_fn().unwrap().name(), "TrilBackward0");
+    /// gradcheck(|m| m.tril(1).exp(), &m, Tolerance::default()).unwrap();
+    /// // A batch of matrices: the triangle of each.
+    /// let batch = Tensor::<Rank3<2, 2, 2>, f64>::ones().tril(0);
+    /// assert_eq!(batch.to_vec(), vec![1.0, 0.0, 1.0, 1.0, 1.0, 0.0, 1.0, 1.0]);
+    /// ```
+    pub fn tril(&self, diagonal: isize) -> Tensor<S, E, UnaryTape<T>>
+    where
+        S: MatrixBatch,
+    {
+        self.triangle(diagonal, true)
+    }
+
+    /// The upper triangle of each matrix (the last two axes): element `(i, j)` is kept
+    /// where `j - i >= diagonal`, else 0 (PyTorch's `triu(diagonal)`).
+    ///
+    /// ```
+    /// use typegrad::gradcheck::{gradcheck, Tolerance};
+    /// use typegrad::prelude::*;
+    /// let m = Tensor::from_array([[1.0f64, 2.0, 3.0], [4.0, 5.0, 6.0]]);
+    /// assert_eq!(m.triu(0).to_array(), [[1.0, 2.0, 3.0], [0.0, 5.0, 6.0]]);
+    /// assert_eq!(m.triu(1).to_array(), [[0.0, 2.0, 3.0], [0.0, 0.0, 6.0]]);
+    /// assert_eq!(m.track().triu(0).grad_fn().unwrap().name(), "TriuBackward0");
+    /// gradcheck(|m| m.triu(-1).sin(), &m, Tolerance::default()).unwrap();
+    /// ```
+    pub fn triu(&self, diagonal: isize) -> Tensor<S, E, UnaryTape<T>>
+    where
+        S: MatrixBatch,
+    {
+        self.triangle(diagonal, false)
+    }
+
+    fn triangle(&self, diagonal: isize, lower: bool) -> Tensor<S, E, UnaryTape<T>>
+    where
+        S: MatrixBatch,
+    {
+        let op = TriangleOp {
+            rows: S::ROWS,
+            cols: S::COLS,
+            diagonal,
+            lower,
+        };
+        Tensor::from_var(triangle(self.operand(), op))
+    }
+}
+
+/// `parts` (each of `part_len` elements) one after another, recorded as `stack`:
+/// joined pairwise, in a balanced tree of binary joins (a node of the graph has at most
+/// two inputs), each recorded as `StackBackward0`. Untracked parts are copied once.
+pub(crate) fn stack<E: Element>(parts: &[Operand<'_, E>], part_len: usize) -> Var<E> {
+    /// A part, or parts already joined.
+    enum Piece<'a, E: Element> {
+        Part(Operand<'a, E>),
+        Joined(Var<E>),
+    }
+    impl<E: Element> Piece<'_, E> {
+        fn operand(&self) -> Operand<'_, E> {
+            match self {
+                Piece::Part(part) => *part,
+                Piece::Joined(var) => var.operand(),
+            }
+        }
+    }
+    if parts.iter().all(|part| part.place.is_none()) {
+        let data: Arc<[E]> = parts
+            .iter()
+            .flat_map(|p| p.values().iter().copied())
+            .collect();
+        return Var::constant(data);
+    }
+    let identity = || (0..part_len).collect();
+    // `level` holds pieces with the number of parts in each.
+    let mut level: Vec<(Piece<'_, E>, usize)> =
+        parts.iter().map(|&part| (Piece::Part(part), 1)).collect();
+    while level.len() > 1 {
+        let mut next = Vec::with_capacity(level.len().div_ceil(2));
+        let mut pieces = level.into_iter();
+        while let Some((a, count_a)) = pieces.next() {
+            let Some((b, count_b)) = pieces.next() else {
+                next.push((a, count_a));
+                break;
+            };
+            let layout = |len| AxisLayout {
+                outer: 1,
+                len,
+                inner: part_len,
+            };
+            let joined = concat(
+                a.operand(),
+                b.operand(),
+                layout(count_a),
+                layout(count_b),
+                true,
+            );
+            next.push((Piece::Joined(joined), count_a + count_b));
+        }
+        level = next;
+    }
+    match level.pop() {
+        Some((Piece::Joined(var), _)) => var,
+        // One part: a node of its own all the same, so that the result is a stack.
+        Some((Piece::Part(part), _)) => gather(part, identity(), "StackBackward0"),
+        None => Var::constant(Arc::from([])),
+    }
+}
+
+mod sealed {
+    /// Keeps [`super::StackParts`] closed: `Tensor::stack` relies on the shapes it reports.
+    pub trait Sealed {}
+}
+
+/// What [`Tensor::stack`] takes: an array of tensors of one shape, element type and tape
+/// (`[a, b, c]`, or references `[&a, &b, &c]`), or a tuple of 2 to 12 tensors of one
+/// shape and element type whose tapes may differ (`(x, Tensor::zeros())`, or references
+/// `(&x, &y)`). Sealed.
+#[diagnostic::on_unimplemented(
+    message = "`Tensor::stack` cannot stack `{Self}`: the parts must be tensors of one shape and one element type",
+    label = "not an array or tuple of tensors of one shape and element type",
+    note = "stack an array `[a, b, c]` (or `[&a, &b, &c]`) of tensors of one shape, element type and tape, or a tuple `(a, b, c)` (or `(&a, &b, &c)`) of 2 to 12 tensors of one shape and element type, whose tapes may differ (a `Tracked` value with a `NoGrad` one)"
+)]
+pub trait StackParts: sealed::Sealed {
+    /// The shape of each part.
+    type Part: Shape;
+    /// The shape of the stack: [`StackParts::Part`] with a new leading axis of length
+    /// [`StackParts::COUNT`].
+    type Output: Shape;
+    /// The element type.
+    type Elem: Element;
+    /// The tape of the stack: `Tracked` if any part is.
+    type Tape: Tape;
+    /// The number of parts.
+    const COUNT: usize;
+
+    /// Each part's storage and place in a graph.
+    #[doc(hidden)]
+    #[allow(clippy::type_complexity)] // a pair of public types, spelled out for the docs
+    fn parts(&self) -> Vec<(&Arc<[Self::Elem]>, Option<&GraphRef<Self::Elem>>)>;
+}
+
+impl<S: Shape, E: Element, T: Tape, const N: usize> sealed::Sealed for [Tensor<S, E, T>; N] {}
+
+impl<S: Stack<N>, E: Element, T: Tape, const N: usize> StackParts for [Tensor<S, E, T>; N] {
+    type Part = S;
+    type Output = <S as Stack<N>>::Output;
+    type Elem = E;
+    type Tape = UnaryTape<T>;
+    const COUNT: usize = N;
+
+    fn parts(&self) -> Vec<(&Arc<[E]>, Option<&GraphRef<E>>)> {
+        self.iter().map(|t| (t.storage(), t.graph_ref())).collect()
+    }
+}
+
+impl<S: Shape, E: Element, T: Tape, const N: usize> sealed::Sealed for [&Tensor<S, E, T>; N] {}
+
+impl<S: Stack<N>, E: Element, T: Tape, const N: usize> StackParts for [&Tensor<S, E, T>; N] {
+    type Part = S;
+    type Output = <S as Stack<N>>::Output;
+    type Elem = E;
+    type Tape = UnaryTape<T>;
+    const COUNT: usize = N;
+
+    fn parts(&self) -> Vec<(&Arc<[E]>, Option<&GraphRef<E>>)> {
+        self.iter().map(|t| (t.storage(), t.graph_ref())).collect()
+    }
+}
+
+/// Implements [`StackParts`] for tuples of tensors, and of references to tensors, of one
+/// shape and element type and any tapes: the stack's tape merges them from the left
+/// (`BinaryTape<BinaryTape<T0, T1>, T2>`), the `Merge` bounds being accumulated first.
+macro_rules! stack_tuple {
+    ($count:literal; $t0:ident $x0:ident $(, $t:ident $x:ident)+) => {
+        stack_tuple!(@fold $count; [$t0 $x0 $(, $t $x)+] acc = [$t0]; bounds = []; rest = [$($t)+]);
+    };
+    (@fold $count:literal; [$($all:tt)*] acc = [$acc:ty]; bounds = [$($bound:tt)*];
+        rest = [$next:ident $($rest:ident)*]) => {
+        stack_tuple!(@fold $count; [$($all)*] acc = [BinaryTape<$acc, $next>];
+            bounds = [$($bound)* $acc: Merge<$next>,]; rest = [$($rest)*]);
+    };
+    (@fold $count:literal; [$($t:ident $x:ident),+] acc = [$acc:ty]; bounds = [$($bound:tt)*];
+        rest = []) => {
+        impl<S: Shape, E: Element, $($t: Tape),+> sealed::Sealed for ($(Tensor<S, E, $t>,)+) {}
+
+        impl<S: Stack<$count>, E: Element, $($t: Tape),+> StackParts for ($(Tensor<S, E, $t>,)+)
+        where
+            $($bound)*
+        {
+            type Part = S;
+            type Output = <S as Stack<$count>>::Output;
+            type Elem = E;
+            type Tape = $acc;
+            const COUNT: usize = $count;
+
+            fn parts(&self) -> Vec<(&Arc<[E]>, Option<&GraphRef<E>>)> {
+                let ($($x,)+) = self;
+                vec![$(($x.storage(), $x.graph_ref())),+]
+            }
+        }
+
+        impl<S: Shape, E: Element, $($t: Tape),+> sealed::Sealed for ($(&Tensor<S, E, $t>,)+) {}
+
+        impl<S: Stack<$count>, E: Element, $($t: Tape),+> StackParts for ($(&Tensor<S, E, $t>,)+)
+        where
+            $($bound)*
+        {
+            type Part = S;
+            type Output = <S as Stack<$count>>::Output;
+            type Elem = E;
+            type Tape = $acc;
+            const COUNT: usize = $count;
+
+            fn parts(&self) -> Vec<(&Arc<[E]>, Option<&GraphRef<E>>)> {
+                let ($($x,)+) = self;
+                vec![$(($x.storage(), $x.graph_ref())),+]
+            }
+        }
+    };
+}
+
+stack_tuple!(2; T0 x0, T1 x1);
+stack_tuple!(3; T0 x0, T1 x1, T2 x2);
+stack_tuple!(4; T0 x0, T1 x1, T2 x2, T3 x3);
+stack_tuple!(5; T0 x0, T1 x1, T2 x2, T3 x3, T4 x4);
+stack_tuple!(6; T0 x0, T1 x1, T2 x2, T3 x3, T4 x4, T5 x5);
+stack_tuple!(7; T0 x0, T1 x1, T2 x2, T3 x3, T4 x4, T5 x5, T6 x6);
+stack_tuple!(8; T0 x0, T1 x1, T2 x2, T3 x3, T4 x4, T5 x5, T6 x6, T7 x7);
+stack_tuple!(9; T0 x0, T1 x1, T2 x2, T3 x3, T4 x4, T5 x5, T6 x6, T7 x7, T8 x8);
+stack_tuple!(10; T0 x0, T1 x1, T2 x2, T3 x3, T4 x4, T5 x5, T6 x6, T7 x7, T8 x8, T9 x9);
+stack_tuple!(11; T0 x0, T1 x1, T2 x2, T3 x3, T4 x4, T5 x5, T6 x6, T7 x7, T8 x8, T9 x9, T10 x10);
+stack_tuple!(12; T0 x0, T1 x1, T2 x2, T3 x3, T4 x4, T5 x5, T6 x6, T7 x7, T8 x8, T9 x9, T10 x10,
+    T11 x11);
+
+impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
+    /// Tensors of one shape stacked along a new leading axis (PyTorch's `torch.stack`):
+    /// N `Rank0` scalars make a `Rank1<N>`, N `Rank1<M>` vectors the rows of a
+    /// `Rank2<N, M>`, and so on. The result's shape and tape follow from the parts.
+    ///
+    /// - An array `[a, b, c]` (or `[&a, &b, &c]`) takes any number of tensors of one tape;
+    ///   the result has that tape (`NoGrad` for `Detached` parts).
+    /// - A tuple `(a, b, c)` (or `(&a, &b, &c)`) takes 2 to 12 tensors whose tapes may
+    ///   differ, such as tracked values with constants: the result is `Tracked` if any
+    ///   part is, and constants receive no gradient.
+    ///
+    /// Parts of different shapes do not compile, and neither does an empty array (PyTorch
+    /// rejects both at run time). The gradient of each part is its slice of the result's
+    /// gradient. The graph records the stack as binary joins (a node has at most two
+    /// inputs), all named `StackBackward0`.
+    ///
+    /// ```
+    /// use typegrad::gradcheck::{gradcheck, Tolerance};
+    /// use typegrad::prelude::*;
+    /// let x = Tensor::<Rank0, f64>::full(0.5).track();
+    /// let y = Tensor::<Rank0, f64>::full(2.0).track();
+    /// // Tracked scalars into a vector.
+    /// let v: Tensor<Rank1<3>, f64, Tracked> = Tensor::stack([x.sin(), &x * &y, y.exp()]);
+    /// assert_eq!(v.grad_fn().unwrap().name(), "StackBackward0");
+    /// // A tuple mixes tapes: a tracked value with a constant.
+    /// let w = Tensor::stack((&x * 3.0, Tensor::full(1.0)));
+    /// assert_eq!(w.to_array(), [1.5, 1.0]);
+    /// assert_eq!(w.sum().backward().get(&x).unwrap().item(), 3.0);
+    /// // Vectors into the rows of a matrix.
+    /// let ones = Tensor::<Rank1<3>, f32>::ones();
+    /// let rows: Tensor<Rank2<2, 3>, f32> = Tensor::stack([ones, Tensor::zeros()]);
+    /// assert_eq!(rows.to_array(), [[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]]);
+    /// let inputs = (Tensor::<Rank0, f64>::full(0.5), Tensor::<Rank0, f64>::full(-1.5));
+    /// gradcheck(|(a, b)| Tensor::stack([a * b, a.sin(), b.exp()]), &inputs, Tolerance::default())
+    ///     .unwrap();
+    /// ```
+    pub fn stack<P>(parts: P) -> Self
+    where
+        P: StackParts<Output = S, Elem = E, Tape = T>,
+    {
+        const { check_stack(P::COUNT, <P::Part as Shape>::DIMS) };
+        let parts = parts.parts();
+        let operands: Vec<Operand<'_, E>> = parts
+            .iter()
+            .map(|&(data, place)| Operand {
+                data,
+                place,
+                dims: <P::Part as Shape>::DIMS,
+            })
+            .collect();
+        Tensor::from_var(stack(&operands, <P::Part as Shape>::NUM_ELEMENTS))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::prelude::*;
@@ -558,5 +1032,121 @@ mod tests {
         let part: Tensor<Rank2<2, 2>, f64, Tracked> = m.narrow::<0, 1, 2>();
         let g = part.sum().backward().get(&m).unwrap().to_vec();
         assert_eq!(g, vec![0.0, 0.0, 1.0, 1.0, 1.0, 1.0]);
+    }
+
+    #[test]
+    fn stack_puts_parts_in_order_and_sends_each_its_slice_of_the_gradient() {
+        let parts: [Tensor<Rank0, f64, Tracked>; 5] =
+            core::array::from_fn(|k| Tensor::full(k as f64).track());
+        let v: Tensor<Rank1<5>, f64, Tracked> = Tensor::stack(parts.clone());
+        assert_eq!(v.to_array(), [0.0, 1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(v.grad_fn().unwrap().name(), "StackBackward0");
+        let w = Tensor::from_array([10.0, 20.0, 30.0, 40.0, 50.0]);
+        let grads = (&v * &w).sum().backward();
+        for (k, part) in parts.iter().enumerate() {
+            assert_eq!(grads.get(part).unwrap().item(), 10.0 * (k + 1) as f64);
+        }
+        // References, and one part alone (a node of its own all the same).
+        let refs: Tensor<Rank1<2>, f64, Tracked> = Tensor::stack([&parts[4], &parts[1]]);
+        assert_eq!(refs.to_array(), [4.0, 1.0]);
+        let one = Tensor::stack([parts[3].clone()]);
+        assert_eq!(one.to_array(), [3.0]);
+        assert_eq!(one.grad_fn().unwrap().name(), "StackBackward0");
+    }
+
+    #[test]
+    fn stack_of_vectors_makes_rows_and_tuples_mix_tapes() {
+        let a = Tensor::from_array([1.0f64, 2.0]).track();
+        let b = Tensor::from_array([3.0f64, 4.0]);
+        let c = Tensor::from_array([5.0f64, 6.0]).detach();
+        let m: Tensor<Rank2<3, 2>, f64, Tracked> = Tensor::stack((&a, &b, &c));
+        assert_eq!(m.to_array(), [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]);
+        let g = (&m * &m).sum().backward().get(&a).unwrap().to_vec();
+        assert_eq!(g, vec![2.0, 4.0]);
+        // Untracked parts only: a plain value, also from `Detached` parts.
+        let plain: Tensor<Rank2<2, 2>, f64, NoGrad> = Tensor::stack([c.clone(), c]);
+        assert_eq!(plain.to_vec(), vec![5.0, 6.0, 5.0, 6.0]);
+        let constants: Tensor<Rank2<2, 2>, f64, NoGrad> = Tensor::stack((b.clone(), b));
+        assert_eq!(constants.to_vec(), vec![3.0, 4.0, 3.0, 4.0]);
+        // The tracked part last, behind constants, in a tuple of twelve.
+        let x = Tensor::<Rank0, f64>::full(7.0).track();
+        let k = || Tensor::<Rank0, f64>::full(1.0);
+        let v = Tensor::stack((
+            k(),
+            k(),
+            k(),
+            k(),
+            k(),
+            k(),
+            k(),
+            k(),
+            k(),
+            k(),
+            k(),
+            &x * 2.0,
+        ));
+        let _: &Tensor<Rank1<12>, f64, Tracked> = &v;
+        assert_eq!(v.as_slice()[11], 14.0);
+        assert_eq!(v.sum().backward().get(&x).unwrap().item(), 2.0);
+    }
+
+    #[test]
+    fn stack_gradients_of_gradients_unbind_the_gradient() {
+        let x = Tensor::<Rank0, f64>::full(3.0).track();
+        let v: Tensor<Rank1<2>, f64, Tracked> = Tensor::stack([x.powf(2.0), x.clone()]);
+        let g = v.sum().backward_create_graph().unwrap().get(&x).unwrap();
+        assert_eq!(g.item(), 7.0);
+        assert_eq!(g.backward().get(&x).unwrap().item(), 2.0);
+    }
+
+    #[test]
+    fn at_reads_one_element_and_its_gradient_lands_there() {
+        let v = Tensor::from_array([1.0f64, 2.0, 3.0]).track();
+        let g = (v.at::<1>() * 5.0).backward().get(&v).unwrap().to_vec();
+        assert_eq!(g, vec![0.0, 5.0, 0.0]);
+        let m = Tensor::<Rank2<2, 3>, f64>::from_fn(|k| k as f64).track();
+        let e = m.at::<1, 2>();
+        assert_eq!(e.item(), 5.0);
+        assert_eq!(e.grad_fn().unwrap().name(), "SelectBackward0");
+        let g = e.backward().get(&m).unwrap().to_vec();
+        assert_eq!(g, vec![0.0, 0.0, 0.0, 0.0, 0.0, 1.0]);
+    }
+
+    #[test]
+    fn permute_of_a_matrix_is_its_transpose_or_itself() {
+        let m = Tensor::<Rank2<2, 3>, f64>::from_fn(|k| k as f64).track();
+        let p: Tensor<Rank2<3, 2>, f64, Tracked> = m.permute::<1, 0>();
+        assert_eq!(p.to_vec(), m.t().to_vec());
+        assert_eq!(p.grad_fn().unwrap().name(), "PermuteBackward0");
+        let same: Tensor<Rank2<2, 3>, f64, Tracked> = m.permute::<0, 1>();
+        assert_eq!(same.to_vec(), m.to_vec());
+    }
+
+    #[test]
+    fn tril_and_triu_of_wide_tall_and_batched_matrices() {
+        let wide = Tensor::<Rank2<2, 4>, f64>::ones();
+        assert_eq!(
+            wide.tril(1).to_array(),
+            [[1.0, 1.0, 0.0, 0.0], [1.0, 1.0, 1.0, 0.0]]
+        );
+        assert_eq!(
+            wide.triu(2).to_array(),
+            [[0.0, 0.0, 1.0, 1.0], [0.0, 0.0, 0.0, 1.0]]
+        );
+        let tall = Tensor::<Rank2<3, 2>, f64>::ones();
+        assert_eq!(
+            tall.triu(-1).to_array(),
+            [[1.0, 1.0], [1.0, 1.0], [0.0, 1.0]]
+        );
+        // Diagonals past the matrix keep everything or nothing, at the extremes too.
+        assert_eq!(tall.tril(isize::MAX).to_vec(), vec![1.0; 6]);
+        assert_eq!(tall.tril(isize::MIN).to_vec(), vec![0.0; 6]);
+        assert_eq!(tall.triu(isize::MIN).to_vec(), vec![1.0; 6]);
+        assert_eq!(tall.triu(3).to_vec(), vec![0.0; 6]);
+        let batch = Tensor::<Rank4<2, 1, 2, 2>, f64>::from_fn(|k| k as f64 + 1.0).track();
+        let upper = batch.triu(0);
+        assert_eq!(upper.to_vec(), vec![1.0, 2.0, 0.0, 4.0, 5.0, 6.0, 0.0, 8.0]);
+        let g = upper.sum().backward().get(&batch).unwrap().to_vec();
+        assert_eq!(g, vec![1.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0, 1.0]);
     }
 }

@@ -125,6 +125,8 @@ pub(crate) enum Op<E: Element> {
     CrossEntropy(loss::CrossEntropyOp<E>),
     /// A user-defined operation (`typegrad::custom`).
     Custom(crate::custom::CustomRecord<E>),
+    Cumsum(axis::CumsumOp),
+    Triangle(layout::TriangleOp),
     /// A value converted from a graph of the other element type. Its rules cross into
     /// that graph, so each pass handles it itself (the dispatch below does nothing).
     Cast(cast::CastOp<E>),
@@ -147,6 +149,8 @@ macro_rules! dispatch {
             Op::Loss($op) => $body,
             Op::CrossEntropy($op) => $body,
             Op::Custom($op) => $body,
+            Op::Cumsum($op) => $body,
+            Op::Triangle($op) => $body,
             Op::Cast(_) => $cast,
         }
     };
@@ -199,6 +203,8 @@ impl<E: Element> Op<E> {
             Op::Layout(op) => op.backward_recorded(grad, node),
             Op::Loss(op) => op.backward_recorded(grad, node),
             Op::CrossEntropy(op) => op.backward_recorded(grad, node),
+            Op::Cumsum(op) => op.backward_recorded(grad, node),
+            Op::Triangle(op) => op.backward_recorded(grad, node),
         }
     }
 
@@ -225,7 +231,7 @@ impl<E: Element> Op<E> {
             Op::Loss(op) => op.recycle(),
             Op::CrossEntropy(op) => op.recycle(),
             Op::Custom(op) => op.recycle(),
-            Op::Layout(_) | Op::Cast(_) => {}
+            Op::Layout(_) | Op::Cast(_) | Op::Cumsum(_) | Op::Triangle(_) => {}
         }
     }
 }

@@ -421,3 +421,140 @@ pub(crate) const fn check_concat(a: &[usize], b: &[usize], out: &[usize], axis: 
         },
     }
 }
+
+/// Shapes that `concat` can join along axis `AXIS`: those that have that axis.
+///
+/// A [`Rank0`] tensor (a scalar) has no axis, so scalars are not concatenated but stacked:
+/// `Tensor::stack([a, b, c])` makes a `Rank1<3>`.
+#[diagnostic::on_unimplemented(
+    message = "`concat` joins tensors along one of their axes, and a tensor of shape `{Self}` has no axis {AXIS}",
+    label = "no axis {AXIS} to concatenate along",
+    note = "a `Rank0` tensor (a scalar) has no axes: `Tensor::stack([a, b, c])` makes a vector of scalars (and a matrix of vectors)",
+    note = "axes are numbered from 0, outermost first: `Rank2<M, N>` has axes 0 (M) and 1 (N)"
+)]
+pub trait ConcatAxis<const AXIS: usize>: HasAxis<AXIS> {}
+
+/// Implements [`ConcatAxis`] for each listed shape and axis.
+macro_rules! concat_axis {
+    ($([$($d:ident),*] $shape:ty, $axis:literal;)*) => {$(
+        impl<$(const $d: usize),*> ConcatAxis<$axis> for $shape {}
+    )*};
+}
+
+concat_axis! {
+    [N] Rank1<N>, 0;
+    [M, N] Rank2<M, N>, 0;
+    [M, N] Rank2<M, N>, 1;
+    [A, B, C] Rank3<A, B, C>, 0;
+    [A, B, C] Rank3<A, B, C>, 1;
+    [A, B, C] Rank3<A, B, C>, 2;
+    [A, B, C, D] Rank4<A, B, C, D>, 0;
+    [A, B, C, D] Rank4<A, B, C, D>, 1;
+    [A, B, C, D] Rank4<A, B, C, D>, 2;
+    [A, B, C, D] Rank4<A, B, C, D>, 3;
+}
+
+/// Matrix shapes reordered by the permutation `(P0, P1)`: `(1, 0)` transposes, `(0, 1)`
+/// keeps the order.
+#[diagnostic::on_unimplemented(
+    message = "`({P0}, {P1})` is not a permutation of the axes of `{Self}`",
+    note = "a permutation of a matrix lists each of the axes 0 and 1 once: `permute::<1, 0>()` transposes (as `t()` does)"
+)]
+pub trait Permute2<const P0: usize, const P1: usize>: Shape {
+    /// The permuted shape.
+    type Output: Shape;
+}
+
+impl<const M: usize, const N: usize> Permute2<0, 1> for Rank2<M, N> {
+    type Output = Rank2<M, N>;
+}
+
+impl<const M: usize, const N: usize> Permute2<1, 0> for Rank2<M, N> {
+    type Output = Rank2<N, M>;
+}
+
+/// Shapes of which `N` tensors can be stacked (`Tensor::stack`), and the result: the
+/// shape with a new leading axis of length `N`. Every shape but [`Rank4`], whose stack
+/// would have rank 5.
+#[diagnostic::on_unimplemented(
+    message = "`Tensor::stack` cannot stack tensors of shape `{Self}`: the result would have five axes, and shapes stop at `Rank4`",
+    label = "a stack of these would be rank 5",
+    note = "`stack` adds a leading axis: N `Rank0` make a `Rank1<N>`, N `Rank1<M>` a `Rank2<N, M>`, and so on up to N `Rank3<A, B, C>`, which make a `Rank4<N, A, B, C>`"
+)]
+pub trait Stack<const N: usize>: Shape {
+    /// The stacked shape.
+    type Output: Shape;
+}
+
+impl<const N: usize> Stack<N> for Rank0 {
+    type Output = Rank1<N>;
+}
+
+impl<const N: usize, const M: usize> Stack<N> for Rank1<M> {
+    type Output = Rank2<N, M>;
+}
+
+impl<const N: usize, const A: usize, const B: usize> Stack<N> for Rank2<A, B> {
+    type Output = Rank3<N, A, B>;
+}
+
+impl<const N: usize, const A: usize, const B: usize, const C: usize> Stack<N> for Rank3<A, B, C> {
+    type Output = Rank4<N, A, B, C>;
+}
+
+/// Shapes whose last two axes hold matrices: a [`Rank2`], or a batch of matrices
+/// ([`Rank3`], [`Rank4`]). `tril` and `triu` take the triangle of each matrix.
+#[diagnostic::on_unimplemented(
+    message = "`tril` and `triu` need a matrix or a batch of matrices, but this tensor has shape `{Self}`",
+    label = "not a matrix",
+    note = "the triangle is taken in the last two axes: of a `Rank2<M, N>`, or of each matrix of a `Rank3<B, M, N>` or a `Rank4<A, B, M, N>`"
+)]
+pub trait MatrixBatch: Shape {
+    /// Rows of each matrix (the second-to-last axis).
+    const ROWS: usize;
+    /// Columns of each matrix (the last axis).
+    const COLS: usize;
+}
+
+impl<const M: usize, const N: usize> MatrixBatch for Rank2<M, N> {
+    const ROWS: usize = M;
+    const COLS: usize = N;
+}
+
+impl<const A: usize, const M: usize, const N: usize> MatrixBatch for Rank3<A, M, N> {
+    const ROWS: usize = M;
+    const COLS: usize = N;
+}
+
+impl<const A: usize, const B: usize, const M: usize, const N: usize> MatrixBatch
+    for Rank4<A, B, M, N>
+{
+    const ROWS: usize = M;
+    const COLS: usize = N;
+}
+
+/// Fails the build unless `index` (one position per axis) lies inside shape `dims`.
+pub(crate) const fn check_index(dims: &[usize], index: &[usize]) {
+    let mut k = 0;
+    while k < dims.len() && k < index.len() {
+        if index[k] >= dims[k] {
+            concat_panic! {
+                "at: index ", index, " is out of range for a tensor of shape ", dims,
+                ": along axis ", k, " it is ", index[k], ", and the axis has length ",
+                dims[k], " (indices start at 0); `select` takes an index known only at ",
+                "run time and returns an error instead"
+            }
+        }
+        k += 1;
+    }
+}
+
+/// Fails the build unless there is at least one tensor (of shape `part`) to stack.
+pub(crate) const fn check_stack(count: usize, part: &[usize]) {
+    if count == 0 {
+        concat_panic! {
+            "stack: no tensors to stack (an empty array of tensors of shape ", part,
+            "); a stack needs at least one tensor, as in PyTorch"
+        }
+    }
+}

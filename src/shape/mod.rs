@@ -7,6 +7,7 @@
 pub mod constraint;
 
 pub use constraint::{Broadcast, HasAxis, MatMulShapes, Permute3, Permute4, Resize, ScalarShape};
+pub use constraint::{ConcatAxis, MatrixBatch, Permute2, Stack};
 
 use core::fmt::Debug;
 

@@ -5,6 +5,7 @@ mod conversions;
 mod inplace;
 pub(crate) mod pool;
 
+pub use crate::ops::layout::StackParts;
 pub use construction::{seeded_rng, NestedArray, SeededRng};
 pub use conversions::TensorIndex;
 

@@ -345,3 +345,55 @@ fn layout_operations_move_nan_unchanged() {
     let both: Tensor<Rank2<4, 2>, f64, Tracked> = m.concat::<0, _, _, _>(&m);
     assert!(both.as_slice()[1].is_nan() && both.as_slice()[5].is_nan());
 }
+
+#[test]
+fn stack_at_and_matrix_permute_move_nan_unchanged() {
+    let x = with_nan();
+    let v: Tensor<Rank1<3>, f64, Tracked> = Tensor::stack([x.at::<2>(), x.at::<1>(), x.at::<0>()]);
+    assert_eq!(v.as_slice()[0], 2.0);
+    assert!(is_nan_at(v.as_slice(), 1));
+    // Moving values reads none of them: the gradient is the exact one, finite.
+    assert_eq!(grad_of(v, &x), vec![1.0, 1.0, 1.0]);
+    let rows: Tensor<Rank2<2, 3>, f64, Tracked> = Tensor::stack((&x, &Tensor::ones()));
+    assert!(is_nan_at(rows.as_slice(), 1) && rows.as_slice()[3..].iter().all(|&v| v == 1.0));
+    let m = Tensor::from_array([[1.0, f64::NAN], [2.0, 3.0]]).track();
+    assert!(m.at::<0, 1>().item().is_nan());
+    assert!(m.permute::<1, 0>().as_slice()[2].is_nan());
+}
+
+#[test]
+fn cumsum_is_nan_from_the_nan_to_the_end_of_its_lane_only() {
+    let x = Tensor::from_array([[1.0, f64::NAN, 2.0], [3.0, 4.0, 5.0]]).track();
+    let along_rows = x.cumsum::<1>();
+    assert_eq!(along_rows.as_slice()[0], 1.0);
+    assert!(along_rows.as_slice()[1..3].iter().all(|v| v.is_nan()));
+    assert_eq!(&along_rows.as_slice()[3..], &[3.0, 7.0, 12.0]);
+    let along_columns = x.cumsum::<0>();
+    assert!(is_nan_at(along_columns.as_slice(), 1) && is_nan_at(along_columns.as_slice(), 4));
+    assert_eq!(along_columns.to_vec()[3], 4.0);
+    assert_eq!(along_columns.to_vec()[5], 7.0);
+    // The derivative does not read the values: the gradient stays exact.
+    let g = grad_of(along_rows, &x);
+    assert_eq!(g, vec![3.0, 2.0, 1.0, 3.0, 2.0, 1.0]);
+    // Infinities of both signs in one lane make NaN from the second on, as in IEEE 754.
+    let inf = Tensor::from_array([f32::INFINITY, 1.0, f32::NEG_INFINITY, 2.0]).cumsum::<0>();
+    assert_eq!(&inf.as_slice()[..2], &[f32::INFINITY, f32::INFINITY]);
+    assert!(inf.as_slice()[2..].iter().all(|v| v.is_nan()));
+}
+
+#[test]
+fn tril_and_triu_keep_nan_in_the_triangle_and_zero_it_outside_as_pytorch() {
+    let m = Tensor::from_array([[1.0, f64::NAN], [f64::NAN, 4.0]]).track();
+    let lower = m.tril(0);
+    assert!(is_nan_at(lower.as_slice(), 2));
+    assert_eq!(
+        lower.as_slice()[1],
+        0.0,
+        "the result does not depend on a zeroed element"
+    );
+    let upper = m.triu(0);
+    assert!(is_nan_at(upper.as_slice(), 1));
+    assert_eq!(upper.as_slice()[2], 0.0);
+    assert_eq!(grad_of(lower, &m), vec![1.0, 0.0, 1.0, 1.0]);
+    assert_eq!(grad_of(upper, &m), vec![1.0, 1.0, 0.0, 1.0]);
+}

@@ -6,7 +6,9 @@
 //! `softmax` and `log_softmax` along several axes, the cross-entropies (class indices and
 //! class probabilities), and the layout operations (reshape, broadcast, select, narrow,
 //! concat, transpose, permute); then the deterministic subgradients at ties, and the
-//! numerics of the losses at logits of ±1e4 and of sums over a million `f32` values.
+//! numerics of the losses at logits of ±1e4 and of sums over a million `f32` values; then
+//! `stack` (arrays and tuples of mixed tapes), `at`, `permute` of a matrix, `cumsum` along
+//! every axis, and `tril`/`triu`.
 //!
 //! As in `prop_ops`, every check is made on the tracked leaf and on an interior value,
 //! binary operations with both operands tracked and with either one a constant, and
@@ -819,4 +821,116 @@ fn sum_and_mean_of_a_million_f32_values_match_f64() {
             "{what}: mean {mean} vs {exact_mean} ({mean_error:e})"
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Stacking, element access, permuting a matrix, cumulative sums, triangles
+// ---------------------------------------------------------------------------------------
+
+/// Three tracked scalars, as gradcheck hands a tuple of inputs to the checked function.
+type Scalars3 = (Tr<Rank0>, Tr<Rank0>, Tr<Rank0>);
+
+/// `Tensor::stack`: each part's gradient is its slice of the result's. Scalars into a
+/// vector (arrays of tensors and of references, a tuple mixing a constant in), vectors
+/// into a matrix, matrices into a rank-3 tensor, one part alone, and odd counts (the
+/// joins form an unbalanced tree), on leaves and on interior values.
+#[test]
+fn stack_gradient() {
+    property(CASES, (any_vals(24), any_vals(24)), &|(pool, other)| {
+        let scalars = (
+            t::<Rank0>(&pool),
+            t::<Rank0>(&pool[1..]),
+            t::<Rank0>(&pool[2..]),
+        );
+        check(
+            "three scalars, interior values",
+            &|(a, b, c): &Scalars3| Tensor::stack([a * b, b.sin(), c * 1.0]),
+            &scalars,
+        )?;
+        check(
+            "three scalar leaves, by reference",
+            &|(a, b, c): &Scalars3| Tensor::stack([a, b, c, a]),
+            &scalars,
+        )?;
+        let constant = t::<Rank0>(&other);
+        check(
+            "a tuple with a constant between tracked scalars",
+            &|(a, b, _): &Scalars3| Tensor::stack((a, &constant, b)),
+            &scalars,
+        )?;
+        check(
+            "owned parts of mixed tapes",
+            &|(a, _, c): &Scalars3| Tensor::stack((constant.clone(), a.exp(), c.clone())),
+            &scalars,
+        )?;
+        // Five parts and seven parts taken from one vector, in a scrambled order.
+        for_shapes!(pool, |x| Tensor::stack(
+            [x.at::<4>(), x.at::<0>(), x.at::<2>() * x.at::<1>(), x.at::<3>(), x.at::<0>()]);
+            Rank1<5>);
+        for_shapes!(pool, |x| Tensor::stack([x.at::<6>(), x.at::<5>(), x.at::<4>(),
+            x.at::<3>(), x.at::<2>(), x.at::<1>(), x.at::<0>()]); Rank1<7>);
+        for_shapes!(pool, |x| Tensor::stack([x.clone()]); Rank0, Rank1<3>);
+        for_shapes!(pool, |x| Tensor::stack([x, &x.sin(), x]); Rank1<4>);
+        for_shapes!(pool, |x| Tensor::stack([x.cos(), x.clone()]); Rank2<2, 3>);
+        for_shapes!(pool, |x| Tensor::stack((x, &t::<Rank3<1, 2, 3>>(&other))); Rank3<1, 2, 3>);
+        for_pairs!(pool, other, |a, b| Tensor::stack((a, b, &(a * b)));
+            (Rank1<3>, Rank1<3>));
+        Ok(())
+    });
+}
+
+/// `at::<I>()` and `at::<I, J>()`: the gradient lands on the one element read.
+#[test]
+fn at_gradient() {
+    property(CASES, any_vals(24), &|pool| {
+        for_shapes!(pool, |x| x.at::<0>(); Rank1<1>);
+        for_shapes!(pool, |x| x.at::<4>(); Rank1<5>);
+        for_shapes!(pool, |x| x.at::<3>() * x.at::<1>() + x.at::<3>(); Rank1<5>);
+        for_shapes!(pool, |x| x.at::<0, 0>(); Rank2<1, 1>);
+        for_shapes!(pool, |x| x.at::<1, 2>().sin() * x.at::<0, 2>(); Rank2<2, 3>);
+        Ok(())
+    });
+}
+
+/// `permute` of a matrix: the identity and the transpose.
+#[test]
+fn permute_matrix_gradient() {
+    property(CASES, any_vals(12), &|pool| {
+        for_shapes!(pool, |x| x.permute::<1, 0>(); Rank2<1, 4>, Rank2<2, 3>, Rank2<3, 3>);
+        for_shapes!(pool, |x| x.permute::<0, 1>(); Rank2<2, 3>);
+        for_shapes!(pool, |x| x.permute::<1, 0>().matmul(x); Rank2<2, 3>);
+        Ok(())
+    });
+}
+
+/// `cumsum::<AXIS>()` along every axis of ranks 1 to 4, and inside a product (so that the
+/// second derivative is not zero).
+#[test]
+fn cumsum_gradient() {
+    property(CASES, any_vals(24), &|pool| {
+        every_axis!(pool, cumsum);
+        for_shapes!(pool, |x| (x.cumsum::<0>() * x).sin(); Rank1<6>, Rank2<3, 2>);
+        for_shapes!(pool, |x| x.cumsum::<1>().cumsum::<1>().powf(2.0); Rank2<2, 4>);
+        Ok(())
+    });
+}
+
+/// `tril` and `triu` with diagonals below, on and above the main one (and past the
+/// matrix), of square, wide and tall matrices and of batches.
+#[test]
+fn tril_triu_gradient() {
+    property(CASES, any_vals(24), &|pool| {
+        for_shapes!(pool, |x| x.tril(0); Rank2<3, 3>, Rank2<2, 4>, Rank2<4, 2>);
+        for_shapes!(pool, |x| x.tril(-1); Rank2<3, 3>, Rank2<4, 2>);
+        for_shapes!(pool, |x| x.tril(2); Rank2<2, 4>);
+        for_shapes!(pool, |x| x.triu(0); Rank2<3, 3>, Rank2<2, 4>, Rank2<4, 2>);
+        for_shapes!(pool, |x| x.triu(1); Rank2<3, 3>);
+        for_shapes!(pool, |x| x.triu(-2); Rank2<4, 2>);
+        for_shapes!(pool, |x| x.triu(5) + x; Rank2<2, 3>);
+        for_shapes!(pool, |x| x.tril(0); Rank3<2, 3, 2>);
+        for_shapes!(pool, |x| x.triu(-1); Rank4<2, 1, 3, 4>);
+        // Products of the two triangles of one matrix.
+        for_shapes!(pool, |x| x.tril(0).matmul(&x.triu(1)); Rank2<3, 3>);
+        Ok(())
+    });
 }

@@ -2,7 +2,7 @@
 // matrices). PyTorch: "Dimension out of range (expected to be in range of [-2, 1], but
 // got 2)", at run time.
 //
-// Reported by `cargo build` (a `const` assertion; see reshape_element_count.rs).
+// A trait bound (`ConcatAxis`), reported by `cargo check`, as for scalars (concat_rank0.rs).
 use typegrad::prelude::*;
 
 fn main() {
