@@ -22,23 +22,23 @@ use crate::tensor::Tensor;
 macro_rules! unary_ops {
     ($(
         $(#[$doc:meta])*
-        $variant:ident $(($param:ident: $pty:ty))? => $name:literal,
+        $variant:ident $(($($param:ident: $pty:ty),+))? => $name:literal,
         saves(x: $save_x:literal, y: $save_y:literal),
         f($x:ident) = $f:expr,
         df($dx:ident, $dy:ident) = $df:expr,
         record($rg:ident, $rx:ident, $ry:ident) = $record:expr;
     )*) => {
-        /// An elementwise function, with its scalar parameter if it has one.
+        /// An elementwise function, with its scalar parameters if it has any.
         #[derive(Clone, Copy, Debug)]
         pub(crate) enum UnaryKind<E> {
-            $( $(#[$doc])* $variant $(($pty))?, )*
+            $( $(#[$doc])* $variant $(($($pty),+))?, )*
         }
 
         impl<E: Element> UnaryKind<E> {
             /// PyTorch's backward name.
             pub(crate) fn name(self) -> &'static str {
                 match self {
-                    $( UnaryKind::$variant $(($param))? => { $(let _ = $param;)? $name } )*
+                    $( UnaryKind::$variant $(($($param),+))? => { $($(let _ = $param;)+)? $name } )*
                 }
             }
 
@@ -52,8 +52,8 @@ macro_rules! unary_ops {
             /// The function, applied to every element.
             fn forward(self, input: &[E]) -> Arc<[E]> {
                 match self {
-                    $( UnaryKind::$variant $(($param))? => {
-                        $(let _ = $param;)?
+                    $( UnaryKind::$variant $(($($param),+))? => {
+                        $($(let _ = $param;)+)?
                         input.iter().map(|&$x| $f).collect()
                     } )*
                 }
@@ -66,8 +66,8 @@ macro_rules! unary_ops {
             #[allow(unused_variables)]
             fn backward(self, g: &[E], xs: &[E], ys: &[E], gx: &mut [E]) {
                 match self {
-                    $( UnaryKind::$variant $(($param))? => {
-                        $(let _ = $param;)?
+                    $( UnaryKind::$variant $(($($param),+))? => {
+                        $($(let _ = $param;)+)?
                         for (((gx, &g), &$dx), &$dy) in gx.iter_mut().zip(g).zip(xs).zip(ys) {
                             *gx = *gx + g * $df;
                         }
@@ -79,8 +79,8 @@ macro_rules! unary_ops {
             #[allow(unused_variables)]
             fn derivative(self, xs: &[E], ys: &[E], out: &mut [E]) {
                 match self {
-                    $( UnaryKind::$variant $(($param))? => {
-                        $(let _ = $param;)?
+                    $( UnaryKind::$variant $(($($param),+))? => {
+                        $($(let _ = $param;)+)?
                         for ((o, &$dx), &$dy) in out.iter_mut().zip(xs).zip(ys) {
                             *o = $df;
                         }
@@ -93,8 +93,8 @@ macro_rules! unary_ops {
             #[allow(unused_variables)]
             fn backward_recorded(self, g: &Var<E>, x: &Var<E>, y: &Var<E>) -> Var<E> {
                 match self {
-                    $( UnaryKind::$variant $(($param))? => {
-                        $(let _ = $param;)?
+                    $( UnaryKind::$variant $(($($param),+))? => {
+                        $($(let _ = $param;)+)?
                         let ($rg, $rx, $ry) = (g, x, y);
                         $record
                     } )*
