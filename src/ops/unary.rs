@@ -7,6 +7,8 @@
 //! From it the macro writes the forward loop, the backward loop (`gx += g · f'(x)`), the
 //! forward-mode loop (`t_y = t_x · f'(x)`, the same derivative) and the record.
 
+mod erf;
+
 use std::sync::Arc;
 
 use crate::element::Element;
@@ -245,6 +247,44 @@ unary_ops! {
     Softplus => "SoftplusBackward0", saves(x: true, y: false),
         f(x) = softplus(x), df(x, y) = sigmoid(x),
         record(g, x, y) = g.mul(&x.map(UnaryKind::Sigmoid));
+    /// `ln(1 + x)`, accurate near 0
+    Log1p => "Log1PBackward0", saves(x: true, y: false),
+        f(x) = x.ln_1p(), df(x, y) = E::one() / (x + E::one()),
+        record(g, x, y) = g.div(&x.map(UnaryKind::AddScalar(E::one())));
+    /// `e^x - 1`, accurate near 0; `f' = e^x` (PyTorch computes `y + 1`, the same
+    /// value, but only to an absolute `ε` where `e^x` is tiny)
+    Expm1 => "Expm1Backward0", saves(x: true, y: false),
+        f(x) = x.exp_m1(), df(x, y) = x.exp(),
+        record(g, x, y) = g.mul(&x.map(UnaryKind::Exp));
+    /// the error function; `f' = 2/√π e^(-x²)`
+    Erf => "ErfBackward0", saves(x: true, y: false),
+        f(x) = erf::erf(x), df(x, y) = E::FRAC_2_SQRT_PI() * (-(x * x)).exp(),
+        record(g, x, y) = g.mul(
+            &x.mul(x)
+                .map(UnaryKind::Neg)
+                .map(UnaryKind::Exp)
+                .map(UnaryKind::MulScalar(E::FRAC_2_SQRT_PI())),
+        );
+    /// arctangent; `f' = 1 / (1 + x²)`
+    Atan => "AtanBackward0", saves(x: true, y: false),
+        f(x) = x.atan(), df(x, y) = E::one() / (E::one() + x * x),
+        record(g, x, y) = g.div(&x.mul(x).map(UnaryKind::AddScalar(E::one())));
+    /// arcsine; `f' = 1 / √((1 - x)(1 + x))` (the product loses no digits near ±1, as
+    /// `1 - x²` would): `+∞` at ±1, NaN beyond, as the value
+    Asin => "AsinBackward0", saves(x: true, y: false),
+        f(x) = x.asin(), df(x, y) = E::one() / ((E::one() - x) * (E::one() + x)).sqrt(),
+        record(g, x, y) = g.div(&one_minus_x_squared_sqrt(x));
+    /// arccosine; `f' = -1 / √((1 - x)(1 + x))`
+    Acos => "AcosBackward0", saves(x: true, y: false),
+        f(x) = x.acos(), df(x, y) = -E::one() / ((E::one() - x) * (E::one() + x)).sqrt(),
+        record(g, x, y) = g.div(&one_minus_x_squared_sqrt(x)).map(UnaryKind::Neg);
+}
+
+/// `√((1 - x)(1 + x))` as recorded operations (the derivative of asin is its reciprocal).
+fn one_minus_x_squared_sqrt<E: Element>(x: &Var<E>) -> Var<E> {
+    x.map(UnaryKind::RsubScalar(E::one()))
+        .mul(&x.map(UnaryKind::AddScalar(E::one())))
+        .map(UnaryKind::Sqrt)
 }
 
 /// relu's derivative from its output: 1 above 0, 0 at and below, NaN at NaN.
@@ -425,6 +465,16 @@ unary_methods! {
     relu => Relu;
     /// `ln(1 + e^x)`, elementwise, stable for any input.
     softplus => Softplus;
+    /// `ln(1 + x)`, elementwise, accurate where `x` is near 0 (PyTorch's `log1p`; `NaN`
+    /// below -1, `-inf` at -1).
+    log1p => Log1p;
+    /// `e^x - 1`, elementwise, accurate where `x` is near 0 (PyTorch's `expm1`).
+    expm1 => Expm1;
+    /// The error function `2/√π ∫₀ˣ e^(-t²) dt`, elementwise (PyTorch's `erf`), within
+    /// about 1 ulp in `f64`; its derivative is `2/√π e^(-x²)`.
+    erf => Erf;
+    /// Arctangent, elementwise, in `(-π/2, π/2)`.
+    atan => Atan;
 }
 
 impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
@@ -438,6 +488,38 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// ```
     pub fn powf(&self, p: E) -> Tensor<S, E, UnaryTape<T>> {
         self.unary(UnaryKind::Powf(p))
+    }
+
+    /// Arcsine, elementwise, in `[-π/2, π/2]` (PyTorch's `asin`): `NaN` outside
+    /// `[-1, 1]`; the derivative `1/√(1 - x²)` is `+inf` at ±1.
+    ///
+    /// ```
+    /// use typegrad::gradcheck::{gradcheck, Tolerance};
+    /// use typegrad::prelude::*;
+    /// let x = Tensor::from_array([[-0.9f64, -0.2], [0.4, 0.8]]);
+    /// let y = x.asin();
+    /// assert_eq!(y.dims(), &[2, 2]);
+    /// // Its gradient agrees with central finite differences:
+    /// gradcheck(|x| x.asin().sum(), &x, Tolerance::default()).unwrap();
+    /// ```
+    pub fn asin(&self) -> Tensor<S, E, UnaryTape<T>> {
+        self.unary(UnaryKind::Asin)
+    }
+
+    /// Arccosine, elementwise, in `[0, π]` (PyTorch's `acos`): `NaN` outside `[-1, 1]`;
+    /// the derivative `-1/√(1 - x²)` is `-inf` at ±1.
+    ///
+    /// ```
+    /// use typegrad::gradcheck::{gradcheck, Tolerance};
+    /// use typegrad::prelude::*;
+    /// let x = Tensor::from_array([[-0.9f64, -0.2], [0.4, 0.8]]);
+    /// let y = x.acos();
+    /// assert_eq!(y.dims(), &[2, 2]);
+    /// // Its gradient agrees with central finite differences:
+    /// gradcheck(|x| x.acos().sum(), &x, Tolerance::default()).unwrap();
+    /// ```
+    pub fn acos(&self) -> Tensor<S, E, UnaryTape<T>> {
+        self.unary(UnaryKind::Acos)
     }
 }
 

@@ -174,7 +174,7 @@ fn abs_gradient_at_nan_is_nan() {
 #[test]
 fn every_elementwise_function_propagates_nan() {
     type F = fn(&Tensor<Rank1<3>, f64, Tracked>) -> Tensor<Rank1<3>, f64, Tracked>;
-    let functions: [(&str, F, bool); 20] = [
+    let functions: [(&str, F, bool); 26] = [
         ("neg", |x| -x, false),
         ("x + c", |x| x + 2.0, false),
         ("c + x", |x| 2.0 + x, false),
@@ -195,6 +195,13 @@ fn every_elementwise_function_propagates_nan() {
         ("relu", |x| x.relu(), true),
         ("softplus", |x| x.softplus(), true),
         ("softmax", |x| x.softmax::<0>(), true),
+        ("log1p", |x| x.log1p(), true),
+        ("expm1", |x| x.expm1(), true),
+        ("erf", |x| x.erf(), true),
+        ("atan", |x| x.atan(), true),
+        // Scaled into asin's and acos's domain [-1, 1] (the finite elements are 0.5, 2).
+        ("asin", |x| (x * 0.25).asin(), true),
+        ("acos", |x| (x * 0.25).acos(), true),
     ];
     for (name, f, derivative_reads_value) in functions {
         let x = with_nan();

@@ -1,8 +1,8 @@
 //! Property tests of operations' gradients against central finite differences in `f64`,
 //! through the public [`typegrad::gradcheck::gradcheck`] (SPEC §5: "each: forward,
 //! backward, a finite-difference property test"). Covered: the elementwise functions
-//! (exp, ln, sqrt, abs, sin, cos, tanh, sigmoid, relu, softplus, neg, powf), arithmetic
-//! with a scalar on either side, `+ - * /` between tensors with broadcasting, the
+//! (exp, ln, sqrt, abs, sin, cos, tanh, sigmoid, relu, softplus, neg, powf, log1p, expm1,
+//! erf, atan, asin, acos), arithmetic with a scalar on either side, `+ - * /` between tensors with broadcasting, the
 //! whole-tensor reductions (sum, mean, max, min, norm), every form of matmul, and the
 //! losses (mse, bce_with_logits); plus random compositions of them.
 //!
@@ -15,10 +15,10 @@
 //!
 //! Inputs stay away from kinks and singularities (relu and abs away from 0, ln, sqrt and
 //! fractional powers on positive inputs, divisors away from 0, max/min over values
-//! separated by far more than the finite-difference step). The documented subgradients at
-//! the kinks (relu'(0) = 0, abs'(0) = 0, ties of maximum/minimum halved, of max/min shared
-//! evenly, along an axis to the first index) are
-//! checked by the deterministic tests at the end.
+//! separated by far more than the finite-difference step, asin and acos inside
+//! (-0.95, 0.95)). The documented subgradients at the kinks (relu'(0) = 0, abs'(0) = 0,
+//! ties of maximum/minimum halved, of max/min shared evenly, along an axis to the first
+//! index) are checked by the deterministic tests at the end.
 //!
 //! All checks use `Tolerance::default()` (PyTorch's eps 1e-6, atol 1e-5, rtol 1e-3).
 
@@ -358,6 +358,39 @@ unary_property! {
 unary_property! {
     /// d/dx x^n for integer n, on inputs of either sign (away from 0 for n < 1).
     fn powf_integer_exponent_gradient(pool in nonzero(6), n in -3i32..=4) |x| x.powf(f64::from(n))
+}
+
+unary_property! {
+    /// d/dx ln(1 + x) = 1/(1 + x), above -1 (and near 0, where it is accurate).
+    fn log1p_gradient(pool in prop_oneof![range(6, -0.9, 4.0), range(6, -1e-3, 1e-3)])
+        |x| x.log1p()
+}
+
+unary_property! {
+    /// d/dx (e^x - 1) = e^x.
+    fn expm1_gradient(pool in prop_oneof![range(6, -6.0, 3.0), range(6, -1e-3, 1e-3)])
+        |x| x.expm1()
+}
+
+unary_property! {
+    /// d/dx erf x = 2/√π e^(-x²), across the pieces of erf's approximation (|x| ≤ 1, the
+    /// three intervals of (1, 6) and the constant tail).
+    fn erf_gradient(pool in range(6, -7.0, 7.0)) |x| x.erf()
+}
+
+unary_property! {
+    /// d/dx atan x = 1/(1 + x²).
+    fn atan_gradient(pool in range(6, -6.0, 6.0)) |x| x.atan()
+}
+
+unary_property! {
+    /// d/dx asin x = 1/√(1 - x²), inside (-0.95, 0.95).
+    fn asin_gradient(pool in range(6, -0.95, 0.95)) |x| x.asin()
+}
+
+unary_property! {
+    /// d/dx acos x = -1/√(1 - x²), inside (-0.95, 0.95).
+    fn acos_gradient(pool in range(6, -0.95, 0.95)) |x| x.acos()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -890,4 +923,114 @@ fn min_ties_share_the_gradient_evenly() {
         scalar_grad::<Rank3<2, 1, 2>>(&[3.0, -2.0, 4.0, -2.0], |x| x.min() * -0.5),
         vec![0.0, -0.25, 0.0, -0.25]
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Special points of log1p … acos: every rule, against PyTorch's values
+// ---------------------------------------------------------------------------------------
+
+/// Equal element by element (`-0 == 0`), or both NaN.
+fn same(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x == y || (x.is_nan() && y.is_nan()))
+}
+
+/// The derivative of an elementwise function at each of `values`, by all three rules:
+/// backward, the recorded backward (`backward_create_graph`) and forward mode (one
+/// tangent of ones, since the Jacobian is diagonal). Fails unless the three agree.
+fn derivative_by_every_rule<const N: usize>(
+    values: [f64; N],
+    f: impl Fn(&Tr<Rank1<N>>) -> Tr<Rank1<N>>,
+) -> Vec<f64> {
+    let x = t::<Rank1<N>>(&values);
+    let leaf = x.clone().track();
+    let backward = f(&leaf).sum().backward().get(&leaf).unwrap().to_vec();
+    let recorded = f(&leaf)
+        .sum()
+        .backward_create_graph()
+        .unwrap()
+        .get(&leaf)
+        .unwrap()
+        .to_vec();
+    let forward = typegrad::func::jvp(&f, &x, &Tensor::ones()).1.to_vec();
+    assert!(
+        same(&backward, &recorded),
+        "backward {backward:?}, recorded {recorded:?}"
+    );
+    assert!(
+        same(&backward, &forward),
+        "backward {backward:?}, forward mode {forward:?}"
+    );
+    backward
+}
+
+/// abs'(0) = sgn(0) = 0, as PyTorch's `grad * self.sgn()`, at +0 and -0 and in every rule.
+#[test]
+fn abs_subgradient_at_zero_is_zero_in_every_rule() {
+    assert_eq!(
+        derivative_by_every_rule([-2.0, -0.0, 0.0, 3.0], |x| x.abs()),
+        vec![-1.0, 0.0, 0.0, 1.0]
+    );
+    let x = t::<Rank1<2>>(&[0.0, 1.0]).track();
+    assert_eq!(x.abs().grad_fn().unwrap().name(), "AbsBackward0");
+}
+
+/// asin and acos at ±1: the values ±π/2 and 0, π; derivatives ±inf in every rule.
+#[test]
+fn asin_and_acos_at_the_ends_of_their_domain() {
+    use core::f64::consts::{FRAC_PI_2, PI};
+    let x = t::<Rank1<2>>(&[-1.0, 1.0]);
+    assert_eq!(x.asin().to_vec(), vec![-FRAC_PI_2, FRAC_PI_2]);
+    assert_eq!(x.acos().to_vec(), vec![PI, 0.0]);
+    let inf = f64::INFINITY;
+    assert_eq!(
+        derivative_by_every_rule([-1.0, 1.0], |x| x.asin()),
+        vec![inf, inf]
+    );
+    assert_eq!(
+        derivative_by_every_rule([-1.0, 1.0], |x| x.acos()),
+        vec![-inf, -inf]
+    );
+    // Beyond ±1 the value and the derivative are NaN.
+    let outside = derivative_by_every_rule([-1.5, 2.0], |x| x.asin());
+    assert!(outside.iter().all(|v| v.is_nan()));
+}
+
+/// log1p and expm1 keep the digits of small inputs that `ln(1 + x)` and `e^x - 1` lose.
+#[test]
+fn log1p_and_expm1_are_accurate_near_zero() {
+    let x = t::<Rank1<2>>(&[1e-10, -3e-12]);
+    let l = x.log1p().to_vec();
+    let e = x.expm1().to_vec();
+    for (i, &v) in [1e-10f64, -3e-12].iter().enumerate() {
+        assert!((l[i] - (v - v * v / 2.0)).abs() <= 2e-16 * v.abs(), "{l:?}");
+        assert!((e[i] - (v + v * v / 2.0)).abs() <= 2e-16 * v.abs(), "{e:?}");
+    }
+    assert_eq!(
+        t::<Rank1<1>>(&[-1.0]).log1p().to_vec(),
+        vec![f64::NEG_INFINITY]
+    );
+    // expm1' = e^x to full relative accuracy, also where e^x - 1 rounds to -1.
+    let d = derivative_by_every_rule([-40.0, 0.0, 2.0], |x| x.expm1());
+    assert_eq!(d, vec![(-40f64).exp(), 1.0, 2f64.exp()]);
+}
+
+/// The grad_fn of each operation is the name PyTorch prints.
+#[test]
+fn grad_fn_names_are_pytorchs() {
+    let x = t::<Rank1<2>>(&[0.5, 0.25]).track();
+    let names = [
+        (x.log1p().grad_fn(), "Log1PBackward0"),
+        (x.expm1().grad_fn(), "Expm1Backward0"),
+        (x.erf().grad_fn(), "ErfBackward0"),
+        (x.atan().grad_fn(), "AtanBackward0"),
+        (x.asin().grad_fn(), "AsinBackward0"),
+        (x.acos().grad_fn(), "AcosBackward0"),
+        (x.powf(2.0).grad_fn(), "PowBackward0"),
+    ];
+    for (grad_fn, name) in names {
+        assert_eq!(grad_fn.unwrap().name(), name);
+    }
 }
