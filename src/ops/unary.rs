@@ -278,6 +278,19 @@ unary_ops! {
     Acos => "AcosBackward0", saves(x: true, y: false),
         f(x) = x.acos(), df(x, y) = -E::one() / ((E::one() - x) * (E::one() + x)).sqrt(),
         record(g, x, y) = g.div(&one_minus_x_squared_sqrt(x)).map(UnaryKind::Neg);
+    /// `x` limited to `[min, max]`; `f'` is 1 inside and on the bounds, 0 outside (a
+    /// constant, as relu's mask)
+    Clamp(lo: E, hi: E) => "ClampBackward1", saves(x: true, y: false),
+        f(x) = clamp(x, lo, hi), df(x, y) = clamp_slope(x, lo, hi),
+        record(g, x, y) = g.mul(&x.constant_map(|v| clamp_slope(v, lo, hi)));
+    /// `max(x, min)`, NaN-propagating
+    ClampMin(lo: E) => "ClampMinBackward0", saves(x: true, y: false),
+        f(x) = clamp(x, lo, E::infinity()), df(x, y) = clamp_slope(x, lo, E::infinity()),
+        record(g, x, y) = g.mul(&x.constant_map(|v| clamp_slope(v, lo, E::infinity())));
+    /// `min(x, max)`, NaN-propagating
+    ClampMax(hi: E) => "ClampMaxBackward0", saves(x: true, y: false),
+        f(x) = clamp(x, E::neg_infinity(), hi), df(x, y) = clamp_slope(x, E::neg_infinity(), hi),
+        record(g, x, y) = g.mul(&x.constant_map(|v| clamp_slope(v, E::neg_infinity(), hi)));
 }
 
 /// `√((1 - x)(1 + x))` as recorded operations (the derivative of asin is its reciprocal).
@@ -285,6 +298,33 @@ fn one_minus_x_squared_sqrt<E: Element>(x: &Var<E>) -> Var<E> {
     x.map(UnaryKind::RsubScalar(E::one()))
         .mul(&x.map(UnaryKind::AddScalar(E::one())))
         .map(UnaryKind::Sqrt)
+}
+
+/// `x` limited to `[lo, hi]` as PyTorch's `clamp`: `min(max(x, lo), hi)`, so `hi` where
+/// `lo > hi`; NaN if `x` or a bound is NaN (IEEE comparisons alone would return `x` for
+/// a NaN bound).
+fn clamp<E: Element>(x: E, lo: E, hi: E) -> E {
+    if lo.is_nan() || hi.is_nan() {
+        return E::nan();
+    }
+    let raised = if x < lo { lo } else { x };
+    if raised > hi {
+        hi
+    } else {
+        raised
+    }
+}
+
+/// clamp's derivative: 1 where `lo <= x <= hi` (the bounds included, as PyTorch), 0
+/// elsewhere (everywhere when `lo > hi`), NaN if `x` or a bound is NaN.
+fn clamp_slope<E: Element>(x: E, lo: E, hi: E) -> E {
+    if x.is_nan() || lo.is_nan() || hi.is_nan() {
+        E::nan()
+    } else if lo <= x && x <= hi {
+        E::one()
+    } else {
+        E::zero()
+    }
 }
 
 /// relu's derivative from its output: 1 above 0, 0 at and below, NaN at NaN.
@@ -520,6 +560,62 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// ```
     pub fn acos(&self) -> Tensor<S, E, UnaryTape<T>> {
         self.unary(UnaryKind::Acos)
+    }
+
+    /// Each element limited to `[min, max]` (PyTorch's `clamp(min, max)`, whose backward
+    /// is `ClampBackward1`).
+    ///
+    /// The gradient is 1 where `min <= x <= max`, the bounds included (PyTorch's
+    /// subgradient there), and 0 outside. As in PyTorch, `min > max` is not an error:
+    /// every element becomes `max`, with gradient 0. A `NaN` element gives `NaN` and a
+    /// `NaN` gradient (PyTorch gives it gradient 0); a `NaN` bound makes every element and
+    /// gradient `NaN` (PyTorch's values too).
+    ///
+    /// ```
+    /// use typegrad::gradcheck::{gradcheck, Tolerance};
+    /// use typegrad::prelude::*;
+    /// let x = Tensor::from_array([-2.0f64, -1.0, 0.5, 1.0, 3.0]).track();
+    /// let y = x.clamp(-1.0, 1.0);
+    /// assert_eq!(y.to_vec(), vec![-1.0, -1.0, 0.5, 1.0, 1.0]);
+    /// let grads = y.sum().backward();
+    /// // 1 inside and on the bounds, 0 outside:
+    /// assert_eq!(grads.get(&x).unwrap().to_vec(), vec![0.0, 1.0, 1.0, 1.0, 0.0]);
+    /// // Its gradient agrees with central finite differences away from the bounds:
+    /// let x = Tensor::from_array([[-1.7f64, -0.3], [0.4, 2.4]]);
+    /// gradcheck(|x| x.clamp(-1.0, 1.0).sum(), &x, Tolerance::default()).unwrap();
+    /// ```
+    pub fn clamp(&self, min: E, max: E) -> Tensor<S, E, UnaryTape<T>> {
+        self.unary(UnaryKind::Clamp(min, max))
+    }
+
+    /// Each element raised to at least `min` (PyTorch's `clamp_min`, whose backward is
+    /// `ClampMinBackward0`): gradient 1 where `x >= min`, 0 below; `NaN` as for
+    /// [`clamp`](Self::clamp).
+    ///
+    /// ```
+    /// use typegrad::gradcheck::{gradcheck, Tolerance};
+    /// use typegrad::prelude::*;
+    /// let x = Tensor::from_array([[-1.7f64, -0.3], [0.4, 2.4]]);
+    /// assert_eq!(x.clamp_min(0.0).to_vec(), vec![0.0, 0.0, 0.4, 2.4]);
+    /// gradcheck(|x| x.clamp_min(0.0).sum(), &x, Tolerance::default()).unwrap();
+    /// ```
+    pub fn clamp_min(&self, min: E) -> Tensor<S, E, UnaryTape<T>> {
+        self.unary(UnaryKind::ClampMin(min))
+    }
+
+    /// Each element lowered to at most `max` (PyTorch's `clamp_max`, whose backward is
+    /// `ClampMaxBackward0`): gradient 1 where `x <= max`, 0 above; `NaN` as for
+    /// [`clamp`](Self::clamp).
+    ///
+    /// ```
+    /// use typegrad::gradcheck::{gradcheck, Tolerance};
+    /// use typegrad::prelude::*;
+    /// let x = Tensor::from_array([[-1.7f64, -0.3], [0.4, 2.4]]);
+    /// assert_eq!(x.clamp_max(0.0).to_vec(), vec![-1.7, -0.3, 0.0, 0.0]);
+    /// gradcheck(|x| x.clamp_max(0.0).sum(), &x, Tolerance::default()).unwrap();
+    /// ```
+    pub fn clamp_max(&self, max: E) -> Tensor<S, E, UnaryTape<T>> {
+        self.unary(UnaryKind::ClampMax(max))
     }
 }
 

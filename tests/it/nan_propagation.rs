@@ -1,5 +1,6 @@
 //! NaN in, NaN out (SPEC §6, "No silent wrong answers"): every operation with a NaN in
-//! any operand position gives NaN where the result depends on it, forward and backward.
+//! any operand position (a scalar parameter such as clamp's bounds included) gives NaN
+//! where the result depends on it, forward and backward.
 //! IEEE 754 and PyTorch propagate NaN; Rust's `f32::max`/`min` drop it, which is how
 //! relu, maximum/minimum and norm once turned a NaN into a finite number.
 //!
@@ -174,7 +175,7 @@ fn abs_gradient_at_nan_is_nan() {
 #[test]
 fn every_elementwise_function_propagates_nan() {
     type F = fn(&Tensor<Rank1<3>, f64, Tracked>) -> Tensor<Rank1<3>, f64, Tracked>;
-    let functions: [(&str, F, bool); 26] = [
+    let functions: [(&str, F, bool); 29] = [
         ("neg", |x| -x, false),
         ("x + c", |x| x + 2.0, false),
         ("c + x", |x| 2.0 + x, false),
@@ -202,6 +203,10 @@ fn every_elementwise_function_propagates_nan() {
         // Scaled into asin's and acos's domain [-1, 1] (the finite elements are 0.5, 2).
         ("asin", |x| (x * 0.25).asin(), true),
         ("acos", |x| (x * 0.25).acos(), true),
+        // PyTorch's clamp backward gives a NaN element gradient 0; here it is NaN.
+        ("clamp", |x| x.clamp(0.0, 1.0), true),
+        ("clamp_min", |x| x.clamp_min(1.0), true),
+        ("clamp_max", |x| x.clamp_max(1.0), true),
     ];
     for (name, f, derivative_reads_value) in functions {
         let x = with_nan();
@@ -235,6 +240,31 @@ fn scalar_operands_that_are_nan_give_nan() {
         f32::NAN / &x,
     ] {
         assert!(y.as_slice().iter().all(|v| v.is_nan()));
+    }
+}
+
+/// A NaN bound of clamp makes every element and every gradient NaN (PyTorch fills the
+/// result with NaN; a comparison alone would return `x` for a NaN bound).
+#[test]
+fn clamp_with_a_nan_bound_is_nan_with_nan_gradients() {
+    type F = fn(&Tensor<Rank1<2>, f32, Tracked>) -> Tensor<Rank1<2>, f32, Tracked>;
+    let clamps: [(&str, F); 5] = [
+        ("NaN min", |x| x.clamp(f32::NAN, 1.0)),
+        ("NaN max", |x| x.clamp(0.0, f32::NAN)),
+        ("both NaN", |x| x.clamp(f32::NAN, f32::NAN)),
+        ("clamp_min", |x| x.clamp_min(f32::NAN)),
+        ("clamp_max", |x| x.clamp_max(f32::NAN)),
+    ];
+    for (name, f) in clamps {
+        let x = Tensor::from_array([0.5f32, 2.0]).track();
+        let y = f(&x);
+        assert!(
+            y.as_slice().iter().all(|v| v.is_nan()),
+            "{name}: {:?}",
+            y.to_vec()
+        );
+        let g = y.sum().backward().get(&x).unwrap().to_vec();
+        assert!(g.iter().all(|v| v.is_nan()), "{name}: gradient {g:?}");
     }
 }
 

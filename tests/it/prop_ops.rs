@@ -2,7 +2,8 @@
 //! through the public [`typegrad::gradcheck::gradcheck`] (SPEC §5: "each: forward,
 //! backward, a finite-difference property test"). Covered: the elementwise functions
 //! (exp, ln, sqrt, abs, sin, cos, tanh, sigmoid, relu, softplus, neg, powf, log1p, expm1,
-//! erf, atan, asin, acos), arithmetic with a scalar on either side, `+ - * /` between tensors with broadcasting, the
+//! erf, atan, asin, acos, clamp, clamp_min, clamp_max), arithmetic with a scalar on
+//! either side, `+ - * /` between tensors with broadcasting, the
 //! whole-tensor reductions (sum, mean, max, min, norm), every form of matmul, and the
 //! losses (mse, bce_with_logits); plus random compositions of them.
 //!
@@ -16,9 +17,10 @@
 //! Inputs stay away from kinks and singularities (relu and abs away from 0, ln, sqrt and
 //! fractional powers on positive inputs, divisors away from 0, max/min over values
 //! separated by far more than the finite-difference step, asin and acos inside
-//! (-0.95, 0.95)). The documented subgradients at the kinks (relu'(0) = 0, abs'(0) = 0,
-//! ties of maximum/minimum halved, of max/min shared evenly, along an axis to the first
-//! index) are checked by the deterministic tests at the end.
+//! (-0.95, 0.95), clamp's inputs away from its bounds). The documented subgradients at
+//! the kinks (relu'(0) = 0, abs'(0) = 0, ties of maximum/minimum halved, of max/min shared
+//! evenly, along an axis to the first index, clamp's 1 on its bounds) are checked by the
+//! deterministic tests at the end.
 //!
 //! All checks use `Tolerance::default()` (PyTorch's eps 1e-6, atol 1e-5, rtol 1e-3).
 
@@ -391,6 +393,31 @@ unary_property! {
 unary_property! {
     /// d/dx acos x = -1/√(1 - x²), inside (-0.95, 0.95).
     fn acos_gradient(pool in range(6, -0.95, 0.95)) |x| x.acos()
+}
+
+/// Bounds `lo < hi` and values on both sides of each and between them, every value at
+/// least 1e-3 (a thousand finite-difference steps) from both bounds.
+fn clamp_case() -> impl Strategy<Value = (Vec<f64>, f64, f64)> {
+    (any_vals(6), -2.0..0.0f64, 0.1..2.5f64)
+        .prop_map(|(pool, lo, width)| (pool, lo, lo + width))
+        .prop_filter("values away from the bounds", |(pool, lo, hi)| {
+            pool.iter()
+                .all(|v| (v - lo).abs() > 1e-3 && (v - hi).abs() > 1e-3)
+        })
+}
+
+/// d/dx clamp(x, lo, hi) = [lo ≤ x ≤ hi], and the one-sided clamp_min and clamp_max, off
+/// the bounds; with the bounds swapped (`min > max`), the constant `max`.
+#[test]
+fn clamp_gradient() {
+    property(CASES, clamp_case(), &|(pool, lo, hi)| {
+        for_shapes!(pool, |x| x.clamp(lo, hi);
+            Rank0, Rank1<1>, Rank1<5>, Rank2<3, 1>, Rank2<2, 3>, Rank3<2, 1, 3>);
+        for_shapes!(pool, |x| x.clamp_min(lo) * x.clamp_max(hi);
+            Rank0, Rank1<5>, Rank2<2, 3>);
+        for_shapes!(pool, |x| x.clamp(hi, lo) + x; Rank0, Rank2<2, 3>);
+        Ok(())
+    });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -926,7 +953,7 @@ fn min_ties_share_the_gradient_evenly() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Special points of log1p … acos: every rule, against PyTorch's values
+// Special points of log1p … clamp: every rule, against PyTorch's values
 // ---------------------------------------------------------------------------------------
 
 /// Equal element by element (`-0 == 0`), or both NaN.
@@ -975,6 +1002,57 @@ fn abs_subgradient_at_zero_is_zero_in_every_rule() {
     );
     let x = t::<Rank1<2>>(&[0.0, 1.0]).track();
     assert_eq!(x.abs().grad_fn().unwrap().name(), "AbsBackward0");
+}
+
+/// clamp passes the gradient where `min <= x <= max`, the bounds included (PyTorch's
+/// `clamp_backward`), in every rule; `min > max` makes every element `max` with gradient
+/// 0, as in PyTorch.
+#[test]
+fn clamp_at_its_bounds() {
+    let values = [-2.0, -1.0, -0.0, 0.5, 1.0, 3.0];
+    let x = t::<Rank1<6>>(&values);
+    assert_eq!(
+        x.clamp(-1.0, 1.0).to_vec(),
+        vec![-1.0, -1.0, 0.0, 0.5, 1.0, 1.0]
+    );
+    assert_eq!(
+        derivative_by_every_rule(values, |x| x.clamp(-1.0, 1.0)),
+        vec![0.0, 1.0, 1.0, 1.0, 1.0, 0.0]
+    );
+    assert_eq!(
+        derivative_by_every_rule(values, |x| x.clamp_min(-1.0)),
+        vec![0.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    );
+    assert_eq!(
+        derivative_by_every_rule(values, |x| x.clamp_max(1.0)),
+        vec![1.0, 1.0, 1.0, 1.0, 1.0, 0.0]
+    );
+    // A one-point interval passes the gradient at that point only.
+    assert_eq!(
+        derivative_by_every_rule(values, |x| x.clamp(1.0, 1.0)),
+        vec![0.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+    );
+    // min > max: every element is max, and nothing passes.
+    assert_eq!(x.clamp(1.0, -1.0).to_vec(), vec![-1.0; 6]);
+    assert_eq!(
+        derivative_by_every_rule(values, |x| x.clamp(1.0, -1.0)),
+        vec![0.0; 6]
+    );
+    // Infinite bounds clamp nothing.
+    assert_eq!(
+        x.clamp(f64::NEG_INFINITY, f64::INFINITY).to_vec(),
+        x.to_vec()
+    );
+    assert_eq!(
+        derivative_by_every_rule(values, |x| x.clamp(f64::NEG_INFINITY, f64::INFINITY)),
+        vec![1.0; 6]
+    );
+    // f32 alike.
+    let x32 = Tensor::from_array([-2.0f32, -1.0, 0.5, 1.0, 3.0]).track();
+    let y = x32.clamp(-1.0, 1.0);
+    assert_eq!(y.to_vec(), vec![-1.0, -1.0, 0.5, 1.0, 1.0]);
+    let g = y.sum().backward().get(&x32).unwrap().to_vec();
+    assert_eq!(g, vec![0.0, 1.0, 1.0, 1.0, 0.0]);
 }
 
 /// asin and acos at ±1: the values ±π/2 and 0, π; derivatives ±inf in every rule.
@@ -1028,6 +1106,9 @@ fn grad_fn_names_are_pytorchs() {
         (x.atan().grad_fn(), "AtanBackward0"),
         (x.asin().grad_fn(), "AsinBackward0"),
         (x.acos().grad_fn(), "AcosBackward0"),
+        (x.clamp(0.0, 0.3).grad_fn(), "ClampBackward1"),
+        (x.clamp_min(0.3).grad_fn(), "ClampMinBackward0"),
+        (x.clamp_max(0.3).grad_fn(), "ClampMaxBackward0"),
         (x.powf(2.0).grad_fn(), "PowBackward0"),
     ];
     for (grad_fn, name) in names {
