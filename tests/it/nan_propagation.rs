@@ -274,13 +274,15 @@ fn binary_operations_with_nan_in_either_operand_position() {
         &Tensor<Rank1<3>, f64, Tracked>,
         &Tensor<Rank1<3>, f64, Tracked>,
     ) -> Tensor<Rank1<3>, f64, Tracked>;
-    let ops: [(&str, F); 6] = [
+    let ops: [(&str, F); 8] = [
         ("add", |a, b| a + b),
         ("sub", |a, b| a - b),
         ("mul", |a, b| a * b),
         ("div", |a, b| a / b),
         ("maximum", |a, b| a.maximum(b)),
         ("minimum", |a, b| a.minimum(b)),
+        ("atan2", |a, b| a.atan2(b)),
+        ("pow", |a, b| a.pow(b)),
     ];
     for (name, f) in ops {
         let other = Tensor::from_array([1.0, 3.0, 4.0]).track();
@@ -299,6 +301,53 @@ fn binary_operations_with_nan_in_either_operand_position() {
     let m = Tensor::<Rank2<2, 3>, f64>::ones();
     let y = &m * &with_nan();
     assert!(y.as_slice()[1].is_nan() && y.as_slice()[4].is_nan());
+}
+
+/// atan2 and pow: a NaN in either operand gives NaN there and NaN gradients to both
+/// operands there (both partials read both operands), leaving the other positions
+/// finite; pow is NaN even where IEEE 754's `pow(NaN, 0)` and `pow(1, NaN)` are 1.
+#[test]
+fn atan2_and_pow_with_nan_in_either_operand_have_nan_gradients() {
+    type F = fn(
+        &Tensor<Rank1<3>, f64, Tracked>,
+        &Tensor<Rank1<3>, f64, Tracked>,
+    ) -> Tensor<Rank1<3>, f64, Tracked>;
+    let ops: [(&str, F); 2] = [("atan2", |a, b| a.atan2(b)), ("pow", |a, b| a.pow(b))];
+    for (name, f) in ops {
+        for nan_left in [true, false] {
+            let x = with_nan();
+            // 0 and 1 at the NaN's position: pow(NaN, 0) and pow(1, NaN).
+            let other = Tensor::from_array([1.5, if nan_left { 0.0 } else { 1.0 }, 0.5]).track();
+            let (l, r) = if nan_left { (&x, &other) } else { (&other, &x) };
+            let y = f(l, r);
+            let what = format!("{name}, NaN on the left {nan_left}");
+            assert!(is_nan_at(y.as_slice(), 1), "{what}: {:?}", y.to_vec());
+            assert!(
+                y.as_slice()[0].is_finite() && y.as_slice()[2].is_finite(),
+                "{what}"
+            );
+            let grads = y.sum().backward();
+            for leaf in [&x, &other] {
+                let g = grads.get(leaf).unwrap().to_vec();
+                assert!(g[1].is_nan(), "{what}: gradient {g:?}");
+                assert!(g[0].is_finite() && g[2].is_finite(), "{what}: {g:?}");
+            }
+            // The same in forward mode and in the recorded backward.
+            let recorded = f(l, r).sum().backward_create_graph().unwrap();
+            for leaf in [&x, &other] {
+                let g = recorded.get(leaf).unwrap().to_vec();
+                assert!(g[1].is_nan() && g[0].is_finite(), "{what}: recorded {g:?}");
+            }
+        }
+    }
+    // Broadcast: a NaN exponent reaches every row; f32 too.
+    let m = Tensor::<Rank2<2, 3>, f32>::ones();
+    let p = Tensor::from_array([2.0f32, f32::NAN, 0.0]);
+    let y = m.pow(&p);
+    assert_eq!(y.as_slice()[0], 1.0);
+    assert!(y.as_slice()[1].is_nan() && y.as_slice()[4].is_nan());
+    let theta = Tensor::from_array([f32::NAN, 1.0]).atan2(&Tensor::from_array([1.0f32, f32::NAN]));
+    assert!(theta.as_slice().iter().all(|v| v.is_nan()));
 }
 
 #[test]

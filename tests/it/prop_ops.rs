@@ -3,7 +3,7 @@
 //! backward, a finite-difference property test"). Covered: the elementwise functions
 //! (exp, ln, sqrt, abs, sin, cos, tanh, sigmoid, relu, softplus, neg, powf, log1p, expm1,
 //! erf, atan, asin, acos, clamp, clamp_min, clamp_max), arithmetic with a scalar on
-//! either side, `+ - * /` between tensors with broadcasting, the
+//! either side, `+ - * /`, atan2 and pow between tensors with broadcasting, the
 //! whole-tensor reductions (sum, mean, max, min, norm), every form of matmul, and the
 //! losses (mse, bce_with_logits); plus random compositions of them.
 //!
@@ -17,10 +17,12 @@
 //! Inputs stay away from kinks and singularities (relu and abs away from 0, ln, sqrt and
 //! fractional powers on positive inputs, divisors away from 0, max/min over values
 //! separated by far more than the finite-difference step, asin and acos inside
-//! (-0.95, 0.95), clamp's inputs away from its bounds). The documented subgradients at
-//! the kinks (relu'(0) = 0, abs'(0) = 0, ties of maximum/minimum halved, of max/min shared
-//! evenly, along an axis to the first index, clamp's 1 on its bounds) are checked by the
-//! deterministic tests at the end.
+//! (-0.95, 0.95), clamp's inputs away from its bounds, atan2 away from the origin and from
+//! its jump on the negative x axis, pow with a tensor exponent on positive bases). The
+//! documented subgradients at the kinks (relu'(0) = 0, abs'(0) = 0, ties of
+//! maximum/minimum halved, of max/min shared evenly, along an axis to the first index,
+//! clamp's 1 on its bounds) and the values PyTorch gives at the special points of pow
+//! and atan2 are checked by the deterministic tests at the end.
 //!
 //! All checks use `Tolerance::default()` (PyTorch's eps 1e-6, atol 1e-5, rtol 1e-3).
 
@@ -488,6 +490,28 @@ binary_property! {
     fn div_gradient(lhs in any_vals(24), rhs in nonzero(24)) |a, b| a / b
 }
 
+binary_property! {
+    /// `atan2(y, x)`: `x / (x² + y²)` in y, `-y / (x² + y²)` in x. Both operands at least
+    /// 0.1 from 0: away from the origin, and from the jump between π and -π on the
+    /// negative x axis.
+    fn atan2_gradient(lhs in nonzero(24), rhs in nonzero(24)) |a, b| a.atan2(b)
+}
+
+/// Exponents of either sign, with the special values 0 (where the base's partial is
+/// masked to 0), 1 and 2 among them.
+fn exponents(n: usize) -> impl Strategy<Value = Vec<f64>> {
+    vec(
+        prop_oneof![4 => -2.5..2.5f64, 1 => Just(0.0), 1 => Just(1.0), 1 => Just(2.0)],
+        n,
+    )
+}
+
+binary_property! {
+    /// `x^p` with a tensor exponent: `p x^(p-1)` in the base, `x^p ln x` in the exponent,
+    /// on positive bases.
+    fn pow_gradient(lhs in range(24, 0.2, 3.0), rhs in exponents(24)) |a, b| a.pow(b)
+}
+
 // ---------------------------------------------------------------------------------------
 // Reductions
 // ---------------------------------------------------------------------------------------
@@ -953,7 +977,7 @@ fn min_ties_share_the_gradient_evenly() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Special points of log1p … clamp: every rule, against PyTorch's values
+// Special points of log1p … pow: every rule, against PyTorch's values
 // ---------------------------------------------------------------------------------------
 
 /// Equal element by element (`-0 == 0`), or both NaN.
@@ -1055,6 +1079,74 @@ fn clamp_at_its_bounds() {
     assert_eq!(g, vec![0.0, 1.0, 1.0, 1.0, 0.0]);
 }
 
+/// `x^p` where PyTorch defines its partials specially (`pow_backward_self`,
+/// `pow_backward_exponent`), in every rule: at x = 0 with p positive, 1, fractional, 0
+/// and negative; at p = 0; on a negative base with integer exponents.
+#[test]
+fn pow_at_its_special_points() {
+    let x = [0.0, 0.0, 0.0, 0.0, 0.0, 2.0, -2.0, -2.0, 3.0];
+    let p = [2.0, 1.0, 0.5, 0.0, -1.0, 0.0, 2.0, 3.0, 1.0];
+    let inf = f64::INFINITY;
+    let value = t::<Rank1<9>>(&x).pow(&t::<Rank1<9>>(&p)).to_vec();
+    assert_eq!(value, vec![0.0, 0.0, 0.0, 1.0, inf, 1.0, 4.0, -8.0, 3.0]);
+    // p x^(p-1), and 0 where p = 0 (0^0 included).
+    let in_base = derivative_by_every_rule(x, |x| x.pow(&t::<Rank1<9>>(&p)));
+    assert_eq!(
+        in_base,
+        vec![0.0, 1.0, inf, 0.0, -inf, 0.0, -4.0, 12.0, 1.0]
+    );
+    // x^p ln x: 0 where x = 0 and p >= 0, -inf where x = 0 and p < 0, NaN below 0.
+    let in_exponent = derivative_by_every_rule(p, |p| t::<Rank1<9>>(&x).pow(p));
+    let ln = f64::ln;
+    assert!(
+        same(
+            &in_exponent,
+            &[
+                0.0,
+                0.0,
+                0.0,
+                0.0,
+                -inf,
+                ln(2.0),
+                f64::NAN,
+                f64::NAN,
+                3.0 * ln(3.0)
+            ]
+        ),
+        "{in_exponent:?}"
+    );
+    // The second derivatives stay exact at p = 0 off x = 0: ∂²(x^p)/∂p∂x = 1/x there
+    // (PyTorch's masked rule gives 0).
+    let base = Tensor::from_array([2.0f64, 0.5]).track();
+    let exponent = Tensor::<Rank1<2>, f64>::zeros().track();
+    let grads = base.pow(&exponent).sum().backward_create_graph().unwrap();
+    let d_base = grads.get(&base).unwrap();
+    assert_eq!(d_base.to_vec(), vec![0.0, 0.0]);
+    let mixed = d_base.sum().backward().get(&exponent).unwrap().to_vec();
+    assert_eq!(mixed, vec![0.5, 2.0]);
+}
+
+/// atan2 on the axes and at the origin, in every rule: the partials `x / (x² + y²)` in y
+/// and `-y / (x² + y²)` in x, as PyTorch computes them, so NaN at the origin (0/0).
+#[test]
+fn atan2_on_the_axes_and_at_the_origin() {
+    use core::f64::consts::{FRAC_PI_2, PI};
+    let y = [0.0, 2.0, 0.0, -0.0, -2.0, 0.0];
+    let x = [2.0, 0.0, -2.0, -2.0, 0.0, 0.0];
+    let angle = t::<Rank1<6>>(&y).atan2(&t::<Rank1<6>>(&x)).to_vec();
+    assert_eq!(angle, vec![0.0, FRAC_PI_2, PI, -PI, -FRAC_PI_2, 0.0]);
+    let in_y = derivative_by_every_rule(y, |y| y.atan2(&t::<Rank1<6>>(&x)));
+    assert!(
+        same(&in_y, &[0.5, 0.0, -0.5, -0.5, 0.0, f64::NAN]),
+        "{in_y:?}"
+    );
+    let in_x = derivative_by_every_rule(x, |x| t::<Rank1<6>>(&y).atan2(x));
+    assert!(
+        same(&in_x, &[0.0, -0.5, 0.0, 0.0, 0.5, f64::NAN]),
+        "{in_x:?}"
+    );
+}
+
 /// asin and acos at ±1: the values ±π/2 and 0, π; derivatives ±inf in every rule.
 #[test]
 fn asin_and_acos_at_the_ends_of_their_domain() {
@@ -1099,6 +1191,7 @@ fn log1p_and_expm1_are_accurate_near_zero() {
 #[test]
 fn grad_fn_names_are_pytorchs() {
     let x = t::<Rank1<2>>(&[0.5, 0.25]).track();
+    let p = t::<Rank1<2>>(&[2.0, 3.0]).track();
     let names = [
         (x.log1p().grad_fn(), "Log1PBackward0"),
         (x.expm1().grad_fn(), "Expm1Backward0"),
@@ -1109,6 +1202,8 @@ fn grad_fn_names_are_pytorchs() {
         (x.clamp(0.0, 0.3).grad_fn(), "ClampBackward1"),
         (x.clamp_min(0.3).grad_fn(), "ClampMinBackward0"),
         (x.clamp_max(0.3).grad_fn(), "ClampMaxBackward0"),
+        (x.atan2(&p).grad_fn(), "Atan2Backward0"),
+        (x.pow(&p).grad_fn(), "PowBackward1"),
         (x.powf(2.0).grad_fn(), "PowBackward0"),
     ];
     for (grad_fn, name) in names {
