@@ -1,5 +1,5 @@
-//! Elementwise arithmetic between two tensors (`+ - * /`), with implicit broadcasting of
-//! leading dimensions, and with a scalar on either side.
+//! Elementwise arithmetic between two tensors (`+ - * /`, maximum, minimum, atan2, pow),
+//! with implicit broadcasting of leading dimensions, and with a scalar on either side.
 //!
 //! Every operator is implemented for tensors by value and by reference, so both
 //! `a + b` and `&a + &b` work; a tensor operand is never consumed for its storage (that
@@ -27,6 +27,10 @@ pub(crate) enum BinaryKind {
     Div,
     Maximum,
     Minimum,
+    /// `atan2(l, r)`: the angle of the point `(x, y) = (r, l)`
+    Atan2,
+    /// `l^r`
+    Pow,
 }
 
 impl BinaryKind {
@@ -42,6 +46,9 @@ impl BinaryKind {
             // (`f32::max` would return the other operand).
             BinaryKind::Maximum => select(r.is_nan(), r, select(l >= r || l.is_nan(), l, r)),
             BinaryKind::Minimum => select(r.is_nan(), r, select(l <= r || l.is_nan(), l, r)),
+            BinaryKind::Atan2 => l.atan2(r),
+            // NaN either side gives NaN (IEEE's `pow(NaN, 0) = pow(1, NaN) = 1` would hide it).
+            BinaryKind::Pow => select(l.is_nan() || r.is_nan(), E::nan(), l.powf(r)),
         }
     }
 
@@ -54,6 +61,8 @@ impl BinaryKind {
             BinaryKind::Div => E::one() / r,
             BinaryKind::Maximum => unordered_or(l, r, share(l > r, l == r)),
             BinaryKind::Minimum => unordered_or(l, r, share(l < r, l == r)),
+            BinaryKind::Atan2 => r / (l * l + r * r),
+            BinaryKind::Pow => unordered_or(l, r, pow_base_partial(l, r)),
         }
     }
 
@@ -67,6 +76,8 @@ impl BinaryKind {
             BinaryKind::Div => -l / (r * r),
             BinaryKind::Maximum => unordered_or(l, r, share(r > l, l == r)),
             BinaryKind::Minimum => unordered_or(l, r, share(r < l, l == r)),
+            BinaryKind::Atan2 => -l / (l * l + r * r),
+            BinaryKind::Pow => unordered_or(l, r, pow_exponent_partial(l, r)),
         }
     }
 
@@ -78,6 +89,8 @@ impl BinaryKind {
             BinaryKind::Div => "DivBackward0",
             BinaryKind::Maximum => "MaximumBackward0",
             BinaryKind::Minimum => "MinimumBackward0",
+            BinaryKind::Atan2 => "Atan2Backward0",
+            BinaryKind::Pow => "PowBackward1",
         }
     }
 
@@ -111,12 +124,31 @@ fn unordered_or<E: Element>(l: E, r: E, value: E) -> E {
     select(l.is_nan() || r.is_nan(), E::nan(), value)
 }
 
+/// `∂(x^p)/∂x = p x^(p-1)`, and 0 where `p = 0` (PyTorch's `pow_backward_self`: `x^0` is
+/// constant, and `0 · 0^-1` would be NaN).
+#[inline(always)]
+fn pow_base_partial<E: Element>(x: E, p: E) -> E {
+    select(p == E::zero(), E::zero(), p * x.powf(p - E::one()))
+}
+
+/// `∂(x^p)/∂p = x^p ln x`, and 0 where `x = 0` and `p >= 0` (PyTorch's
+/// `pow_backward_exponent`: the limit as `x → 0+`; `0 · -∞` would be NaN). At `x = 0`,
+/// `p < 0` it is `-∞`, as PyTorch defines it; below 0 it is NaN (`ln x`).
+#[inline(always)]
+fn pow_exponent_partial<E: Element>(x: E, p: E) -> E {
+    select(
+        x == E::zero() && p >= E::zero(),
+        E::zero(),
+        x.powf(p) * x.ln(),
+    )
+}
+
 /// Runs `$body` with `$k` bound to a constant kind, once per kind: the kind's function
 /// and partials inline into the loops of `$body` (one loop per kind, vectorisable)
 /// instead of being dispatched per element.
 macro_rules! with_kind {
     ($kind:expr, $k:ident => $body:expr) => {
-        with_kind!(@each $kind, $k, $body, Add Sub Mul Div Maximum Minimum)
+        with_kind!(@each $kind, $k, $body, Add Sub Mul Div Maximum Minimum Atan2 Pow)
     };
     (@each $kind:expr, $k:ident, $body:expr, $($variant:ident)*) => {
         match $kind {
@@ -265,6 +297,19 @@ impl<E: Element> BinaryOp<E> {
                 (BinaryKind::Mul, Some((l, r))) => g.mul(if k == 0 { r } else { l }),
                 (BinaryKind::Div, Some((_, r))) if k == 0 => g.div(r),
                 (BinaryKind::Div, Some((l, r))) => g.mul(l).div(r).div(r).map(UnaryKind::Neg),
+                // ∂/∂y = x / (x² + y²), ∂/∂x = -y / (x² + y²), with y on the left.
+                (BinaryKind::Atan2, Some((l, r))) => {
+                    let squared_norm = l.mul(l).add(&r.mul(r));
+                    if k == 0 {
+                        g.mul(r).div(&squared_norm)
+                    } else {
+                        g.mul(l).div(&squared_norm).map(UnaryKind::Neg)
+                    }
+                }
+                (BinaryKind::Pow, Some((l, r))) if k == 0 => {
+                    g.mul(&pow_base_partial_recorded(l, r))
+                }
+                (BinaryKind::Pow, Some((l, r))) => g.mul(&pow_exponent_partial_recorded(l, r)),
                 // Maximum and minimum: which operand the value came from is piecewise
                 // constant, so its partial is a constant mask.
                 (kind, Some((l, r))) => {
@@ -362,6 +407,40 @@ impl<E: Element> BinaryOp<E> {
             }
         }
     }
+}
+
+/// [`pow_base_partial`] as recorded operations: `p · x^(p-1)`, which is already 0 where
+/// `p = 0`, except at `x = 0` (`0 · ∞`); there the power is raised by a constant 1 to
+/// `x^p = 1`. Unlike PyTorch's `where(p == 0, 0, …)`, the mixed derivative
+/// `∂/∂p (p x^(p-1)) = 1/x` stays exact at `p = 0` for `x ≠ 0`.
+fn pow_base_partial_recorded<E: Element>(x: &Var<E>, p: &Var<E>) -> Var<E> {
+    let p_minus_one = p.map(UnaryKind::SubScalar(E::one()));
+    let shift = broadcast_values(&x.data, &p.data, |a, b| {
+        select(a == E::zero() && b == E::zero(), E::one(), E::zero())
+    });
+    let power = if shift.iter().any(|&v| v == E::one()) {
+        p_minus_one.add(&Var::constant(shift))
+    } else {
+        p_minus_one
+    };
+    p.mul(&apply_vars(x, &power, BinaryKind::Pow))
+}
+
+/// [`pow_exponent_partial`] as recorded operations: `x^p · ln x`, with the logarithm
+/// taken of `x + 1` (a constant shift) where `x = 0` and `p >= 0`, so that the product is
+/// `0^p · 0 = 0` there, as PyTorch defines it, instead of `0 · -∞`.
+fn pow_exponent_partial_recorded<E: Element>(x: &Var<E>, p: &Var<E>) -> Var<E> {
+    let power = apply_vars(x, p, BinaryKind::Pow);
+    let shift = broadcast_values(&x.data, &p.data, |a, b| {
+        select(a == E::zero() && b >= E::zero(), E::one(), E::zero())
+    });
+    let log = if shift.iter().any(|&v| v == E::one()) {
+        // x repeats along the shift where it is the shorter operand.
+        x.add(&Var::constant(shift)).map(UnaryKind::Ln)
+    } else {
+        x.map(UnaryKind::Ln)
+    };
+    power.mul(&log)
 }
 
 /// `out += d(l, r) · t`, elementwise over equal-length slices.
@@ -477,6 +556,76 @@ impl<SL: Shape, E: Element, TL: Tape> Tensor<SL, E, TL> {
         TL: Merge<TR>,
     {
         apply_typed(self, other, BinaryKind::Minimum)
+    }
+
+    /// The four-quadrant arctangent of `self / other`, elementwise: the angle in
+    /// `[-π, π]` of the point `(x, y) = (other, self)` (PyTorch's `torch.atan2(y, x)`,
+    /// whose backward is `Atan2Backward0`), broadcast as for `+`.
+    ///
+    /// Its partial derivatives are `x / (x² + y²)` in `y` and `-y / (x² + y²)` in `x`, as
+    /// PyTorch computes them: both are NaN at the origin (`0 / 0`), where the angle has no
+    /// derivative. On the negative x axis the value jumps between `π` and `-π` (signed
+    /// zeros, IEEE 754) and the partials are those of either side. NaN in either operand
+    /// gives NaN, and NaN gradients to both.
+    ///
+    /// ```
+    /// use typegrad::gradcheck::{gradcheck, Tolerance};
+    /// use typegrad::prelude::*;
+    /// // The bearing of each target seen from one sensor at (1, 1).
+    /// let targets = Tensor::from_array([[4.0f64, 5.0], [-2.0, 2.0], [1.0, -3.0]]); // (x, y)
+    /// let sensor = Tensor::from_array([1.0f64, 1.0]);
+    /// let offset = &targets - &sensor;
+    /// let (dx, dy) = (offset.select::<1>(0).unwrap(), offset.select::<1>(1).unwrap());
+    /// let bearing = dy.atan2(&dx);
+    /// assert!((bearing.as_slice()[0] - (4.0f64).atan2(3.0)).abs() < 1e-15);
+    /// // Its gradient in both operands agrees with central finite differences:
+    /// gradcheck(|(y, x)| y.atan2(x).sum(), &(dy, dx), Tolerance::default()).unwrap();
+    /// ```
+    pub fn atan2<SR: Shape, TR: Tape>(
+        &self,
+        other: &Tensor<SR, E, TR>,
+    ) -> Tensor<<SL as Broadcast<SR>>::Output, E, BinaryTape<TL, TR>>
+    where
+        SL: Broadcast<SR>,
+        TL: Merge<TR>,
+    {
+        apply_typed(self, other, BinaryKind::Atan2)
+    }
+
+    /// `self` raised to the power `exponent`, elementwise, with a tensor exponent
+    /// broadcast as for `+` (PyTorch's `torch.pow(x, p)` with a tensor `p`, whose
+    /// backward is `PowBackward1`; [`powf`](Self::powf) takes a scalar power).
+    ///
+    /// Partial derivatives, as PyTorch defines them:
+    /// - in the base, `p x^(p-1)`, and 0 wherever `p = 0` (so `0^0` has slope 0, not
+    ///   `0 · ∞`);
+    /// - in the exponent, `x^p ln x`: 0 where `x = 0` and `p >= 0` (the limit from
+    ///   `x > 0`), `-∞` where `x = 0` and `p < 0`, NaN where `x < 0` (the logarithm; the
+    ///   value itself is NaN there unless `p` is an integer).
+    ///
+    /// A NaN base or exponent gives NaN, and NaN partials, even where IEEE 754 says
+    /// `pow(NaN, 0) = pow(1, NaN) = 1`.
+    ///
+    /// ```
+    /// use typegrad::gradcheck::{gradcheck, Tolerance};
+    /// use typegrad::prelude::*;
+    /// let x = Tensor::from_array([[0.5f64, 2.0], [1.5, 3.0]]);
+    /// let p = Tensor::from_array([2.0f64, -0.5]);
+    /// let y = x.pow(&p);
+    /// assert_eq!(y.to_vec(), vec![0.25, 2f64.powf(-0.5), 2.25, 3f64.powf(-0.5)]);
+    /// // Its gradient in the base and in the (broadcast) exponent agrees with central
+    /// // finite differences:
+    /// gradcheck(|(x, p)| x.pow(p).sum(), &(x, p), Tolerance::default()).unwrap();
+    /// ```
+    pub fn pow<SR: Shape, TR: Tape>(
+        &self,
+        exponent: &Tensor<SR, E, TR>,
+    ) -> Tensor<<SL as Broadcast<SR>>::Output, E, BinaryTape<TL, TR>>
+    where
+        SL: Broadcast<SR>,
+        TL: Merge<TR>,
+    {
+        apply_typed(self, exponent, BinaryKind::Pow)
     }
 }
 

@@ -7,6 +7,8 @@
 //! From it the macro writes the forward loop, the backward loop (`gx += g · f'(x)`), the
 //! forward-mode loop (`t_y = t_x · f'(x)`, the same derivative) and the record.
 
+mod erf;
+
 use std::sync::Arc;
 
 use crate::element::Element;
@@ -22,23 +24,23 @@ use crate::tensor::Tensor;
 macro_rules! unary_ops {
     ($(
         $(#[$doc:meta])*
-        $variant:ident $(($param:ident: $pty:ty))? => $name:literal,
+        $variant:ident $(($($param:ident: $pty:ty),+))? => $name:literal,
         saves(x: $save_x:literal, y: $save_y:literal),
         f($x:ident) = $f:expr,
         df($dx:ident, $dy:ident) = $df:expr,
         record($rg:ident, $rx:ident, $ry:ident) = $record:expr;
     )*) => {
-        /// An elementwise function, with its scalar parameter if it has one.
+        /// An elementwise function, with its scalar parameters if it has any.
         #[derive(Clone, Copy, Debug)]
         pub(crate) enum UnaryKind<E> {
-            $( $(#[$doc])* $variant $(($pty))?, )*
+            $( $(#[$doc])* $variant $(($($pty),+))?, )*
         }
 
         impl<E: Element> UnaryKind<E> {
             /// PyTorch's backward name.
             pub(crate) fn name(self) -> &'static str {
                 match self {
-                    $( UnaryKind::$variant $(($param))? => { $(let _ = $param;)? $name } )*
+                    $( UnaryKind::$variant $(($($param),+))? => { $($(let _ = $param;)+)? $name } )*
                 }
             }
 
@@ -52,8 +54,8 @@ macro_rules! unary_ops {
             /// The function, applied to every element.
             fn forward(self, input: &[E]) -> Arc<[E]> {
                 match self {
-                    $( UnaryKind::$variant $(($param))? => {
-                        $(let _ = $param;)?
+                    $( UnaryKind::$variant $(($($param),+))? => {
+                        $($(let _ = $param;)+)?
                         crate::tensor::pool::collect(input.len(), input.iter().map(|&$x| $f))
                     } )*
                 }
@@ -66,8 +68,8 @@ macro_rules! unary_ops {
             #[allow(unused_variables)]
             fn backward(self, g: &[E], xs: &[E], ys: &[E], gx: &mut [E]) {
                 match self {
-                    $( UnaryKind::$variant $(($param))? => {
-                        $(let _ = $param;)?
+                    $( UnaryKind::$variant $(($($param),+))? => {
+                        $($(let _ = $param;)+)?
                         for (((gx, &g), &$dx), &$dy) in gx.iter_mut().zip(g).zip(xs).zip(ys) {
                             *gx = *gx + g * $df;
                         }
@@ -79,8 +81,8 @@ macro_rules! unary_ops {
             #[allow(unused_variables)]
             fn derivative(self, xs: &[E], ys: &[E], out: &mut [E]) {
                 match self {
-                    $( UnaryKind::$variant $(($param))? => {
-                        $(let _ = $param;)?
+                    $( UnaryKind::$variant $(($($param),+))? => {
+                        $($(let _ = $param;)+)?
                         for ((o, &$dx), &$dy) in out.iter_mut().zip(xs).zip(ys) {
                             *o = $df;
                         }
@@ -93,8 +95,8 @@ macro_rules! unary_ops {
             #[allow(unused_variables)]
             fn backward_recorded(self, g: &Var<E>, x: &Var<E>, y: &Var<E>) -> Var<E> {
                 match self {
-                    $( UnaryKind::$variant $(($param))? => {
-                        $(let _ = $param;)?
+                    $( UnaryKind::$variant $(($($param),+))? => {
+                        $($(let _ = $param;)+)?
                         let ($rg, $rx, $ry) = (g, x, y);
                         $record
                     } )*
@@ -245,6 +247,84 @@ unary_ops! {
     Softplus => "SoftplusBackward0", saves(x: true, y: false),
         f(x) = softplus(x), df(x, y) = sigmoid(x),
         record(g, x, y) = g.mul(&x.map(UnaryKind::Sigmoid));
+    /// `ln(1 + x)`, accurate near 0
+    Log1p => "Log1PBackward0", saves(x: true, y: false),
+        f(x) = x.ln_1p(), df(x, y) = E::one() / (x + E::one()),
+        record(g, x, y) = g.div(&x.map(UnaryKind::AddScalar(E::one())));
+    /// `e^x - 1`, accurate near 0; `f' = e^x` (PyTorch computes `y + 1`, the same
+    /// value, but only to an absolute `ε` where `e^x` is tiny)
+    Expm1 => "Expm1Backward0", saves(x: true, y: false),
+        f(x) = x.exp_m1(), df(x, y) = x.exp(),
+        record(g, x, y) = g.mul(&x.map(UnaryKind::Exp));
+    /// the error function; `f' = 2/√π e^(-x²)`
+    Erf => "ErfBackward0", saves(x: true, y: false),
+        f(x) = erf::erf(x), df(x, y) = E::FRAC_2_SQRT_PI() * (-(x * x)).exp(),
+        record(g, x, y) = g.mul(
+            &x.mul(x)
+                .map(UnaryKind::Neg)
+                .map(UnaryKind::Exp)
+                .map(UnaryKind::MulScalar(E::FRAC_2_SQRT_PI())),
+        );
+    /// arctangent; `f' = 1 / (1 + x²)`
+    Atan => "AtanBackward0", saves(x: true, y: false),
+        f(x) = x.atan(), df(x, y) = E::one() / (E::one() + x * x),
+        record(g, x, y) = g.div(&x.mul(x).map(UnaryKind::AddScalar(E::one())));
+    /// arcsine; `f' = 1 / √((1 - x)(1 + x))` (the product loses no digits near ±1, as
+    /// `1 - x²` would): `+∞` at ±1, NaN beyond, as the value
+    Asin => "AsinBackward0", saves(x: true, y: false),
+        f(x) = x.asin(), df(x, y) = E::one() / ((E::one() - x) * (E::one() + x)).sqrt(),
+        record(g, x, y) = g.div(&one_minus_x_squared_sqrt(x));
+    /// arccosine; `f' = -1 / √((1 - x)(1 + x))`
+    Acos => "AcosBackward0", saves(x: true, y: false),
+        f(x) = x.acos(), df(x, y) = -E::one() / ((E::one() - x) * (E::one() + x)).sqrt(),
+        record(g, x, y) = g.div(&one_minus_x_squared_sqrt(x)).map(UnaryKind::Neg);
+    /// `x` limited to `[min, max]`; `f'` is 1 inside and on the bounds, 0 outside (a
+    /// constant, as relu's mask)
+    Clamp(lo: E, hi: E) => "ClampBackward1", saves(x: true, y: false),
+        f(x) = clamp(x, lo, hi), df(x, y) = clamp_slope(x, lo, hi),
+        record(g, x, y) = g.mul(&x.constant_map(|v| clamp_slope(v, lo, hi)));
+    /// `max(x, min)`, NaN-propagating
+    ClampMin(lo: E) => "ClampMinBackward0", saves(x: true, y: false),
+        f(x) = clamp(x, lo, E::infinity()), df(x, y) = clamp_slope(x, lo, E::infinity()),
+        record(g, x, y) = g.mul(&x.constant_map(|v| clamp_slope(v, lo, E::infinity())));
+    /// `min(x, max)`, NaN-propagating
+    ClampMax(hi: E) => "ClampMaxBackward0", saves(x: true, y: false),
+        f(x) = clamp(x, E::neg_infinity(), hi), df(x, y) = clamp_slope(x, E::neg_infinity(), hi),
+        record(g, x, y) = g.mul(&x.constant_map(|v| clamp_slope(v, E::neg_infinity(), hi)));
+}
+
+/// `√((1 - x)(1 + x))` as recorded operations (the derivative of asin is its reciprocal).
+fn one_minus_x_squared_sqrt<E: Element>(x: &Var<E>) -> Var<E> {
+    x.map(UnaryKind::RsubScalar(E::one()))
+        .mul(&x.map(UnaryKind::AddScalar(E::one())))
+        .map(UnaryKind::Sqrt)
+}
+
+/// `x` limited to `[lo, hi]` as PyTorch's `clamp`: `min(max(x, lo), hi)`, so `hi` where
+/// `lo > hi`; NaN if `x` or a bound is NaN (IEEE comparisons alone would return `x` for
+/// a NaN bound).
+fn clamp<E: Element>(x: E, lo: E, hi: E) -> E {
+    if lo.is_nan() || hi.is_nan() {
+        return E::nan();
+    }
+    let raised = if x < lo { lo } else { x };
+    if raised > hi {
+        hi
+    } else {
+        raised
+    }
+}
+
+/// clamp's derivative: 1 where `lo <= x <= hi` (the bounds included, as PyTorch), 0
+/// elsewhere (everywhere when `lo > hi`), NaN if `x` or a bound is NaN.
+fn clamp_slope<E: Element>(x: E, lo: E, hi: E) -> E {
+    if x.is_nan() || lo.is_nan() || hi.is_nan() {
+        E::nan()
+    } else if lo <= x && x <= hi {
+        E::one()
+    } else {
+        E::zero()
+    }
 }
 
 /// relu's derivative from its output: 1 above 0, 0 at and below, NaN at NaN.
@@ -425,6 +505,16 @@ unary_methods! {
     relu => Relu;
     /// `ln(1 + e^x)`, elementwise, stable for any input.
     softplus => Softplus;
+    /// `ln(1 + x)`, elementwise, accurate where `x` is near 0 (PyTorch's `log1p`; `NaN`
+    /// below -1, `-inf` at -1).
+    log1p => Log1p;
+    /// `e^x - 1`, elementwise, accurate where `x` is near 0 (PyTorch's `expm1`).
+    expm1 => Expm1;
+    /// The error function `2/√π ∫₀ˣ e^(-t²) dt`, elementwise (PyTorch's `erf`), within
+    /// about 1 ulp in `f64`; its derivative is `2/√π e^(-x²)`.
+    erf => Erf;
+    /// Arctangent, elementwise, in `(-π/2, π/2)`.
+    atan => Atan;
 }
 
 impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
@@ -438,6 +528,94 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// ```
     pub fn powf(&self, p: E) -> Tensor<S, E, UnaryTape<T>> {
         self.unary(UnaryKind::Powf(p))
+    }
+
+    /// Arcsine, elementwise, in `[-π/2, π/2]` (PyTorch's `asin`): `NaN` outside
+    /// `[-1, 1]`; the derivative `1/√(1 - x²)` is `+inf` at ±1.
+    ///
+    /// ```
+    /// use typegrad::gradcheck::{gradcheck, Tolerance};
+    /// use typegrad::prelude::*;
+    /// let x = Tensor::from_array([[-0.9f64, -0.2], [0.4, 0.8]]);
+    /// let y = x.asin();
+    /// assert_eq!(y.dims(), &[2, 2]);
+    /// // Its gradient agrees with central finite differences:
+    /// gradcheck(|x| x.asin().sum(), &x, Tolerance::default()).unwrap();
+    /// ```
+    pub fn asin(&self) -> Tensor<S, E, UnaryTape<T>> {
+        self.unary(UnaryKind::Asin)
+    }
+
+    /// Arccosine, elementwise, in `[0, π]` (PyTorch's `acos`): `NaN` outside `[-1, 1]`;
+    /// the derivative `-1/√(1 - x²)` is `-inf` at ±1.
+    ///
+    /// ```
+    /// use typegrad::gradcheck::{gradcheck, Tolerance};
+    /// use typegrad::prelude::*;
+    /// let x = Tensor::from_array([[-0.9f64, -0.2], [0.4, 0.8]]);
+    /// let y = x.acos();
+    /// assert_eq!(y.dims(), &[2, 2]);
+    /// // Its gradient agrees with central finite differences:
+    /// gradcheck(|x| x.acos().sum(), &x, Tolerance::default()).unwrap();
+    /// ```
+    pub fn acos(&self) -> Tensor<S, E, UnaryTape<T>> {
+        self.unary(UnaryKind::Acos)
+    }
+
+    /// Each element limited to `[min, max]` (PyTorch's `clamp(min, max)`, whose backward
+    /// is `ClampBackward1`).
+    ///
+    /// The gradient is 1 where `min <= x <= max`, the bounds included (PyTorch's
+    /// subgradient there), and 0 outside. As in PyTorch, `min > max` is not an error:
+    /// every element becomes `max`, with gradient 0. A `NaN` element gives `NaN` and a
+    /// `NaN` gradient (PyTorch gives it gradient 0); a `NaN` bound makes every element and
+    /// gradient `NaN` (PyTorch's values too).
+    ///
+    /// ```
+    /// use typegrad::gradcheck::{gradcheck, Tolerance};
+    /// use typegrad::prelude::*;
+    /// let x = Tensor::from_array([-2.0f64, -1.0, 0.5, 1.0, 3.0]).track();
+    /// let y = x.clamp(-1.0, 1.0);
+    /// assert_eq!(y.to_vec(), vec![-1.0, -1.0, 0.5, 1.0, 1.0]);
+    /// let grads = y.sum().backward();
+    /// // 1 inside and on the bounds, 0 outside:
+    /// assert_eq!(grads.get(&x).unwrap().to_vec(), vec![0.0, 1.0, 1.0, 1.0, 0.0]);
+    /// // Its gradient agrees with central finite differences away from the bounds:
+    /// let x = Tensor::from_array([[-1.7f64, -0.3], [0.4, 2.4]]);
+    /// gradcheck(|x| x.clamp(-1.0, 1.0).sum(), &x, Tolerance::default()).unwrap();
+    /// ```
+    pub fn clamp(&self, min: E, max: E) -> Tensor<S, E, UnaryTape<T>> {
+        self.unary(UnaryKind::Clamp(min, max))
+    }
+
+    /// Each element raised to at least `min` (PyTorch's `clamp_min`, whose backward is
+    /// `ClampMinBackward0`): gradient 1 where `x >= min`, 0 below; `NaN` as for
+    /// [`clamp`](Self::clamp).
+    ///
+    /// ```
+    /// use typegrad::gradcheck::{gradcheck, Tolerance};
+    /// use typegrad::prelude::*;
+    /// let x = Tensor::from_array([[-1.7f64, -0.3], [0.4, 2.4]]);
+    /// assert_eq!(x.clamp_min(0.0).to_vec(), vec![0.0, 0.0, 0.4, 2.4]);
+    /// gradcheck(|x| x.clamp_min(0.0).sum(), &x, Tolerance::default()).unwrap();
+    /// ```
+    pub fn clamp_min(&self, min: E) -> Tensor<S, E, UnaryTape<T>> {
+        self.unary(UnaryKind::ClampMin(min))
+    }
+
+    /// Each element lowered to at most `max` (PyTorch's `clamp_max`, whose backward is
+    /// `ClampMaxBackward0`): gradient 1 where `x <= max`, 0 above; `NaN` as for
+    /// [`clamp`](Self::clamp).
+    ///
+    /// ```
+    /// use typegrad::gradcheck::{gradcheck, Tolerance};
+    /// use typegrad::prelude::*;
+    /// let x = Tensor::from_array([[-1.7f64, -0.3], [0.4, 2.4]]);
+    /// assert_eq!(x.clamp_max(0.0).to_vec(), vec![-1.7, -0.3, 0.0, 0.0]);
+    /// gradcheck(|x| x.clamp_max(0.0).sum(), &x, Tolerance::default()).unwrap();
+    /// ```
+    pub fn clamp_max(&self, max: E) -> Tensor<S, E, UnaryTape<T>> {
+        self.unary(UnaryKind::ClampMax(max))
     }
 }
 

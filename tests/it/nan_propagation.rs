@@ -1,5 +1,6 @@
 //! NaN in, NaN out (SPEC §6, "No silent wrong answers"): every operation with a NaN in
-//! any operand position gives NaN where the result depends on it, forward and backward.
+//! any operand position (a scalar parameter such as clamp's bounds included) gives NaN
+//! where the result depends on it, forward and backward.
 //! IEEE 754 and PyTorch propagate NaN; Rust's `f32::max`/`min` drop it, which is how
 //! relu, maximum/minimum and norm once turned a NaN into a finite number.
 //!
@@ -174,7 +175,7 @@ fn abs_gradient_at_nan_is_nan() {
 #[test]
 fn every_elementwise_function_propagates_nan() {
     type F = fn(&Tensor<Rank1<3>, f64, Tracked>) -> Tensor<Rank1<3>, f64, Tracked>;
-    let functions: [(&str, F, bool); 20] = [
+    let functions: [(&str, F, bool); 29] = [
         ("neg", |x| -x, false),
         ("x + c", |x| x + 2.0, false),
         ("c + x", |x| 2.0 + x, false),
@@ -195,6 +196,17 @@ fn every_elementwise_function_propagates_nan() {
         ("relu", |x| x.relu(), true),
         ("softplus", |x| x.softplus(), true),
         ("softmax", |x| x.softmax::<0>(), true),
+        ("log1p", |x| x.log1p(), true),
+        ("expm1", |x| x.expm1(), true),
+        ("erf", |x| x.erf(), true),
+        ("atan", |x| x.atan(), true),
+        // Scaled into asin's and acos's domain [-1, 1] (the finite elements are 0.5, 2).
+        ("asin", |x| (x * 0.25).asin(), true),
+        ("acos", |x| (x * 0.25).acos(), true),
+        // PyTorch's clamp backward gives a NaN element gradient 0; here it is NaN.
+        ("clamp", |x| x.clamp(0.0, 1.0), true),
+        ("clamp_min", |x| x.clamp_min(1.0), true),
+        ("clamp_max", |x| x.clamp_max(1.0), true),
     ];
     for (name, f, derivative_reads_value) in functions {
         let x = with_nan();
@@ -231,19 +243,46 @@ fn scalar_operands_that_are_nan_give_nan() {
     }
 }
 
+/// A NaN bound of clamp makes every element and every gradient NaN (PyTorch fills the
+/// result with NaN; a comparison alone would return `x` for a NaN bound).
+#[test]
+fn clamp_with_a_nan_bound_is_nan_with_nan_gradients() {
+    type F = fn(&Tensor<Rank1<2>, f32, Tracked>) -> Tensor<Rank1<2>, f32, Tracked>;
+    let clamps: [(&str, F); 5] = [
+        ("NaN min", |x| x.clamp(f32::NAN, 1.0)),
+        ("NaN max", |x| x.clamp(0.0, f32::NAN)),
+        ("both NaN", |x| x.clamp(f32::NAN, f32::NAN)),
+        ("clamp_min", |x| x.clamp_min(f32::NAN)),
+        ("clamp_max", |x| x.clamp_max(f32::NAN)),
+    ];
+    for (name, f) in clamps {
+        let x = Tensor::from_array([0.5f32, 2.0]).track();
+        let y = f(&x);
+        assert!(
+            y.as_slice().iter().all(|v| v.is_nan()),
+            "{name}: {:?}",
+            y.to_vec()
+        );
+        let g = y.sum().backward().get(&x).unwrap().to_vec();
+        assert!(g.iter().all(|v| v.is_nan()), "{name}: gradient {g:?}");
+    }
+}
+
 #[test]
 fn binary_operations_with_nan_in_either_operand_position() {
     type F = fn(
         &Tensor<Rank1<3>, f64, Tracked>,
         &Tensor<Rank1<3>, f64, Tracked>,
     ) -> Tensor<Rank1<3>, f64, Tracked>;
-    let ops: [(&str, F); 6] = [
+    let ops: [(&str, F); 8] = [
         ("add", |a, b| a + b),
         ("sub", |a, b| a - b),
         ("mul", |a, b| a * b),
         ("div", |a, b| a / b),
         ("maximum", |a, b| a.maximum(b)),
         ("minimum", |a, b| a.minimum(b)),
+        ("atan2", |a, b| a.atan2(b)),
+        ("pow", |a, b| a.pow(b)),
     ];
     for (name, f) in ops {
         let other = Tensor::from_array([1.0, 3.0, 4.0]).track();
@@ -262,6 +301,53 @@ fn binary_operations_with_nan_in_either_operand_position() {
     let m = Tensor::<Rank2<2, 3>, f64>::ones();
     let y = &m * &with_nan();
     assert!(y.as_slice()[1].is_nan() && y.as_slice()[4].is_nan());
+}
+
+/// atan2 and pow: a NaN in either operand gives NaN there and NaN gradients to both
+/// operands there (both partials read both operands), leaving the other positions
+/// finite; pow is NaN even where IEEE 754's `pow(NaN, 0)` and `pow(1, NaN)` are 1.
+#[test]
+fn atan2_and_pow_with_nan_in_either_operand_have_nan_gradients() {
+    type F = fn(
+        &Tensor<Rank1<3>, f64, Tracked>,
+        &Tensor<Rank1<3>, f64, Tracked>,
+    ) -> Tensor<Rank1<3>, f64, Tracked>;
+    let ops: [(&str, F); 2] = [("atan2", |a, b| a.atan2(b)), ("pow", |a, b| a.pow(b))];
+    for (name, f) in ops {
+        for nan_left in [true, false] {
+            let x = with_nan();
+            // 0 and 1 at the NaN's position: pow(NaN, 0) and pow(1, NaN).
+            let other = Tensor::from_array([1.5, if nan_left { 0.0 } else { 1.0 }, 0.5]).track();
+            let (l, r) = if nan_left { (&x, &other) } else { (&other, &x) };
+            let y = f(l, r);
+            let what = format!("{name}, NaN on the left {nan_left}");
+            assert!(is_nan_at(y.as_slice(), 1), "{what}: {:?}", y.to_vec());
+            assert!(
+                y.as_slice()[0].is_finite() && y.as_slice()[2].is_finite(),
+                "{what}"
+            );
+            let grads = y.sum().backward();
+            for leaf in [&x, &other] {
+                let g = grads.get(leaf).unwrap().to_vec();
+                assert!(g[1].is_nan(), "{what}: gradient {g:?}");
+                assert!(g[0].is_finite() && g[2].is_finite(), "{what}: {g:?}");
+            }
+            // The same in forward mode and in the recorded backward.
+            let recorded = f(l, r).sum().backward_create_graph().unwrap();
+            for leaf in [&x, &other] {
+                let g = recorded.get(leaf).unwrap().to_vec();
+                assert!(g[1].is_nan() && g[0].is_finite(), "{what}: recorded {g:?}");
+            }
+        }
+    }
+    // Broadcast: a NaN exponent reaches every row; f32 too.
+    let m = Tensor::<Rank2<2, 3>, f32>::ones();
+    let p = Tensor::from_array([2.0f32, f32::NAN, 0.0]);
+    let y = m.pow(&p);
+    assert_eq!(y.as_slice()[0], 1.0);
+    assert!(y.as_slice()[1].is_nan() && y.as_slice()[4].is_nan());
+    let theta = Tensor::from_array([f32::NAN, 1.0]).atan2(&Tensor::from_array([1.0f32, f32::NAN]));
+    assert!(theta.as_slice().iter().all(|v| v.is_nan()));
 }
 
 #[test]

@@ -1,8 +1,9 @@
 //! Property tests of operations' gradients against central finite differences in `f64`,
 //! through the public [`typegrad::gradcheck::gradcheck`] (SPEC §5: "each: forward,
 //! backward, a finite-difference property test"). Covered: the elementwise functions
-//! (exp, ln, sqrt, abs, sin, cos, tanh, sigmoid, relu, softplus, neg, powf), arithmetic
-//! with a scalar on either side, `+ - * /` between tensors with broadcasting, the
+//! (exp, ln, sqrt, abs, sin, cos, tanh, sigmoid, relu, softplus, neg, powf, log1p, expm1,
+//! erf, atan, asin, acos, clamp, clamp_min, clamp_max), arithmetic with a scalar on
+//! either side, `+ - * /`, atan2 and pow between tensors with broadcasting, the
 //! whole-tensor reductions (sum, mean, max, min, norm), every form of matmul, and the
 //! losses (mse, bce_with_logits); plus random compositions of them.
 //!
@@ -15,10 +16,13 @@
 //!
 //! Inputs stay away from kinks and singularities (relu and abs away from 0, ln, sqrt and
 //! fractional powers on positive inputs, divisors away from 0, max/min over values
-//! separated by far more than the finite-difference step). The documented subgradients at
-//! the kinks (relu'(0) = 0, abs'(0) = 0, ties of maximum/minimum halved, of max/min shared
-//! evenly, along an axis to the first index) are
-//! checked by the deterministic tests at the end.
+//! separated by far more than the finite-difference step, asin and acos inside
+//! (-0.95, 0.95), clamp's inputs away from its bounds, atan2 away from the origin and from
+//! its jump on the negative x axis, pow with a tensor exponent on positive bases). The
+//! documented subgradients at the kinks (relu'(0) = 0, abs'(0) = 0, ties of
+//! maximum/minimum halved, of max/min shared evenly, along an axis to the first index,
+//! clamp's 1 on its bounds) and the values PyTorch gives at the special points of pow
+//! and atan2 are checked by the deterministic tests at the end.
 //!
 //! All checks use `Tolerance::default()` (PyTorch's eps 1e-6, atol 1e-5, rtol 1e-3).
 
@@ -360,6 +364,64 @@ unary_property! {
     fn powf_integer_exponent_gradient(pool in nonzero(6), n in -3i32..=4) |x| x.powf(f64::from(n))
 }
 
+unary_property! {
+    /// d/dx ln(1 + x) = 1/(1 + x), above -1 (and near 0, where it is accurate).
+    fn log1p_gradient(pool in prop_oneof![range(6, -0.9, 4.0), range(6, -1e-3, 1e-3)])
+        |x| x.log1p()
+}
+
+unary_property! {
+    /// d/dx (e^x - 1) = e^x.
+    fn expm1_gradient(pool in prop_oneof![range(6, -6.0, 3.0), range(6, -1e-3, 1e-3)])
+        |x| x.expm1()
+}
+
+unary_property! {
+    /// d/dx erf x = 2/√π e^(-x²), across the pieces of erf's approximation (|x| ≤ 1, the
+    /// three intervals of (1, 6) and the constant tail).
+    fn erf_gradient(pool in range(6, -7.0, 7.0)) |x| x.erf()
+}
+
+unary_property! {
+    /// d/dx atan x = 1/(1 + x²).
+    fn atan_gradient(pool in range(6, -6.0, 6.0)) |x| x.atan()
+}
+
+unary_property! {
+    /// d/dx asin x = 1/√(1 - x²), inside (-0.95, 0.95).
+    fn asin_gradient(pool in range(6, -0.95, 0.95)) |x| x.asin()
+}
+
+unary_property! {
+    /// d/dx acos x = -1/√(1 - x²), inside (-0.95, 0.95).
+    fn acos_gradient(pool in range(6, -0.95, 0.95)) |x| x.acos()
+}
+
+/// Bounds `lo < hi` and values on both sides of each and between them, every value at
+/// least 1e-3 (a thousand finite-difference steps) from both bounds.
+fn clamp_case() -> impl Strategy<Value = (Vec<f64>, f64, f64)> {
+    (any_vals(6), -2.0..0.0f64, 0.1..2.5f64)
+        .prop_map(|(pool, lo, width)| (pool, lo, lo + width))
+        .prop_filter("values away from the bounds", |(pool, lo, hi)| {
+            pool.iter()
+                .all(|v| (v - lo).abs() > 1e-3 && (v - hi).abs() > 1e-3)
+        })
+}
+
+/// d/dx clamp(x, lo, hi) = [lo ≤ x ≤ hi], and the one-sided clamp_min and clamp_max, off
+/// the bounds; with the bounds swapped (`min > max`), the constant `max`.
+#[test]
+fn clamp_gradient() {
+    property(CASES, clamp_case(), &|(pool, lo, hi)| {
+        for_shapes!(pool, |x| x.clamp(lo, hi);
+            Rank0, Rank1<1>, Rank1<5>, Rank2<3, 1>, Rank2<2, 3>, Rank3<2, 1, 3>);
+        for_shapes!(pool, |x| x.clamp_min(lo) * x.clamp_max(hi);
+            Rank0, Rank1<5>, Rank2<2, 3>);
+        for_shapes!(pool, |x| x.clamp(hi, lo) + x; Rank0, Rank2<2, 3>);
+        Ok(())
+    });
+}
+
 // ---------------------------------------------------------------------------------------
 // Arithmetic with a scalar on either side
 // ---------------------------------------------------------------------------------------
@@ -426,6 +488,28 @@ binary_property! {
 binary_property! {
     /// `a / b`, with `b` away from 0.
     fn div_gradient(lhs in any_vals(24), rhs in nonzero(24)) |a, b| a / b
+}
+
+binary_property! {
+    /// `atan2(y, x)`: `x / (x² + y²)` in y, `-y / (x² + y²)` in x. Both operands at least
+    /// 0.1 from 0: away from the origin, and from the jump between π and -π on the
+    /// negative x axis.
+    fn atan2_gradient(lhs in nonzero(24), rhs in nonzero(24)) |a, b| a.atan2(b)
+}
+
+/// Exponents of either sign, with the special values 0 (where the base's partial is
+/// masked to 0), 1 and 2 among them.
+fn exponents(n: usize) -> impl Strategy<Value = Vec<f64>> {
+    vec(
+        prop_oneof![4 => -2.5..2.5f64, 1 => Just(0.0), 1 => Just(1.0), 1 => Just(2.0)],
+        n,
+    )
+}
+
+binary_property! {
+    /// `x^p` with a tensor exponent: `p x^(p-1)` in the base, `x^p ln x` in the exponent,
+    /// on positive bases.
+    fn pow_gradient(lhs in range(24, 0.2, 3.0), rhs in exponents(24)) |a, b| a.pow(b)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -890,4 +974,239 @@ fn min_ties_share_the_gradient_evenly() {
         scalar_grad::<Rank3<2, 1, 2>>(&[3.0, -2.0, 4.0, -2.0], |x| x.min() * -0.5),
         vec![0.0, -0.25, 0.0, -0.25]
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Special points of log1p … pow: every rule, against PyTorch's values
+// ---------------------------------------------------------------------------------------
+
+/// Equal element by element (`-0 == 0`), or both NaN.
+fn same(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x == y || (x.is_nan() && y.is_nan()))
+}
+
+/// The derivative of an elementwise function at each of `values`, by all three rules:
+/// backward, the recorded backward (`backward_create_graph`) and forward mode (one
+/// tangent of ones, since the Jacobian is diagonal). Fails unless the three agree.
+fn derivative_by_every_rule<const N: usize>(
+    values: [f64; N],
+    f: impl Fn(&Tr<Rank1<N>>) -> Tr<Rank1<N>>,
+) -> Vec<f64> {
+    let x = t::<Rank1<N>>(&values);
+    let leaf = x.clone().track();
+    let backward = f(&leaf).sum().backward().get(&leaf).unwrap().to_vec();
+    let recorded = f(&leaf)
+        .sum()
+        .backward_create_graph()
+        .unwrap()
+        .get(&leaf)
+        .unwrap()
+        .to_vec();
+    let forward = typegrad::func::jvp(&f, &x, &Tensor::ones()).1.to_vec();
+    assert!(
+        same(&backward, &recorded),
+        "backward {backward:?}, recorded {recorded:?}"
+    );
+    assert!(
+        same(&backward, &forward),
+        "backward {backward:?}, forward mode {forward:?}"
+    );
+    backward
+}
+
+/// abs'(0) = sgn(0) = 0, as PyTorch's `grad * self.sgn()`, at +0 and -0 and in every rule.
+#[test]
+fn abs_subgradient_at_zero_is_zero_in_every_rule() {
+    assert_eq!(
+        derivative_by_every_rule([-2.0, -0.0, 0.0, 3.0], |x| x.abs()),
+        vec![-1.0, 0.0, 0.0, 1.0]
+    );
+    let x = t::<Rank1<2>>(&[0.0, 1.0]).track();
+    assert_eq!(x.abs().grad_fn().unwrap().name(), "AbsBackward0");
+}
+
+/// clamp passes the gradient where `min <= x <= max`, the bounds included (PyTorch's
+/// `clamp_backward`), in every rule; `min > max` makes every element `max` with gradient
+/// 0, as in PyTorch.
+#[test]
+fn clamp_at_its_bounds() {
+    let values = [-2.0, -1.0, -0.0, 0.5, 1.0, 3.0];
+    let x = t::<Rank1<6>>(&values);
+    assert_eq!(
+        x.clamp(-1.0, 1.0).to_vec(),
+        vec![-1.0, -1.0, 0.0, 0.5, 1.0, 1.0]
+    );
+    assert_eq!(
+        derivative_by_every_rule(values, |x| x.clamp(-1.0, 1.0)),
+        vec![0.0, 1.0, 1.0, 1.0, 1.0, 0.0]
+    );
+    assert_eq!(
+        derivative_by_every_rule(values, |x| x.clamp_min(-1.0)),
+        vec![0.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    );
+    assert_eq!(
+        derivative_by_every_rule(values, |x| x.clamp_max(1.0)),
+        vec![1.0, 1.0, 1.0, 1.0, 1.0, 0.0]
+    );
+    // A one-point interval passes the gradient at that point only.
+    assert_eq!(
+        derivative_by_every_rule(values, |x| x.clamp(1.0, 1.0)),
+        vec![0.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+    );
+    // min > max: every element is max, and nothing passes.
+    assert_eq!(x.clamp(1.0, -1.0).to_vec(), vec![-1.0; 6]);
+    assert_eq!(
+        derivative_by_every_rule(values, |x| x.clamp(1.0, -1.0)),
+        vec![0.0; 6]
+    );
+    // Infinite bounds clamp nothing.
+    assert_eq!(
+        x.clamp(f64::NEG_INFINITY, f64::INFINITY).to_vec(),
+        x.to_vec()
+    );
+    assert_eq!(
+        derivative_by_every_rule(values, |x| x.clamp(f64::NEG_INFINITY, f64::INFINITY)),
+        vec![1.0; 6]
+    );
+    // f32 alike.
+    let x32 = Tensor::from_array([-2.0f32, -1.0, 0.5, 1.0, 3.0]).track();
+    let y = x32.clamp(-1.0, 1.0);
+    assert_eq!(y.to_vec(), vec![-1.0, -1.0, 0.5, 1.0, 1.0]);
+    let g = y.sum().backward().get(&x32).unwrap().to_vec();
+    assert_eq!(g, vec![0.0, 1.0, 1.0, 1.0, 0.0]);
+}
+
+/// `x^p` where PyTorch defines its partials specially (`pow_backward_self`,
+/// `pow_backward_exponent`), in every rule: at x = 0 with p positive, 1, fractional, 0
+/// and negative; at p = 0; on a negative base with integer exponents.
+#[test]
+fn pow_at_its_special_points() {
+    let x = [0.0, 0.0, 0.0, 0.0, 0.0, 2.0, -2.0, -2.0, 3.0];
+    let p = [2.0, 1.0, 0.5, 0.0, -1.0, 0.0, 2.0, 3.0, 1.0];
+    let inf = f64::INFINITY;
+    let value = t::<Rank1<9>>(&x).pow(&t::<Rank1<9>>(&p)).to_vec();
+    assert_eq!(value, vec![0.0, 0.0, 0.0, 1.0, inf, 1.0, 4.0, -8.0, 3.0]);
+    // p x^(p-1), and 0 where p = 0 (0^0 included).
+    let in_base = derivative_by_every_rule(x, |x| x.pow(&t::<Rank1<9>>(&p)));
+    assert_eq!(
+        in_base,
+        vec![0.0, 1.0, inf, 0.0, -inf, 0.0, -4.0, 12.0, 1.0]
+    );
+    // x^p ln x: 0 where x = 0 and p >= 0, -inf where x = 0 and p < 0, NaN below 0.
+    let in_exponent = derivative_by_every_rule(p, |p| t::<Rank1<9>>(&x).pow(p));
+    let ln = f64::ln;
+    assert!(
+        same(
+            &in_exponent,
+            &[
+                0.0,
+                0.0,
+                0.0,
+                0.0,
+                -inf,
+                ln(2.0),
+                f64::NAN,
+                f64::NAN,
+                3.0 * ln(3.0)
+            ]
+        ),
+        "{in_exponent:?}"
+    );
+    // The second derivatives stay exact at p = 0 off x = 0: ∂²(x^p)/∂p∂x = 1/x there
+    // (PyTorch's masked rule gives 0).
+    let base = Tensor::from_array([2.0f64, 0.5]).track();
+    let exponent = Tensor::<Rank1<2>, f64>::zeros().track();
+    let grads = base.pow(&exponent).sum().backward_create_graph().unwrap();
+    let d_base = grads.get(&base).unwrap();
+    assert_eq!(d_base.to_vec(), vec![0.0, 0.0]);
+    let mixed = d_base.sum().backward().get(&exponent).unwrap().to_vec();
+    assert_eq!(mixed, vec![0.5, 2.0]);
+}
+
+/// atan2 on the axes and at the origin, in every rule: the partials `x / (x² + y²)` in y
+/// and `-y / (x² + y²)` in x, as PyTorch computes them, so NaN at the origin (0/0).
+#[test]
+fn atan2_on_the_axes_and_at_the_origin() {
+    use core::f64::consts::{FRAC_PI_2, PI};
+    let y = [0.0, 2.0, 0.0, -0.0, -2.0, 0.0];
+    let x = [2.0, 0.0, -2.0, -2.0, 0.0, 0.0];
+    let angle = t::<Rank1<6>>(&y).atan2(&t::<Rank1<6>>(&x)).to_vec();
+    assert_eq!(angle, vec![0.0, FRAC_PI_2, PI, -PI, -FRAC_PI_2, 0.0]);
+    let in_y = derivative_by_every_rule(y, |y| y.atan2(&t::<Rank1<6>>(&x)));
+    assert!(
+        same(&in_y, &[0.5, 0.0, -0.5, -0.5, 0.0, f64::NAN]),
+        "{in_y:?}"
+    );
+    let in_x = derivative_by_every_rule(x, |x| t::<Rank1<6>>(&y).atan2(x));
+    assert!(
+        same(&in_x, &[0.0, -0.5, 0.0, 0.0, 0.5, f64::NAN]),
+        "{in_x:?}"
+    );
+}
+
+/// asin and acos at ±1: the values ±π/2 and 0, π; derivatives ±inf in every rule.
+#[test]
+fn asin_and_acos_at_the_ends_of_their_domain() {
+    use core::f64::consts::{FRAC_PI_2, PI};
+    let x = t::<Rank1<2>>(&[-1.0, 1.0]);
+    assert_eq!(x.asin().to_vec(), vec![-FRAC_PI_2, FRAC_PI_2]);
+    assert_eq!(x.acos().to_vec(), vec![PI, 0.0]);
+    let inf = f64::INFINITY;
+    assert_eq!(
+        derivative_by_every_rule([-1.0, 1.0], |x| x.asin()),
+        vec![inf, inf]
+    );
+    assert_eq!(
+        derivative_by_every_rule([-1.0, 1.0], |x| x.acos()),
+        vec![-inf, -inf]
+    );
+    // Beyond ±1 the value and the derivative are NaN.
+    let outside = derivative_by_every_rule([-1.5, 2.0], |x| x.asin());
+    assert!(outside.iter().all(|v| v.is_nan()));
+}
+
+/// log1p and expm1 keep the digits of small inputs that `ln(1 + x)` and `e^x - 1` lose.
+#[test]
+fn log1p_and_expm1_are_accurate_near_zero() {
+    let x = t::<Rank1<2>>(&[1e-10, -3e-12]);
+    let l = x.log1p().to_vec();
+    let e = x.expm1().to_vec();
+    for (i, &v) in [1e-10f64, -3e-12].iter().enumerate() {
+        assert!((l[i] - (v - v * v / 2.0)).abs() <= 2e-16 * v.abs(), "{l:?}");
+        assert!((e[i] - (v + v * v / 2.0)).abs() <= 2e-16 * v.abs(), "{e:?}");
+    }
+    assert_eq!(
+        t::<Rank1<1>>(&[-1.0]).log1p().to_vec(),
+        vec![f64::NEG_INFINITY]
+    );
+    // expm1' = e^x to full relative accuracy, also where e^x - 1 rounds to -1.
+    let d = derivative_by_every_rule([-40.0, 0.0, 2.0], |x| x.expm1());
+    assert_eq!(d, vec![(-40f64).exp(), 1.0, 2f64.exp()]);
+}
+
+/// The grad_fn of each operation is the name PyTorch prints.
+#[test]
+fn grad_fn_names_are_pytorchs() {
+    let x = t::<Rank1<2>>(&[0.5, 0.25]).track();
+    let p = t::<Rank1<2>>(&[2.0, 3.0]).track();
+    let names = [
+        (x.log1p().grad_fn(), "Log1PBackward0"),
+        (x.expm1().grad_fn(), "Expm1Backward0"),
+        (x.erf().grad_fn(), "ErfBackward0"),
+        (x.atan().grad_fn(), "AtanBackward0"),
+        (x.asin().grad_fn(), "AsinBackward0"),
+        (x.acos().grad_fn(), "AcosBackward0"),
+        (x.clamp(0.0, 0.3).grad_fn(), "ClampBackward1"),
+        (x.clamp_min(0.3).grad_fn(), "ClampMinBackward0"),
+        (x.clamp_max(0.3).grad_fn(), "ClampMaxBackward0"),
+        (x.atan2(&p).grad_fn(), "Atan2Backward0"),
+        (x.pow(&p).grad_fn(), "PowBackward1"),
+        (x.powf(2.0).grad_fn(), "PowBackward0"),
+    ];
+    for (grad_fn, name) in names {
+        assert_eq!(grad_fn.unwrap().name(), name);
+    }
 }
