@@ -28,7 +28,7 @@ const LINE_WIDTH: usize = 80;
 const PREFIX: &str = "tensor(";
 
 /// Writes the complete PyTorch-style repr of a tensor, e.g.
-/// `tensor([1., 2.], requires_grad=True)`.
+/// `tensor([1., 2.], requires_grad=True)`, `tensor([ True, False])` or `tensor([0, 2])`.
 ///
 /// `values` holds the elements in row-major order and `dims` the shape, where
 /// an empty `dims` means a rank-0 scalar. `suffix` is either empty or text such
@@ -40,9 +40,9 @@ const PREFIX: &str = "tensor(";
 /// they are not one-dimensional. If `values.len()` does not match the product
 /// of `dims`, the shape cannot be trusted, so the values are printed as a flat
 /// one-dimensional tensor instead of guessing a layout.
-pub(crate) fn write_tensor(
+pub(crate) fn write_tensor<V: Printable>(
     out: &mut impl fmt::Write,
-    values: &[f64],
+    values: &[V],
     dims: &[usize],
     suffix: &str,
 ) -> fmt::Result {
@@ -126,20 +126,20 @@ fn write_spaces(out: &mut impl fmt::Write, count: usize) -> fmt::Result {
 }
 
 /// Port of `_tensor_str` for a non-empty tensor whose `dims` match `values`.
-fn write_body(buf: &mut String, values: &[f64], dims: &[usize]) {
+fn write_body<V: Printable>(buf: &mut String, values: &[V], dims: &[usize]) {
     let summarize = values.len() > THRESHOLD;
     let strides = row_major_strides(dims);
     // The column width depends only on what is shown, as in PyTorch's
     // `_Formatter(get_summarized_data(self))`.
     let formatter = if summarize {
-        Formatter::new(&shown_values(values, dims, &strides))
+        V::formatter(&shown_values(values, dims, &strides))
     } else {
-        Formatter::new(values)
+        V::formatter(values)
     };
 
-    let value_at = |index: usize| values.get(index).copied().unwrap_or(f64::NAN);
+    let value_at = |index: usize| values.get(index).copied().unwrap_or(V::MISSING);
     let Some(last_axis) = dims.len().checked_sub(1) else {
-        formatter.write(buf, value_at(0));
+        value_at(0).write(&formatter, buf);
         return;
     };
     if last_axis == 0 {
@@ -250,7 +250,7 @@ fn shown_index(len: usize, position: usize, summarize: bool) -> Option<usize> {
 
 /// Port of `get_summarized_data`: the values left after summarization, in
 /// row-major order.
-fn shown_values(values: &[f64], dims: &[usize], strides: &[usize]) -> Vec<f64> {
+fn shown_values<V: Copy>(values: &[V], dims: &[usize], strides: &[usize]) -> Vec<V> {
     let axes: Vec<Vec<usize>> = dims
         .iter()
         .map(|&len| {
@@ -309,9 +309,9 @@ struct Row {
 
 /// Port of `_vector_str`: one bracketed row, wrapped so each line holds as
 /// many padded elements as fit in the line width.
-fn write_row(
+fn write_row<V: Printable>(
     buf: &mut String,
-    value_at: &impl Fn(usize) -> f64,
+    value_at: &impl Fn(usize) -> V,
     row: &Row,
     summarize: bool,
     formatter: &Formatter,
@@ -336,16 +336,16 @@ fn write_row(
             // The leading space is PyTorch's; it makes the ellipsis count as
             // an element when rows are wrapped.
             None => buf.push_str(" ..."),
-            Some(index) => formatter.write(buf, value_at(row.base.saturating_add(index))),
+            Some(index) => value_at(row.base.saturating_add(index)).write(formatter, buf),
         }
     }
     buf.push(']');
 }
 
-/// Port of PyTorch's `_Formatter` for floating-point tensors: one notation
-/// and one column width shared by every element shown.
+/// Port of PyTorch's `_Formatter`: one notation and one column width shared by
+/// every element shown (the notations apply to floating-point tensors only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Formatter {
+pub(crate) struct Formatter {
     /// Every nonzero finite value is a whole number, printed as `3.`.
     int_mode: bool,
     /// Values are printed as `1.0240e+02`.
@@ -420,6 +420,78 @@ impl Formatter {
     }
 }
 
+/// Elements that print as PyTorch prints its tensors' elements: floating-point values
+/// (widened to `f64`) with [`Formatter`]'s notations, booleans as `True`/`False` and
+/// indices as integers, each right-aligned to the widest shown.
+pub(crate) trait Printable: Copy {
+    /// What is printed where the layout has no element (never, when the dimensions
+    /// match the values).
+    const MISSING: Self;
+    /// The notation and width for the values that will be shown.
+    fn formatter(values: &[Self]) -> Formatter;
+    /// Appends this value, right-aligned to the formatter's width.
+    fn write(self, formatter: &Formatter, buf: &mut String);
+}
+
+impl Printable for f64 {
+    const MISSING: Self = f64::NAN;
+    fn formatter(values: &[Self]) -> Formatter {
+        Formatter::new(values)
+    }
+    fn write(self, formatter: &Formatter, buf: &mut String) {
+        formatter.write(buf, self);
+    }
+}
+
+/// Port of `_Formatter` for a tensor that is not floating-point: each element is its
+/// `str()`, and the width is the longest (at least 1).
+fn plain_formatter<V: Copy>(values: &[V], text: impl Fn(V) -> String) -> Formatter {
+    Formatter {
+        int_mode: false,
+        sci_mode: false,
+        max_width: values
+            .iter()
+            .map(|&v| text(v).chars().count())
+            .fold(1, usize::max),
+    }
+}
+
+/// Appends `text`, right-aligned to the formatter's width.
+fn write_padded(buf: &mut String, formatter: &Formatter, text: &str) {
+    let pad = formatter.max_width.saturating_sub(text.chars().count());
+    buf.extend(core::iter::repeat_n(' ', pad));
+    buf.push_str(text);
+}
+
+impl Printable for bool {
+    const MISSING: Self = false;
+    fn formatter(values: &[Self]) -> Formatter {
+        plain_formatter(values, |v| python_bool(v).to_owned())
+    }
+    fn write(self, formatter: &Formatter, buf: &mut String) {
+        write_padded(buf, formatter, python_bool(self));
+    }
+}
+
+/// Python's `str()` of a boolean.
+fn python_bool(value: bool) -> &'static str {
+    if value {
+        "True"
+    } else {
+        "False"
+    }
+}
+
+impl Printable for usize {
+    const MISSING: Self = 0;
+    fn formatter(values: &[Self]) -> Formatter {
+        plain_formatter(values, |v| v.to_string())
+    }
+    fn write(self, formatter: &Formatter, buf: &mut String) {
+        write_padded(buf, formatter, &self.to_string());
+    }
+}
+
 /// Python's `"{:.<precision>f}".format(value)`.
 fn fixed(value: f64, precision: usize) -> String {
     if value.is_nan() {
@@ -488,6 +560,56 @@ mod tests {
         let mut text = String::new();
         write_tensor(&mut text, values, dims, suffix).expect("writing to a String cannot fail");
         text
+    }
+
+    /// Renders booleans or indices through the public entry point.
+    fn render_plain<V: Printable>(values: &[V], dims: &[usize], suffix: &str) -> String {
+        let mut text = String::new();
+        write_tensor(&mut text, values, dims, suffix).expect("writing to a String cannot fail");
+        text
+    }
+
+    #[test]
+    fn booleans_as_pytorch_prints_them() {
+        assert_eq!(
+            render_plain(&[true, false], &[2], ""),
+            "tensor([ True, False])"
+        );
+        assert_eq!(
+            render_plain(&[true, true], &[2], ""),
+            "tensor([True, True])"
+        );
+        assert_eq!(render_plain(&[false], &[], ""), "tensor(False)");
+        assert_eq!(
+            render_plain(&[true, false, false, true], &[2, 2], ""),
+            "tensor([[ True, False],\n        [False,  True]])"
+        );
+        assert_eq!(
+            render_plain::<bool>(&[], &[2, 0], ", dtype=torch.bool"),
+            "tensor([], size=(2, 0), dtype=torch.bool)"
+        );
+        // Wrapped at 80 columns: (80 - 7) / (4 + 2) = 12 elements per line.
+        let wrapped = render_plain(&[true; 13], &[13], "");
+        let twelve = ["True"; 12].join(", ");
+        assert_eq!(wrapped, format!("tensor([{twelve},\n        True])"));
+        let summarized = render_plain(&[false; 2000], &[2000], "");
+        assert_eq!(
+            summarized,
+            "tensor([False, False, False,  ..., False, False, False])"
+        );
+    }
+
+    #[test]
+    fn indices_as_pytorch_prints_int64() {
+        assert_eq!(
+            render_plain(&[0usize, 12, 3], &[3], ""),
+            "tensor([ 0, 12,  3])"
+        );
+        assert_eq!(render_plain(&[7usize], &[], ""), "tensor(7)");
+        assert_eq!(
+            render_plain::<usize>(&[], &[0], ", dtype=torch.int64"),
+            "tensor([], dtype=torch.int64)"
+        );
     }
 
     /// Widens `f32` inputs exactly, as the tensor types do before printing.

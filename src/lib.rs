@@ -29,9 +29,10 @@ mod workspace;
 pub use element::{Element, SameElement};
 pub use error::Error;
 pub use gradients::Gradients;
+pub use ops::select::where_;
 pub use shape::{Rank0, Rank1, Rank2, Rank3, Rank4, Shape};
 pub use tape::{Detached, NoGrad, Tape, Tracked, TrackedGradients};
-pub use tensor::{seeded_rng, GradFn, SeededRng, Tensor};
+pub use tensor::{seeded_rng, GradFn, Indices, Mask, SeededRng, Tensor};
 
 /// Everything a user of typegrad needs in scope: `use typegrad::prelude::*;`.
 pub mod prelude {
@@ -40,5 +41,6 @@ pub mod prelude {
     pub use crate::gradients::Gradients;
     pub use crate::shape::{Rank0, Rank1, Rank2, Rank3, Rank4, Shape};
     pub use crate::tape::{BinaryTape, Detached, Merge, NoGrad, Tape, Tracked, UnaryTape};
-    pub use crate::tensor::{seeded_rng, SeededRng, Tensor};
+    pub use crate::tensor::{seeded_rng, Indices, Mask, SeededRng, Tensor};
+    pub use crate::where_;
 }

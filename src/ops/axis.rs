@@ -377,6 +377,35 @@ fn extremum_lanes<E: Element>(x: Operand<'_, E>, l: AxisLayout, is_max: bool) ->
     })
 }
 
+/// The maximum (or minimum) of every lane at the positions already chosen, one per
+/// lane (`picks`, as `max_axis_with_indices` returns them: the first extremum, or the
+/// first NaN), recorded as [`extremum_lanes`] records it.
+pub(crate) fn extremum_at<E: Element>(
+    x: Operand<'_, E>,
+    l: AxisLayout,
+    picks: &[usize],
+    is_max: bool,
+) -> Var<E> {
+    let values = x.values();
+    let mut recorded = vec![0; l.outer * l.inner];
+    let out = build(l.outer * l.inner, |out| {
+        each_lane(l, |lane, o, i| {
+            let pick = picks.get(lane).copied().unwrap_or(0);
+            let value = values.get(l.at(o, pick, i)).copied().unwrap_or_else(E::nan);
+            recorded[lane] = if value.is_nan() && l.len > 0 {
+                UNORDERED
+            } else {
+                pick
+            };
+            out[lane] = value;
+        })
+    });
+    along(x, l, out, || AxisKind::Extremum {
+        picks: recorded.into(),
+        is_max,
+    })
+}
+
 /// Softmax (or, with `log`, log-softmax) along the lanes of `x`.
 pub(crate) fn normalise<E: Element>(x: Operand<'_, E>, l: AxisLayout, log: bool) -> Var<E> {
     let mut output = log_softmax_lanes(x.values(), l);

@@ -313,7 +313,7 @@ fn gather_map(
 }
 
 impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
-    fn gather<S2: Shape>(
+    fn gathered<S2: Shape>(
         &self,
         map: Arc<[usize]>,
         name: &'static str,
@@ -361,7 +361,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
                 .filter(|&k| from[k] != 1)
                 .map_or(0, |k| index * from_strides[k])
         });
-        self.gather(map, "ExpandBackward0")
+        self.gathered(map, "ExpandBackward0")
     }
 
     /// The slice at `index` along axis `AXIS`, which the result no longer has (PyTorch's
@@ -396,7 +396,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         let map = (0..l.outer)
             .flat_map(|o| (0..l.inner).map(move |i| l.at(o, index, i)))
             .collect();
-        Ok(self.gather(map, "SelectBackward0"))
+        Ok(self.gathered(map, "SelectBackward0"))
     }
 
     /// The `LEN` elements starting at `START` along axis `AXIS` (PyTorch's
@@ -423,7 +423,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
                 (START..START + LEN).flat_map(move |k| (0..l.inner).map(move |i| l.at(o, k, i)))
             })
             .collect();
-        self.gather(map, "SliceBackward0")
+        self.gathered(map, "SliceBackward0")
     }
 
     /// Concatenation with `other` along axis `AXIS` (PyTorch's `torch.cat`); the result
@@ -471,7 +471,7 @@ impl<const M: usize, const N: usize, E: Element, T: Tape> Tensor<Rank2<M, N>, E,
             &[N, M],
             |axis, index| if axis == 0 { index } else { index * N },
         );
-        self.gather(map, "TBackward0")
+        self.gathered(map, "TBackward0")
     }
 }
 
@@ -520,7 +520,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
                 .and_then(|&k| in_strides.get(k))
                 .map_or(0, |s| index * s)
         });
-        self.gather(map, "PermuteBackward0")
+        self.gathered(map, "PermuteBackward0")
     }
 }
 
@@ -540,7 +540,7 @@ impl<const N: usize, E: Element, T: Tape> Tensor<Rank1<N>, E, T> {
     /// ```
     pub fn at<const I: usize>(&self) -> Tensor<Rank0, E, UnaryTape<T>> {
         const { check_index(&[N], &[I]) };
-        self.gather(Arc::from([I]), "SelectBackward0")
+        self.gathered(Arc::from([I]), "SelectBackward0")
     }
 }
 
@@ -560,7 +560,7 @@ impl<const M: usize, const N: usize, E: Element, T: Tape> Tensor<Rank2<M, N>, E,
             check_index(&[M, N], &[I, J]);
             I * N + J
         };
-        self.gather(Arc::from([flat]), "SelectBackward0")
+        self.gathered(Arc::from([flat]), "SelectBackward0")
     }
 
     /// The axes reordered: result axis `k` is input axis `Pk` (PyTorch's

@@ -15,10 +15,13 @@
 pub(crate) mod axis;
 pub(crate) mod binary;
 pub(crate) mod cast;
+pub(crate) mod index;
 pub(crate) mod layout;
 pub(crate) mod loss;
 pub(crate) mod matmul;
 pub(crate) mod reduce;
+pub(crate) mod select;
+pub(crate) mod stats;
 pub(crate) mod unary;
 
 use std::sync::Arc;
@@ -130,6 +133,10 @@ pub(crate) enum Op<E: Element> {
     /// A value converted from a graph of the other element type. Its rules cross into
     /// that graph, so each pass handles it itself (the dispatch below does nothing).
     Cast(cast::CastOp<E>),
+    /// `where_(mask, a, b)`.
+    Where(select::WhereOp),
+    /// Log-sum-exp, variance or standard deviation of lanes.
+    Stat(stats::StatOp<E>),
 }
 
 /// Dispatches a method to the record of each kind of operation.
@@ -152,6 +159,8 @@ macro_rules! dispatch {
             Op::Cumsum($op) => $body,
             Op::Triangle($op) => $body,
             Op::Cast(_) => $cast,
+            Op::Where($op) => $body,
+            Op::Stat($op) => $body,
         }
     };
 }
@@ -205,6 +214,8 @@ impl<E: Element> Op<E> {
             Op::CrossEntropy(op) => op.backward_recorded(grad, node),
             Op::Cumsum(op) => op.backward_recorded(grad, node),
             Op::Triangle(op) => op.backward_recorded(grad, node),
+            Op::Where(op) => op.backward_recorded(grad, node),
+            Op::Stat(op) => op.backward_recorded(grad, node),
         }
     }
 
@@ -231,7 +242,8 @@ impl<E: Element> Op<E> {
             Op::Loss(op) => op.recycle(),
             Op::CrossEntropy(op) => op.recycle(),
             Op::Custom(op) => op.recycle(),
-            Op::Layout(_) | Op::Cast(_) | Op::Cumsum(_) | Op::Triangle(_) => {}
+            Op::Stat(op) => op.recycle(),
+            Op::Layout(_) | Op::Cast(_) | Op::Cumsum(_) | Op::Triangle(_) | Op::Where(_) => {}
         }
     }
 }

@@ -63,6 +63,38 @@ suffix_broadcast! {
     [B C D] [A] Rank3<B, C, D> => Rank4<A, B, C, D>;
 }
 
+/// Shapes that broadcast to `Target` as an operand of `+` would: equal to it, or equal
+/// to its trailing dimensions (a scalar broadcasts to anything). Used where the result's
+/// shape is fixed by something else, as [`crate::where_`]'s is by its mask.
+#[diagnostic::on_unimplemented(
+    message = "a tensor of shape `{Self}` cannot be broadcast to shape `{Target}`",
+    label = "`{Self}` does not broadcast to `{Target}`",
+    note = "the shape must equal `{Target}` or its trailing dimensions (for example `Rank1<3>` or `Rank0` for `Rank2<2, 3>`); in `where_(mask, a, b)`, the mask's shape is the result's"
+)]
+pub trait BroadcastsTo<Target: Shape>: Shape {}
+
+impl<S: Shape> BroadcastsTo<S> for S {}
+
+/// Implements [`BroadcastsTo`] for a shape and each shape it is a suffix of.
+macro_rules! suffix_broadcasts_to {
+    ($( [$($small:ident)*] [$($lead:ident)*] $smaller:ty => $larger:ty; )*) => {$(
+        impl<$(const $lead: usize,)* $(const $small: usize,)*> BroadcastsTo<$larger> for $smaller {}
+    )*};
+}
+
+suffix_broadcasts_to! {
+    [] [N] Rank0 => Rank1<N>;
+    [] [M N] Rank0 => Rank2<M, N>;
+    [] [A B C] Rank0 => Rank3<A, B, C>;
+    [] [A B C D] Rank0 => Rank4<A, B, C, D>;
+    [N] [M] Rank1<N> => Rank2<M, N>;
+    [N] [A B] Rank1<N> => Rank3<A, B, N>;
+    [N] [A B C] Rank1<N> => Rank4<A, B, C, N>;
+    [M N] [A] Rank2<M, N> => Rank3<A, M, N>;
+    [M N] [A B] Rank2<M, N> => Rank4<A, B, M, N>;
+    [B C D] [A] Rank3<B, C, D> => Rank4<A, B, C, D>;
+}
+
 /// Two shapes that `matmul` accepts, and the shape of the product.
 ///
 /// | left | right | result |
@@ -555,6 +587,62 @@ pub(crate) const fn check_stack(count: usize, part: &[usize]) {
         concat_panic! {
             "stack: no tensors to stack (an empty array of tensors of shape ", part,
             "); a stack needs at least one tensor, as in PyTorch"
+        }
+    }
+}
+
+/// Fails the build unless an index tensor of shape `index` can gather along `axis` from a
+/// tensor of shape `dims` (PyTorch's rule for `torch.gather`): the same number of axes,
+/// and every axis but `axis` no longer than the tensor's.
+pub(crate) const fn check_gather(dims: &[usize], index: &[usize], axis: usize) {
+    if dims.len() != index.len() {
+        concat_panic! {
+            "gather: an index tensor of shape ", index, " cannot gather from a tensor of ",
+            "shape ", dims, ": its rank is ", index.len(), " and the tensor's ", dims.len(),
+            ", and the two must be equal"
+        }
+    }
+    let mut k = 0;
+    while k < dims.len() {
+        if k != axis && index[k] > dims[k] {
+            concat_panic! {
+                "gather along axis ", axis, ": an index tensor of shape ", index,
+                " cannot gather from a tensor of shape ", dims, ": its axis ", k,
+                " has length ", index[k], ", longer than the tensor's ", dims[k],
+                " (every axis but the gathered one can be at most as long as the tensor's)"
+            }
+        }
+        k += 1;
+    }
+}
+
+/// Fails the build if a reduction along `axis` of a tensor of shape `dims` would have a
+/// lane with no elements, which has no index to return (`what` names the operation).
+/// A shape with no lanes at all (another axis of length 0) is fine: the result is empty.
+pub(crate) const fn check_lanes_not_empty(what: &str, dims: &[usize], axis: usize) {
+    if axis >= dims.len() || dims[axis] != 0 {
+        return;
+    }
+    let mut k = 0;
+    while k < dims.len() {
+        if k != axis && dims[k] == 0 {
+            return;
+        }
+        k += 1;
+    }
+    concat_panic! {
+        display: what, ": axis ", axis, " of shape ", dims, " has length 0, so there is ",
+        "no element along it whose index could be returned"
+    }
+}
+
+/// Fails the build if a tensor of shape `dims` has no elements (`count`), so that a
+/// whole-tensor `argmax` (`what`) has no index to return.
+pub(crate) const fn check_not_empty(what: &str, dims: &[usize], count: usize) {
+    if count == 0 {
+        concat_panic! {
+            display: what, ": a tensor of shape ", dims, " has no elements, so there is no ",
+            "index to return"
         }
     }
 }

@@ -6,8 +6,10 @@
 
 pub mod constraint;
 
-pub use constraint::{Broadcast, HasAxis, MatMulShapes, Permute3, Permute4, Resize, ScalarShape};
-pub use constraint::{ConcatAxis, MatrixBatch, Permute2, Stack};
+pub use constraint::{
+    Broadcast, BroadcastsTo, ConcatAxis, HasAxis, MatMulShapes, MatrixBatch, Permute2, Permute3,
+    Permute4, Resize, ScalarShape, Stack,
+};
 
 use core::fmt::Debug;
 

@@ -156,7 +156,7 @@ impl<E: Element> GraphCell<E> {
 const MAX_POOLED_GRAPHS: usize = 16;
 
 impl<E: Element> Drop for GraphRef<E> {
-    /// The last handle to a graph gives it back for reuse (see [`GraphCell::give_back`]).
+    /// The last handle to a graph gives it back for reuse (see `GraphCell::give_back`).
     fn drop(&mut self) {
         let Place::Node { cell, .. } = &self.0 else {
             return;

@@ -5,7 +5,9 @@ mod conversions;
 mod inplace;
 pub(crate) mod pool;
 
+pub use crate::ops::index::Indices;
 pub use crate::ops::layout::StackParts;
+pub use crate::ops::select::{Comparand, Mask, NestedValues};
 pub use construction::{seeded_rng, NestedArray, SeededRng};
 pub use conversions::TensorIndex;
 
