@@ -94,7 +94,7 @@ impl<E: Element> AxisOp<E> {
             AxisKind::Extremum { picks, .. } => each_lane(l, |lane, o, i| {
                 if picks[lane] == UNORDERED {
                     for k in 0..l.len {
-                        gx[l.at(o, k, i)] = gx[l.at(o, k, i)] + grad[lane] * E::nan();
+                        gx[l.at(o, k, i)] = E::nan();
                     }
                 // An axis of length 0 has no position to receive the gradient.
                 } else if let Some(slot) = gx.get_mut(l.at(o, picks[lane], i)) {

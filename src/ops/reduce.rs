@@ -124,9 +124,9 @@ impl<E: Element> ReduceOp<E> {
                 let share = g / E::from_f64(*len as f64);
                 gx.iter_mut().for_each(|x| *x = *x + share);
             }
-            ReduceOp::Extremum { is_nan: true, .. } => {
-                gx.iter_mut().for_each(|x| *x = *x + g * E::nan());
-            }
+            // A NaN extremum has no position to credit: every element's gradient is NaN,
+            // whatever was accumulated before.
+            ReduceOp::Extremum { is_nan: true, .. } => gx.fill(E::nan()),
             ReduceOp::Extremum { ties, .. } => {
                 let share = g / E::from_f64(ties.len() as f64);
                 for &index in ties.iter() {
