@@ -14,6 +14,7 @@ pub mod error;
 pub mod func;
 pub mod gradcheck;
 pub mod gradients;
+mod graphviz;
 #[cfg(feature = "nalgebra")]
 pub mod interop;
 mod kernels;

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use crate::element::sealed::Seed;
 use crate::element::Element;
 use crate::error::Error;
+use crate::graphviz::Drawing;
 use crate::shape::Shape;
 use crate::tape::backward::{check_values, BackwardJob};
 use crate::tape::create_graph::RecordedJob;
@@ -41,6 +42,9 @@ pub(crate) trait Source<E: Element>: Send + Sync {
     /// The source's tangents for `batch` tangents of the seeded leaves, converted;
     /// `None` where the source depends on no seeded leaf.
     fn tangent(&self, seeds: &[(LeafId, Seed<'_>)], batch: usize) -> Option<Vec<E>>;
+    /// Draws the source and what it depends on (once, however many casts read it);
+    /// returns the box the cast's edge starts from.
+    fn draw(&self, drawing: &mut Drawing) -> Option<usize>;
 }
 
 /// A source value of element type `F`.
@@ -74,6 +78,10 @@ impl<E: Element, F: Element> Source<E> for From<F> {
     fn tangent(&self, seeds: &[(LeafId, Seed<'_>)], batch: usize) -> Option<Vec<E>> {
         let tangent = jvp_sweep(&self.place, self.data.len(), seeds, batch)?;
         Some(convert(&tangent))
+    }
+
+    fn draw(&self, drawing: &mut Drawing) -> Option<usize> {
+        drawing.draw_value(&self.place, self.dims)
     }
 }
 

@@ -105,12 +105,14 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
 }
 
 /// A use of a tracked leaf in a graph: its id (where its gradient goes), its data (which
-/// the checked backward scans for NaN) and its dimensions (to name it in errors).
+/// the checked backward scans for NaN), its dimensions (to name it in errors) and the
+/// name it was given for pictures (`Tensor::named`).
 #[derive(Clone)]
 pub(crate) struct LeafNode<E: Element> {
     pub(crate) id: LeafId,
     pub(crate) data: Arc<[E]>,
     pub(crate) dims: &'static [usize],
+    pub(crate) name: Option<Arc<String>>,
 }
 
 /// One recorded application of an operation, with what its rules need.

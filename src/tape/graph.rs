@@ -15,6 +15,7 @@
 //! The trade-off: one live handle keeps its whole graph alive, dead branches included.
 //! `detach()` releases it.
 
+use core::num::NonZeroU64;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -22,15 +23,22 @@ use crate::element::Element;
 use crate::ops::{LeafNode, Op};
 
 /// Identifies a leaf made by `.track()`; gradients are stored under it.
+///
+/// Never zero, so that [`Place`] can keep its variant in the id's unused value and a
+/// [`GraphRef`] stays three words with a leaf's name in it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) struct LeafId(u64);
+pub(crate) struct LeafId(NonZeroU64);
 
 impl LeafId {
     /// A fresh id, never handed out before in this process.
     pub(crate) fn fresh() -> Self {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        LeafId(NEXT.fetch_add(1, Ordering::Relaxed))
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        // The counter would need 2^64 leaves to wrap to zero; `MAX` keeps this total.
+        LeafId(NonZeroU64::new(NEXT.fetch_add(1, Ordering::Relaxed)).unwrap_or(NonZeroU64::MAX))
     }
+
+    /// An id for a handle that is being dropped, never looked up.
+    const PLACEHOLDER: Self = LeafId(NonZeroU64::MAX);
 }
 
 /// Where a `Tracked` tensor sits: a leaf id, or a node of a graph. Opaque.
@@ -40,8 +48,13 @@ pub struct GraphRef<E: Element>(pub(crate) Place<E>);
 /// The two kinds of [`GraphRef`].
 #[derive(Clone)]
 pub(crate) enum Place<E: Element> {
-    /// A leaf made by `.track()`, in no graph yet.
-    Leaf { id: LeafId, len: usize },
+    /// A leaf made by `.track()`, in no graph yet; `name` labels it in pictures
+    /// (`Tensor::named`), carried into the leaf node of each use.
+    Leaf {
+        id: LeafId,
+        len: usize,
+        name: Option<Arc<String>>,
+    },
     /// The result of an operation: node `index` of the graph in `cell` (or of the graph
     /// that graph was moved into).
     Node { cell: Arc<GraphCell<E>>, index: u32 },
@@ -56,7 +69,24 @@ impl<E: Element> GraphRef<E> {
     /// A leaf of `len` elements under an existing id: a parameter tracked again, whose
     /// uses must all add into the one gradient stored under `id`.
     pub(crate) fn leaf_with_id(id: LeafId, len: usize) -> Self {
-        GraphRef(Place::Leaf { id, len })
+        GraphRef(Place::Leaf {
+            id,
+            len,
+            name: None,
+        })
+    }
+
+    /// The same leaf under `name` (for pictures); a node is returned unchanged, since
+    /// only leaves carry names.
+    pub(crate) fn with_name(&self, name: String) -> Self {
+        match &self.0 {
+            Place::Leaf { id, len, .. } => GraphRef(Place::Leaf {
+                id: *id,
+                len: *len,
+                name: Some(Arc::new(name)),
+            }),
+            Place::Node { .. } => self.clone(),
+        }
     }
 
     /// The leaf id, if this is a leaf.
@@ -166,8 +196,9 @@ impl<E: Element> Drop for GraphRef<E> {
             return;
         }
         let leaf = Place::Leaf {
-            id: LeafId(0),
+            id: LeafId::PLACEHOLDER,
             len: 0,
+            name: None,
         };
         if let Place::Node { cell, .. } = core::mem::replace(&mut self.0, leaf) {
             GraphCell::give_back(cell);
@@ -454,11 +485,12 @@ fn push_with_inputs<E: Element>(
     let mut next_node = node_indices.into_iter();
     let parents = places.map(|input| {
         input.map(|input| match &input.place.0 {
-            Place::Leaf { id, len } => graph.push(
+            Place::Leaf { id, len, name } => graph.push(
                 Op::Leaf(LeafNode {
                     id: *id,
                     data: Arc::clone(input.data),
                     dims: input.dims,
+                    name: name.clone(),
                 }),
                 [None, None],
                 // A leaf's data is scanned only by the checked backward, when needed.

@@ -5,6 +5,7 @@ mod accurate_reductions;
 mod cast;
 mod checked_backward;
 mod custom_functions;
+mod graphviz;
 mod masks_indices_stats;
 mod nan_propagation;
 mod prop_more_ops;
