@@ -48,9 +48,9 @@ impl Params {
 
 /// One forward + backward pass: the gradients of the six parameters, and the tracked
 /// `w1` leaf to look one of them up by.
-fn step(
-    x: &Tensor<Rank2<BATCH, D0>, f32>,
-    target: &Tensor<Rank2<BATCH, D3>, f32>,
+fn step<const B: usize>(
+    x: &Tensor<Rank2<B, D0>, f32>,
+    target: &Tensor<Rank2<B, D3>, f32>,
     p: &Params,
 ) -> (Gradients<f32>, Tensor<Rank2<D0, D1>, f32, Tracked>) {
     let (w1, b1) = (p.w1.track(), p.b1.track());
@@ -166,8 +166,27 @@ fn bench(c: &mut criterion::Criterion) {
     group.finish();
 }
 
+/// The same step at batch 256, where the products are large enough for matrixmultiply's
+/// threads to pay: build with `--features threads` and compare `MATMUL_NUM_THREADS=1`
+/// with `MATMUL_NUM_THREADS=2` (without the feature both run on one thread).
+fn bench_batch_256(c: &mut criterion::Criterion) {
+    let mut rng = seeded_rng(1);
+    let x = Tensor::<Rank2<256, D0>, f32>::rand(&mut rng);
+    let target = Tensor::<Rank2<256, D3>, f32>::rand(&mut rng);
+    let params = Params::new(&mut rng);
+    let threads = std::env::var("MATMUL_NUM_THREADS").unwrap_or_else(|_| "unset".into());
+    let mut group = c.benchmark_group("mlp_step_batch_256");
+    group.sample_size(20);
+    group.measurement_time(std::time::Duration::from_secs(4));
+    group.bench_function(format!("typegrad, MATMUL_NUM_THREADS={threads}"), |bench| {
+        bench.iter(|| black_box(step(black_box(&x), black_box(&target), black_box(&params))))
+    });
+    group.finish();
+}
+
 fn main() {
     let mut c = common::criterion();
     bench(&mut c);
+    bench_batch_256(&mut c);
     c.final_summary();
 }
