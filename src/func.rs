@@ -45,7 +45,7 @@ use crate::tape::backward::{backward, Check};
 use crate::tape::forward::jvp_sweep;
 use crate::tape::graph::LeafId;
 use crate::tape::{NoGrad, Tracked};
-use crate::tensor::Tensor;
+use crate::tensor::{pool, Tensor};
 
 /// Output shapes that `grad` and `hessian` accept: a scalar.
 #[diagnostic::on_unimplemented(
@@ -217,39 +217,52 @@ where
     (out.no_grad(), tensor_from(tangent))
 }
 
-/// The tangents of `out` for `batch` tangents `seed` of `leaf` (one forward sweep).
+/// The tangents of `out` for `batch` tangents `seed` of `leaf` (one forward sweep), in
+/// a pooled buffer.
 fn tangents<S: Shape, SO: Shape, E: Element>(
     leaf: &Tensor<S, E, Tracked>,
     out: &Tensor<SO, E, Tracked>,
     seed: &[E],
     batch: usize,
-) -> Vec<E> {
+) -> Arc<[E]> {
     match (out.graph_ref(), leaf_id(leaf)) {
         (Some(target), Some(id)) => {
             jvp_sweep(target, SO::NUM_ELEMENTS, &[(id, E::seed(seed))], batch)
         }
         _ => None,
     }
-    .unwrap_or_else(|| vec![E::zero(); batch * SO::NUM_ELEMENTS])
+    .unwrap_or_else(|| pool::take_zeroed(batch * SO::NUM_ELEMENTS))
 }
 
 /// A `NoGrad` tensor of `values`, which the caller made `S::NUM_ELEMENTS` long.
-fn tensor_from<S: Shape, E: Element>(values: Vec<E>) -> Tensor<S, E> {
-    let values: Arc<[E]> = values.into();
+fn tensor_from<S: Shape, E: Element>(values: Arc<[E]>) -> Tensor<S, E> {
     Tensor::<S, E, NoGrad>::from_storage(values).unwrap_or_else(|| Tensor::full(E::nan()))
 }
 
 /// The identity as `n` tangents of `n` elements: tangent `b` is the `b`-th unit vector.
-fn identity_tangents<E: Element>(n: usize) -> Vec<E> {
-    (0..n * n)
-        .map(|at| {
-            if at / n == at % n {
-                E::one()
-            } else {
-                E::zero()
-            }
-        })
-        .collect()
+fn identity_tangents<E: Element>(n: usize) -> Arc<[E]> {
+    let mut identity = pool::take_zeroed(n * n);
+    if let Some(values) = Arc::get_mut(&mut identity) {
+        values.iter_mut().step_by(n + 1).for_each(|v| *v = E::one());
+    }
+    identity
+}
+
+/// The Jacobian's columns: the tangents of `out` along each unit vector of `leaf`
+/// (`n` of them), transposed to the Jacobian's row-major layout (`m` rows).
+fn jacobian_by_columns<S: Shape, SO: Shape, R: Shape, E: Element>(
+    leaf: &Tensor<S, E, Tracked>,
+    out: &Tensor<SO, E, Tracked>,
+    n: usize,
+    m: usize,
+) -> Tensor<R, E> {
+    let identity = identity_tangents(n);
+    // Tangent b holds column b of the Jacobian; the result is row-major by output.
+    let columns = tangents(leaf, out, &identity, n);
+    pool::recycle(identity);
+    let jacobian = transposed(&columns, n, m);
+    pool::recycle(columns);
+    jacobian
 }
 
 /// The Jacobian of `f` at `x`, shaped as `f`'s output dimensions followed by `x`'s
@@ -294,21 +307,18 @@ where
     E: Element,
     F: Fn(&Tensor<S, E, Tracked>) -> Tensor<SO, E, Tracked>,
 {
-    let (n, m) = (S::NUM_ELEMENTS, SO::NUM_ELEMENTS);
     let (leaf, out) = record(f, x);
-    // Tangent b holds column b of the Jacobian; the result is row-major by output.
-    let columns = tangents(&leaf, &out, &identity_tangents(n), n);
-    transposed(&columns, n, m)
+    jacobian_by_columns(&leaf, &out, S::NUM_ELEMENTS, SO::NUM_ELEMENTS)
 }
 
 /// The `rows x cols` row-major `values` transposed, as a tensor (of the caller's shape,
 /// `cols x rows` elements).
 fn transposed<S: Shape, E: Element>(values: &[E], rows: usize, cols: usize) -> Tensor<S, E> {
-    let mut data = vec![E::zero(); rows * cols];
-    if values.len() == rows * cols {
+    let mut data = pool::take_zeroed(rows * cols);
+    if let (Some(out), true) = (Arc::get_mut(&mut data), values.len() == rows * cols) {
         for (r, row) in values.chunks_exact(cols.max(1)).enumerate() {
             for (c, &value) in row.iter().enumerate() {
-                data[c * rows + r] = value;
+                out[c * rows + r] = value;
             }
         }
     }
@@ -331,7 +341,7 @@ where
     let (leaf, out) = record(f, x);
     let mut jac = vec![E::zero(); m * n];
     let (Some(root), Some(id)) = (out.graph_ref(), leaf_id(&leaf)) else {
-        return tensor_from(jac);
+        return tensor_from(jac.into());
     };
     let mut seed = vec![E::zero(); m];
     for (o, row) in jac.chunks_exact_mut(n.max(1)).enumerate().take(m) {
@@ -351,7 +361,7 @@ where
         }
         seed[o] = E::zero();
     }
-    tensor_from(jac)
+    tensor_from(jac.into())
 }
 
 /// The exact Hessian of a scalar function at `x`: `Rank2<N, N>` for an input of
@@ -388,11 +398,10 @@ where
     let n = S::NUM_ELEMENTS;
     let (leaf, out) = record(f, x);
     let Some(gradient) = out.backward_create_graph()?.get(&leaf) else {
-        return Ok(tensor_from(vec![E::zero(); n * n]));
+        return Ok(tensor_from(pool::take_zeroed(n * n)));
     };
     // Column b of the Hessian is the tangent of the gradient along unit vector b; the
     // Hessian of a twice-differentiable function is symmetric, but the layout is kept
     // exact (row = gradient element, column = direction) for any function.
-    let columns = tangents(&leaf, &gradient, &identity_tangents(n), n);
-    Ok(transposed(&columns, n, n))
+    Ok(jacobian_by_columns(&leaf, &gradient, n, n))
 }

@@ -463,6 +463,7 @@ where
     let analytic = out
         .graph_ref()
         .and_then(|target| jvp_sweep(target, SO::NUM_ELEMENTS, &seeds, 1))
+        .map(|tangent| tangent.to_vec())
         .unwrap_or_else(|| vec![0.0; SO::NUM_ELEMENTS]);
     let shifted = |sign: f64| -> Result<Vec<f64>, Error> {
         let mut probe = inputs.clone();

@@ -1,5 +1,5 @@
 //! Memory each thread reuses from one training step to the next: value buffers, graph
-//! arenas and the backward pass's scratch. A step like the last then allocates nothing.
+//! arenas and the scratch of the backward pass and the forward-mode sweep. A step like the last then allocates nothing.
 //!
 //! Everything here is per thread and per element type (no lock), bounded, and only an
 //! optimisation: when it cannot be used (a thread being torn down, a re-entrant use),
@@ -35,6 +35,8 @@ pub struct Scratch<E> {
     pub(crate) buffer: Vec<E>,
     pub(crate) leaf_grads: Vec<Option<Arc<[E]>>>,
     pub(crate) reached: Vec<bool>,
+    /// Where each node's tangent is, in a forward sweep.
+    pub(crate) tangent_slots: Vec<crate::tape::forward::TangentSlot>,
 }
 
 impl<E> Scratch<E> {
@@ -43,6 +45,7 @@ impl<E> Scratch<E> {
             buffer: Vec::new(),
             leaf_grads: Vec::new(),
             reached: Vec::new(),
+            tangent_slots: Vec::new(),
         }
     }
 }
@@ -70,6 +73,7 @@ pub(crate) fn give_scratch<E: Element>(mut scratch: Scratch<E>) {
     scratch.buffer.clear();
     scratch.leaf_grads.clear();
     scratch.reached.clear();
+    scratch.tangent_slots.clear();
     let _ = with(|w: &Workspace<E>| {
         if let Ok(mut slot) = w.scratch.try_borrow_mut() {
             *slot = scratch;

@@ -343,26 +343,21 @@ impl<E: Element> BinaryOp<E> {
             // No broadcast: each tangent of the batch meets the operands element by element.
             for (k, t) in tangents.into_iter().enumerate() {
                 let Some(t) = t else { continue };
-                for (out, t) in out
-                    .chunks_exact_mut(len.max(1))
-                    .zip(t.chunks_exact(len.max(1)))
-                {
-                    match &self.values {
-                        None => {
-                            let sign = if k == 0 {
-                                E::one()
-                            } else {
-                                kind.dr(E::zero(), E::one())
-                            };
-                            add_partial_times_tangent(out, t, t, t, |_, _| sign);
-                        }
-                        Some((l, r)) => with_kind!(kind, K => if k == 0 {
-                            add_partial_times_tangent(out, t, l, r, |a, b| K.dl(a, b))
-                        } else {
-                            add_partial_times_tangent(out, t, l, r, |a, b| K.dr(a, b))
-                        }),
-                    }
-                }
+                let Some((l, r)) = &self.values else {
+                    // A constant partial (+ and -): the whole batch at once.
+                    let sign = if k == 0 {
+                        E::one()
+                    } else {
+                        kind.dr(E::zero(), E::one())
+                    };
+                    add_partial_times_tangent(out, t, t, t, |_, _| sign);
+                    continue;
+                };
+                with_kind!(kind, K => if k == 0 {
+                    add_partials_per_tangent(out, t, l, r, |a, b| K.dl(a, b))
+                } else {
+                    add_partials_per_tangent(out, t, l, r, |a, b| K.dr(a, b))
+                });
             }
             return;
         }
@@ -457,6 +452,22 @@ fn add_partial_times_tangent<E: Element>(
     let (out, t, l, r) = (&mut out[..n], &t[..n], &l[..n], &r[..n]);
     for j in 0..n {
         out[j] = out[j] + d(l[j], r[j]) * t[j];
+    }
+}
+
+/// `out += d(l, r) · t` for each tangent of a batch: `out` and `t` hold runs of the
+/// operands' common length.
+#[inline(always)]
+fn add_partials_per_tangent<E: Element>(
+    out: &mut [E],
+    t: &[E],
+    l: &[E],
+    r: &[E],
+    d: impl Fn(E, E) -> E + Copy,
+) {
+    let len = l.len().max(1);
+    for (out, t) in out.chunks_exact_mut(len).zip(t.chunks_exact(len)) {
+        add_partial_times_tangent(out, t, l, r, d);
     }
 }
 

@@ -77,7 +77,9 @@ impl<E: Element, F: Element> Source<E> for From<F> {
 
     fn tangent(&self, seeds: &[(LeafId, Seed<'_>)], batch: usize) -> Option<Vec<E>> {
         let tangent = jvp_sweep(&self.place, self.data.len(), seeds, batch)?;
-        Some(convert(&tangent))
+        let converted = convert(&tangent);
+        crate::tensor::pool::recycle(tangent);
+        Some(converted)
     }
 
     fn draw(&self, drawing: &mut Drawing) -> Option<usize> {

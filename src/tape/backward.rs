@@ -190,7 +190,15 @@ fn first_non_finite<E: Element>(values: &[E]) -> Option<usize> {
 
 /// Which nodes the root depends on: the root, and every parent of a node it depends on.
 pub(crate) fn reachable<E: Element>(graph: &Graph<E>, root: usize) -> Vec<bool> {
-    let mut reached = vec![false; root + 1];
+    let mut reached = Vec::new();
+    mark_reachable(graph, root, &mut reached);
+    reached
+}
+
+/// [`reachable`] into `reached` (cleared first), to reuse its capacity.
+pub(crate) fn mark_reachable<E: Element>(graph: &Graph<E>, root: usize, reached: &mut Vec<bool>) {
+    reached.clear();
+    reached.resize(root + 1, false);
     if let Some(slot) = reached.get_mut(root) {
         *slot = true;
     }
@@ -203,7 +211,6 @@ pub(crate) fn reachable<E: Element>(graph: &Graph<E>, root: usize) -> Vec<bool> 
             }
         }
     }
-    reached
 }
 
 /// The casts `root` depends on: their distance below the root (which merging graphs
@@ -212,6 +219,9 @@ pub(crate) fn casts_on_path<E: Element>(
     graph: &Graph<E>,
     root: usize,
 ) -> Vec<(usize, Arc<dyn Source<E>>)> {
+    if graph.casts == 0 {
+        return Vec::new();
+    }
     let marked = reachable(graph, root);
     graph
         .nodes

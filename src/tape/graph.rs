@@ -241,6 +241,9 @@ pub(crate) struct Graph<E: Element> {
     pub(crate) nodes: Vec<Node<E>>,
     buffer_len: usize,
     pub(crate) leaf_count: usize,
+    /// How many nodes are casts from a graph of the other element type: when none,
+    /// the passes skip looking for them.
+    pub(crate) casts: usize,
 }
 
 impl<E: Element> Drop for Graph<E> {
@@ -258,6 +261,7 @@ impl<E: Element> Graph<E> {
         }
         self.buffer_len = 0;
         self.leaf_count = 0;
+        self.casts = 0;
     }
 
     pub(crate) fn node(&self, index: u32) -> Option<&Node<E>> {
@@ -266,6 +270,9 @@ impl<E: Element> Graph<E> {
 
     fn push(&mut self, op: Op<E>, parents: [Option<u32>; 2], out: Produced) -> u32 {
         let len = out.len;
+        if let Op::Cast(_) = op {
+            self.casts += 1;
+        }
         let slot = if let Op::Leaf(_) = op {
             self.leaf_count += 1;
             Slot::Leaf(self.leaf_count - 1)
@@ -301,6 +308,7 @@ impl<E: Element> Graph<E> {
         );
         self.buffer_len += other.buffer_len;
         self.leaf_count += other.leaf_count;
+        self.casts += other.casts;
         node_offset
     }
 }
