@@ -43,26 +43,43 @@ pub(crate) fn jvp_sweep<E: Element>(
         }
         Place::Node { cell, index } => (cell, *index),
     };
-    // The casts the target depends on, by their distance below it (which merging
-    // graphs does not change), with their sources' tangents.
-    let sources = with_live(cell, index, |_, graph, root| {
-        casts_on_path(graph, root as usize)
-    });
-    let cast_tangents: Vec<(usize, Option<Vec<E>>)> = sources
-        .into_iter()
-        .map(|(below, source)| (below, source.tangent(seeds, batch)))
-        .collect();
     let mut scratch = workspace::take_scratch::<E>();
-    let tangent = with_live(cell, index, |_, graph, root| {
-        sweep(
-            graph,
-            root as usize,
-            &seed_of,
-            &cast_tangents,
-            batch,
-            &mut scratch,
-        )
+    // Without casts, the sweep runs under the one lock; otherwise the casts the target
+    // depends on (by their distance below it, which merging graphs does not change)
+    // first have their sources swept, with no graph locked.
+    let first = with_live(cell, index, |_, graph, root| {
+        if graph.casts == 0 {
+            Ok(sweep(
+                graph,
+                root as usize,
+                &seed_of,
+                &[],
+                batch,
+                &mut scratch,
+            ))
+        } else {
+            Err(casts_on_path(graph, root as usize))
+        }
     });
+    let tangent = match first {
+        Ok(tangent) => tangent,
+        Err(sources) => {
+            let cast_tangents: Vec<(usize, Option<Vec<E>>)> = sources
+                .into_iter()
+                .map(|(below, source)| (below, source.tangent(seeds, batch)))
+                .collect();
+            with_live(cell, index, |_, graph, root| {
+                sweep(
+                    graph,
+                    root as usize,
+                    &seed_of,
+                    &cast_tangents,
+                    batch,
+                    &mut scratch,
+                )
+            })
+        }
+    };
     workspace::give_scratch(scratch);
     tangent.filter(|tangent| tangent.len() == batch * target_len)
 }
@@ -122,7 +139,15 @@ fn sweep<'s, E: Element>(
         };
         let (computed, rest) = buffer.split_at_mut(at);
         let inputs = node.parents.map(|p| {
-            tangent_of(nodes, slots, seed_of, cast_tangents, computed, p? as usize, batch)
+            tangent_of(
+                nodes,
+                slots,
+                seed_of,
+                cast_tangents,
+                computed,
+                p? as usize,
+                batch,
+            )
         });
         node.op.jvp(inputs, batch, &mut rest[..node.len * batch]);
     }

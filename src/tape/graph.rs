@@ -490,25 +490,43 @@ fn push_with_inputs<E: Element>(
     places: [Option<Input<'_, E>>; 2],
     node_indices: [u32; 2],
 ) -> u32 {
-    let mut next_node = node_indices.into_iter();
-    let parents = places.map(|input| {
-        input.map(|input| match &input.place.0 {
-            Place::Leaf { id, len, name } => graph.push(
-                Op::Leaf(LeafNode {
-                    id: *id,
-                    data: Arc::clone(input.data),
-                    dims: input.dims,
-                    name: name.clone(),
-                }),
-                [None, None],
-                // A leaf's data is scanned only by the checked backward, when needed.
-                Produced {
-                    len: *len,
-                    finite: true,
-                },
-            ),
-            Place::Node { .. } => next_node.next().unwrap_or(node_indices[0]),
-        })
-    });
+    let mut parents = [None, None];
+    let mut nodes_seen = 0;
+    let mut first_leaf = None;
+    for (parent, input) in parents.iter_mut().zip(places) {
+        let Some(input) = input else { continue };
+        *parent = Some(match &input.place.0 {
+            // One leaf as both operands (`x * x`): one node, used twice.
+            Place::Leaf { id, .. }
+                if first_leaf.is_some_and(|(first, _, data)| {
+                    first == *id && Arc::ptr_eq(data, input.data)
+                }) =>
+            {
+                first_leaf.map_or(0, |(_, node, _)| node)
+            }
+            Place::Leaf { id, len, name } => {
+                let node = graph.push(
+                    Op::Leaf(LeafNode {
+                        id: *id,
+                        data: Arc::clone(input.data),
+                        dims: input.dims,
+                        name: name.clone(),
+                    }),
+                    [None, None],
+                    // A leaf's data is scanned only by the checked backward, when needed.
+                    Produced {
+                        len: *len,
+                        finite: true,
+                    },
+                );
+                first_leaf = Some((*id, node, input.data));
+                node
+            }
+            Place::Node { .. } => {
+                nodes_seen += 1;
+                node_indices[(nodes_seen - 1).min(1)]
+            }
+        });
+    }
     graph.push(op, parents, out)
 }
