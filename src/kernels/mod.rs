@@ -208,12 +208,21 @@ fn tiny_gemm<E: num_traits::Float>(
     }
 }
 
-/// `Σ x[p] y[p]` over equal-length slices, in four interleaved partial sums (so the
-/// multiply-adds pipeline), added in a fixed order: the result is deterministic.
+/// `Σ x[p] y[p]` over equal-length slices: in order for fewer than 8 elements, else in
+/// four interleaved partial sums (so the multiply-adds pipeline) added in a fixed order.
+/// Either way the result is deterministic.
 #[inline(always)]
 fn dot<E: num_traits::Float>(x: &[E], y: &[E]) -> E {
     let n = x.len().min(y.len());
     let (x, y) = (&x[..n], &y[..n]);
+    if n < 8 {
+        // Too short for the lanes to pay for their set-up and final sum.
+        let mut sum = E::zero();
+        for p in 0..n {
+            sum = sum + x[p] * y[p];
+        }
+        return sum;
+    }
     let mut sums = [E::zero(); 4];
     let (x4, x_rest) = x.split_at(n - n % 4);
     let (y4, y_rest) = y.split_at(n - n % 4);
