@@ -12,6 +12,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use typegrad::func;
 use typegrad::prelude::*;
 
 /// Counts allocations (and reallocations) while passing them to the system allocator.
@@ -187,4 +188,24 @@ fn allocations_per_training_step() {
     // products and the 5 backward ones (dW3, dH2, dW2, dH1, dW1; x is untracked, so no
     // dX). typegrad itself allocates nothing.
     assert_eq!(mlp, 8, "one packing buffer per GEMM, nothing else");
+
+    transform_allocations();
+}
+
+/// The steady state of the transforms: a Jacobian by forward mode (its function merges
+/// two graphs: `a.matmul(x).tanh()` and `x * x`) and a JVP. Called from the test above,
+/// on its thread, so that the global counters see one test at a time.
+fn transform_allocations() {
+    let a = Tensor::<Rank2<6, 6>, f64>::from_fn(|i| (i * 7 % 11) as f64 / 4.0 - 1.25);
+    let x = Tensor::<Rank1<6>, f64>::from_fn(|i| 0.1 * i as f64 - 0.2);
+    let f = |x: &Tensor<Rank1<6>, f64, Tracked>| a.matmul(x).tanh() + x * x;
+    let jacobian = allocations_per_step(10, || {
+        let j: Tensor<Rank2<6, 6>, f64> = func::jacobian(f, &x);
+        drop(j);
+    });
+    let tangent = Tensor::<Rank1<6>, f64>::ones();
+    let jvp = allocations_per_step(10, || drop(func::jvp(f, &x, &tangent)));
+    println!("jacobian: {jacobian} allocations; jvp: {jvp}");
+    assert_eq!(jacobian, 0, "a Jacobian allocates nothing after warm-up");
+    assert_eq!(jvp, 0, "a JVP allocates nothing after warm-up");
 }

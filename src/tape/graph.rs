@@ -126,10 +126,12 @@ pub struct GraphCell<E: Element> {
 /// What a [`GraphCell`] holds.
 enum CellState<E: Element> {
     Live(Graph<E>),
-    /// This graph's nodes now sit in `into`, starting at `offset`.
+    /// This graph's nodes now sit in `into`, starting at `offset`; `spare` is the
+    /// emptied arena, kept with its capacity for when the cell is reused.
     Moved {
         into: Arc<GraphCell<E>>,
         offset: u32,
+        spare: Graph<E>,
     },
 }
 
@@ -161,24 +163,27 @@ impl<E: Element> GraphCell<E> {
 
     /// Keeps `cell`, the last handle to a graph, for the next graph this thread records:
     /// its nodes' saved values go to the buffer pool, its arena keeps its capacity. A
-    /// forwarding entry is only let go of.
+    /// forwarding entry becomes an empty graph again, with the arena it had before its
+    /// nodes moved (so that merging graphs, as `f(x) + x * x` does, costs no allocation
+    /// in the next step).
     fn give_back(cell: Arc<Self>) {
-        let live = match &mut *cell.lock() {
-            CellState::Live(graph) => {
-                graph.clear();
-                true
-            }
-            CellState::Moved { .. } => false,
-        };
-        if live {
-            let _ = crate::workspace::with(|w: &crate::workspace::Workspace<E>| {
-                if let Ok(mut cells) = w.graphs.try_borrow_mut() {
-                    if cells.len() < MAX_POOLED_GRAPHS {
-                        cells.push(cell);
-                    }
+        {
+            let mut state = cell.lock();
+            match &mut *state {
+                CellState::Live(graph) => graph.clear(),
+                CellState::Moved { spare, .. } => {
+                    let spare = core::mem::take(spare);
+                    *state = CellState::Live(spare);
                 }
-            });
+            }
         }
+        let _ = crate::workspace::with(|w: &crate::workspace::Workspace<E>| {
+            if let Ok(mut cells) = w.graphs.try_borrow_mut() {
+                if cells.len() < MAX_POOLED_GRAPHS {
+                    cells.push(cell);
+                }
+            }
+        });
     }
 }
 
@@ -290,25 +295,23 @@ impl<E: Element> Graph<E> {
         index_u32(self.nodes.len() - 1)
     }
 
-    /// Appends `other`'s nodes, shifting their indices and slots; returns the node offset.
-    fn append(&mut self, mut other: Graph<E>) -> u32 {
+    /// Moves `other`'s nodes here, shifting their indices and slots, and leaves `other`
+    /// empty with its capacity; returns the node offset.
+    fn append(&mut self, other: &mut Graph<E>) -> u32 {
         let node_offset = index_u32(self.nodes.len());
         let (buffer_offset, leaf_offset) = (self.buffer_len, self.leaf_count);
-        self.nodes.extend(
-            core::mem::take(&mut other.nodes)
-                .into_iter()
-                .map(|mut node| {
-                    node.parents = node.parents.map(|p| p.map(|p| p + node_offset));
-                    node.slot = match node.slot {
-                        Slot::Buffer(at) => Slot::Buffer(at + buffer_offset),
-                        Slot::Leaf(n) => Slot::Leaf(n + leaf_offset),
-                    };
-                    node
-                }),
-        );
+        self.nodes.extend(other.nodes.drain(..).map(|mut node| {
+            node.parents = node.parents.map(|p| p.map(|p| p + node_offset));
+            node.slot = match node.slot {
+                Slot::Buffer(at) => Slot::Buffer(at + buffer_offset),
+                Slot::Leaf(n) => Slot::Leaf(n + leaf_offset),
+            };
+            node
+        }));
         self.buffer_len += other.buffer_len;
         self.leaf_count += other.leaf_count;
         self.casts += other.casts;
+        other.clear();
         node_offset
     }
 }
@@ -332,7 +335,7 @@ pub(crate) fn with_live<E: Element, R>(
         let mut guard = cell.lock();
         match &mut *guard {
             CellState::Live(graph) => return f(cell, graph, index),
-            CellState::Moved { into, offset } => {
+            CellState::Moved { into, offset, .. } => {
                 let next = Arc::clone(into);
                 index += *offset;
                 drop(guard);
@@ -446,18 +449,20 @@ fn record_across<E: Element>(
         let forward = CellState::Moved {
             into: Arc::clone(larger_cell),
             offset: 0,
+            spare: Graph::default(),
         };
         let taken = core::mem::replace(&mut *smaller_guard, forward);
-        let (CellState::Live(smaller_graph), CellState::Live(larger_graph)) =
+        let (CellState::Live(mut smaller_graph), CellState::Live(larger_graph)) =
             (taken, &mut *larger_guard)
         else {
             // Both were seen live under these same locks; nothing to undo can arise.
             continue;
         };
-        let offset = larger_graph.append(smaller_graph);
+        let offset = larger_graph.append(&mut smaller_graph);
         *smaller_guard = CellState::Moved {
             into: Arc::clone(larger_cell),
             offset,
+            spare: smaller_graph,
         };
         let a_moved = a_first != first_is_larger;
         let indices = if a_moved {
@@ -529,4 +534,54 @@ fn push_with_inputs<E: Element>(
         });
     }
     graph.push(op, parents, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prelude::*;
+
+    fn node_count<S: Shape>(t: &Tensor<S, f64, Tracked>) -> usize {
+        match t.graph_ref().map(|r| &r.0) {
+            Some(Place::Node { cell, index }) => with_live(cell, *index, |_, g, _| g.nodes.len()),
+            _ => 0,
+        }
+    }
+
+    #[test]
+    fn a_leaf_used_as_both_operands_is_one_node_and_gets_both_gradients() {
+        let x = Tensor::from_array([3.0f64, -2.0]).track();
+        let y = &x * &x;
+        assert_eq!(node_count(&y), 2, "one leaf node and the product");
+        let grads = y.sum().backward();
+        assert_eq!(grads.get(&x).map(|g| g.to_vec()), Some(vec![6.0, -4.0]));
+    }
+
+    #[test]
+    fn two_tracks_of_one_value_stay_two_leaves() {
+        let value = Tensor::from_array([3.0f64, -2.0]);
+        let (a, b) = (value.track(), value.track());
+        let y = &a * &b;
+        assert_eq!(node_count(&y), 3);
+        let grads = y.sum().backward();
+        assert_eq!(grads.get(&a).map(|g| g.to_vec()), Some(vec![3.0, -2.0]));
+        assert_eq!(grads.get(&b).map(|g| g.to_vec()), Some(vec![3.0, -2.0]));
+    }
+
+    #[test]
+    fn a_merged_graph_gives_its_emptied_arena_back_for_reuse() {
+        let x = Tensor::from_array([0.5f64, 1.5]).track();
+        let (left, right) = (x.exp(), &x * &x);
+        let merged = &left + &right;
+        assert_eq!(
+            node_count(&merged),
+            5,
+            "two leaf nodes, exp, the product, the sum"
+        );
+        // The older handles still resolve through the forwarding entry.
+        assert_eq!(node_count(&right), 5);
+        let grads = merged.sum().backward();
+        let expected: Vec<f64> = [0.5f64, 1.5].iter().map(|v| v.exp() + 2.0 * v).collect();
+        assert_eq!(grads.get(&x).map(|g| g.to_vec()), Some(expected));
+    }
 }
