@@ -279,7 +279,11 @@ fn record<E: Element>(
         len: data.len(),
         finite: E::all_finite(&data),
     };
-    let inputs = inputs.map(|input| input.and_then(Operand::input));
+    let [first, second] = inputs;
+    let inputs = [
+        first.and_then(Operand::input),
+        second.and_then(Operand::input),
+    ];
     let place = Some(graph::record(op(), out, inputs));
     Var { data, place }
 }

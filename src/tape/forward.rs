@@ -138,7 +138,7 @@ fn sweep<'s, E: Element>(
             continue;
         };
         let (computed, rest) = buffer.split_at_mut(at);
-        let inputs = node.parents.map(|p| {
+        let input = |p: Option<u32>| {
             tangent_of(
                 nodes,
                 slots,
@@ -148,7 +148,8 @@ fn sweep<'s, E: Element>(
                 p? as usize,
                 batch,
             )
-        });
+        };
+        let inputs = [input(node.parents[0]), input(node.parents[1])];
         node.op.jvp(inputs, batch, &mut rest[..node.len * batch]);
     }
     let root_len = nodes.get(root)?.len * batch;

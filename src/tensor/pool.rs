@@ -109,8 +109,13 @@ pub(crate) fn collect<E: Element>(len: usize, values: impl IntoIterator<Item = E
 }
 
 /// Keeps `buffer` for reuse if nothing else holds it (else only lets go of it).
-pub(crate) fn recycle<E: Element>(mut buffer: Arc<[E]>) {
-    if !buffer.is_empty() && Arc::get_mut(&mut buffer).is_some() {
+///
+/// The test is a plain load of the strong count: the crate never makes a `Weak` of a
+/// buffer, so a count of one means this is the only holder, and no other thread can
+/// gain one. (`Arc::get_mut` would pay a locked compare-exchange on every buffer let go,
+/// shared or not; the one that takes the buffer from the pool checks again anyway.)
+pub(crate) fn recycle<E: Element>(buffer: Arc<[E]>) {
+    if !buffer.is_empty() && Arc::strong_count(&buffer) == 1 {
         with_pool(|pool| pool.give(buffer));
     }
 }
