@@ -100,6 +100,10 @@ pub(crate) mod sealed {
         fn workspace() -> &'static crate::workspace::LocalWorkspace<Self>
         where
             Self: super::Element;
+        /// The shape-erased machinery, compiled in this crate for this type.
+        fn compiled() -> &'static crate::compiled::Compiled<Self>
+        where
+            Self: super::Element;
     }
 
     /// Implements [`Sealed`] for a float type and its variant of each store.
@@ -145,6 +149,9 @@ pub(crate) mod sealed {
                             const { crate::workspace::Workspace::new() };
                     }
                     &WORKSPACE
+                }
+                fn compiled() -> &'static crate::compiled::Compiled<Self> {
+                    &crate::compiled::$variant
                 }
                 fn empty_storage() -> Arc<[Self]> {
                     static EMPTY: std::sync::OnceLock<Arc<[$float]>> = std::sync::OnceLock::new();

@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 #![forbid(clippy::undocumented_unsafe_blocks)]
 
+mod compiled;
 pub mod custom;
 mod display;
 pub mod element;

@@ -478,10 +478,13 @@ fn broadcast_values<E: Element>(l: &[E], r: &[E], f: impl Fn(E, E) -> E) -> Arc<
 }
 
 /// Computes `lhs (kind) rhs` into `len` elements with broadcasting (the shorter operand
-/// repeats), recording it if either side is tracked. Inlined where `kind` is a constant,
-/// so that an operator compiles to its own loop (and an untracked one to no more than
-/// that loop and an allocation).
-#[inline(always)]
+/// repeats), recording it if either side is tracked.
+///
+/// Out of line and generic over the element type only: a user program compiles it
+/// once, not once per shape it adds (the typed operators are a call and a `match` on
+/// `kind` away from their loop). Inlining it into every shape's operator made compile
+/// time grow with the number of distinct shapes.
+#[inline(never)]
 pub(crate) fn apply<E: Element>(
     lhs: Operand<'_, E>,
     rhs: Operand<'_, E>,
@@ -519,7 +522,12 @@ where
     TR: Tape,
 {
     let len = <SL as Broadcast<SR>>::Output::NUM_ELEMENTS;
-    Tensor::from_var(apply(lhs.operand(), rhs.operand(), kind, len))
+    Tensor::from_var((E::compiled().binary)(
+        lhs.operand(),
+        rhs.operand(),
+        kind,
+        len,
+    ))
 }
 
 impl<SL: Shape, E: Element, TL: Tape> Tensor<SL, E, TL> {

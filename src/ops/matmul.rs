@@ -328,7 +328,7 @@ impl<SL: Shape, E: Element, TL: Tape> Tensor<SL, E, TL> {
         TL: Merge<TR>,
     {
         let d = ProductDims::of::<SL, SR>();
-        Tensor::from_var(product(
+        Tensor::from_var((E::compiled().product)(
             self.operand(),
             rhs.operand(),
             d,

@@ -404,9 +404,9 @@ impl<E: Element> UnaryOp<E> {
     }
 }
 
-/// Applies `kind` to `x`, recording it if `x` is tracked. Inlined where `kind` is a
-/// constant, so that each function compiles to its own loop.
-#[inline(always)]
+/// Applies `kind` to `x`, recording it if `x` is tracked. Out of line and generic over
+/// the element type only, for compile time, as `binary::apply`.
+#[inline(never)]
 pub(crate) fn apply<E: Element>(x: Operand<'_, E>, kind: UnaryKind<E>) -> Var<E> {
     let output = kind.forward(x.values());
     let (save_x, save_y) = kind.saves();
@@ -456,7 +456,7 @@ impl<E: Element> Var<E> {
 impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// `kind` applied to every element.
     pub(crate) fn unary(&self, kind: UnaryKind<E>) -> Tensor<S, E, UnaryTape<T>> {
-        Tensor::from_var(apply(self.operand(), kind))
+        Tensor::from_var((E::compiled().unary)(self.operand(), kind))
     }
 }
 

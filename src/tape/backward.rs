@@ -437,7 +437,9 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         check: Check,
     ) -> Result<(), Error> {
         match self.graph_ref() {
-            Some(root) => backward(root, self.as_slice(), S::DIMS, seed, grads, check),
+            Some(root) => {
+                (E::compiled().backward)(root, self.as_slice(), S::DIMS, seed, grads, check)
+            }
             None => Ok(()),
         }
     }

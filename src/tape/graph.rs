@@ -166,7 +166,7 @@ impl<E: Element> GraphCell<E> {
     /// forwarding entry becomes an empty graph again, with the arena it had before its
     /// nodes moved (so that merging graphs, as `f(x) + x * x` does, costs no allocation
     /// in the next step).
-    fn give_back(cell: Arc<Self>) {
+    pub(crate) fn give_back(cell: Arc<Self>) {
         {
             let mut state = cell.lock();
             match &mut *state {
@@ -193,19 +193,27 @@ const MAX_POOLED_GRAPHS: usize = 16;
 impl<E: Element> Drop for GraphRef<E> {
     /// The last handle to a graph gives it back for reuse (see `GraphCell::give_back`).
     fn drop(&mut self) {
-        let Place::Node { cell, .. } = &self.0 else {
-            return;
-        };
-        // Only this handle holds the cell, so no other thread can take a new one.
-        if Arc::strong_count(cell) != 1 {
-            return;
+        if let Place::Node { .. } = &self.0 {
+            (E::compiled().release)(self);
         }
-        let leaf = Place::Leaf {
+    }
+}
+
+impl<E: Element> GraphRef<E> {
+    /// What dropping a node's handle does: lets go of its graph, giving the graph back
+    /// for reuse if this was the last handle. Reached through `compiled`, so that a
+    /// user program does not compile the graph's clean-up at every drop.
+    pub(crate) fn release(&mut self) {
+        let placeholder = Place::Leaf {
             id: LeafId::PLACEHOLDER,
             len: 0,
             name: None,
         };
-        if let Place::Node { cell, .. } = core::mem::replace(&mut self.0, leaf) {
+        let Place::Node { cell, .. } = core::mem::replace(&mut self.0, placeholder) else {
+            return;
+        };
+        // Only this handle holds the cell, so no other thread can take a new one.
+        if Arc::strong_count(&cell) == 1 {
             GraphCell::give_back(cell);
         }
     }

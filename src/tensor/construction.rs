@@ -187,12 +187,12 @@ impl<S: Shape, E: Element> Tensor<S, E, NoGrad> {
     /// Samples are drawn in `f64` and rounded, so an `f32` and an `f64` tensor drawn
     /// from the same seed hold the same values up to rounding.
     pub fn randn<R: rand::Rng + ?Sized>(rng: &mut R) -> Self {
-        Self::from_fn(|_| E::from_f64(rng.sample::<f64, _>(StandardNormal)))
+        Tensor::from_parts(normal_samples(S::NUM_ELEMENTS, rng), ())
     }
 
     /// Uniform samples in `[0, 1)` drawn from `rng` (PyTorch's `torch.rand`).
     pub fn rand<R: rand::Rng + ?Sized>(rng: &mut R) -> Self {
-        Self::from_fn(|_| E::from_f64(rng.random::<f64>()))
+        Tensor::from_parts(uniform_samples(S::NUM_ELEMENTS, rng), ())
     }
 
     pub(crate) fn from_storage(data: Arc<[E]>) -> Option<Self> {
@@ -236,6 +236,19 @@ impl<E: Element, const N: usize> Tensor<Rank1<N>, E, NoGrad> {
     pub fn arange() -> Self {
         Self::from_fn(|i| E::from_f64(i as f64))
     }
+}
+
+/// `len` standard normal samples (drawn in `f64`): the body of `randn`, generic over the
+/// element and the generator only, so that it is compiled once, not once per shape.
+fn normal_samples<E: Element, R: rand::Rng + ?Sized>(len: usize, rng: &mut R) -> Arc<[E]> {
+    (0..len)
+        .map(|_| E::from_f64(rng.sample::<f64, _>(StandardNormal)))
+        .collect()
+}
+
+/// `len` uniform samples in `[0, 1)`, as [`normal_samples`] for `rand`.
+fn uniform_samples<E: Element, R: rand::Rng + ?Sized>(len: usize, rng: &mut R) -> Arc<[E]> {
+    (0..len).map(|_| E::from_f64(rng.random::<f64>())).collect()
 }
 
 #[cfg(test)]

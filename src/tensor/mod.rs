@@ -50,7 +50,7 @@ impl<S, E: Element, T: Tape> Drop for Tensor<S, E, T> {
     /// Lets the value's buffer go to this thread's pool if nothing else holds it, for
     /// the next result of its length (see `tensor::pool`).
     fn drop(&mut self) {
-        pool::recycle_in_place(&mut self.data);
+        (E::compiled().recycle)(&mut self.data);
     }
 }
 
