@@ -239,7 +239,9 @@ impl<E: Element, const N: usize> Tensor<Rank1<N>, E, NoGrad> {
 }
 
 /// `len` standard normal samples (drawn in `f64`): the body of `randn`, generic over the
-/// element and the generator only, so that it is compiled once, not once per shape.
+/// element and the generator only, and out of line, so that it is compiled once, not
+/// once per shape or per call.
+#[inline(never)]
 fn normal_samples<E: Element, R: rand::Rng + ?Sized>(len: usize, rng: &mut R) -> Arc<[E]> {
     (0..len)
         .map(|_| E::from_f64(rng.sample::<f64, _>(StandardNormal)))
@@ -247,6 +249,7 @@ fn normal_samples<E: Element, R: rand::Rng + ?Sized>(len: usize, rng: &mut R) ->
 }
 
 /// `len` uniform samples in `[0, 1)`, as [`normal_samples`] for `rand`.
+#[inline(never)]
 fn uniform_samples<E: Element, R: rand::Rng + ?Sized>(len: usize, rng: &mut R) -> Arc<[E]> {
     (0..len).map(|_| E::from_f64(rng.random::<f64>())).collect()
 }
