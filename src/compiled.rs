@@ -33,8 +33,8 @@ pub struct Compiled<E: Element> {
     pub(crate) backward: BackwardPass<E>,
     /// `GraphRef::release`: what dropping a node's handle does.
     pub(crate) release: fn(&mut GraphRef<E>),
-    /// `pool::recycle`: what dropping a tensor does with its buffer.
-    pub(crate) recycle: fn(Arc<[E]>),
+    /// `pool::recycle_in_place`: what dropping a tensor does with its buffer.
+    pub(crate) recycle: fn(&mut Arc<[E]>),
     /// `ops::binary::apply`: an elementwise binary operation with broadcasting.
     pub(crate) binary: for<'a> fn(Operand<'a, E>, Operand<'a, E>, BinaryKind, usize) -> Var<E>,
     /// `ops::unary::apply`: an elementwise function.
@@ -50,7 +50,7 @@ impl<E: Element> Compiled<E> {
         Compiled {
             backward: crate::tape::backward::backward::<E>,
             release: GraphRef::<E>::release,
-            recycle: crate::tensor::pool::recycle::<E>,
+            recycle: crate::tensor::pool::recycle_in_place::<E>,
             binary: crate::ops::binary::apply::<E>,
             unary: crate::ops::unary::apply::<E>,
             product: crate::ops::matmul::product::<E>,

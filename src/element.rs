@@ -95,11 +95,7 @@ pub(crate) mod sealed {
         fn seed(values: &[Self]) -> Seed<'_>;
         fn unseed(seed: Seed<'_>) -> Option<&[Self]>;
         /// A shared empty buffer (cloning it allocates nothing).
-        fn empty_storage() -> Arc<[Self]> {
-            Arc::clone(Self::empty_buffer())
-        }
-        /// The shared empty buffer itself.
-        fn empty_buffer() -> &'static Arc<[Self]>;
+        fn empty_storage() -> Arc<[Self]>;
         /// This thread's reusable memory for this element type.
         fn workspace() -> &'static crate::workspace::LocalWorkspace<Self>
         where
@@ -157,9 +153,9 @@ pub(crate) mod sealed {
                 fn compiled() -> &'static crate::compiled::Compiled<Self> {
                     &crate::compiled::$variant
                 }
-                fn empty_buffer() -> &'static Arc<[Self]> {
+                fn empty_storage() -> Arc<[Self]> {
                     static EMPTY: std::sync::OnceLock<Arc<[$float]>> = std::sync::OnceLock::new();
-                    EMPTY.get_or_init(|| Arc::from(Vec::new()))
+                    Arc::clone(EMPTY.get_or_init(|| Arc::from(Vec::new())))
                 }
             }
         )*};

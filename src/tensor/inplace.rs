@@ -25,7 +25,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     where
         T: Mutable,
     {
-        Arc::make_mut(self.data.get_or_insert_with(E::empty_storage))
+        Arc::make_mut(&mut self.data)
     }
 
     /// Sets every element to `value` (PyTorch's `fill_`).
@@ -113,7 +113,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         if S2::NUM_ELEMENTS == S::NUM_ELEMENTS {
             // Same shape: sharing the storage is a copy, since every later write to
             // either tensor copies first (`Arc::make_mut`).
-            self.data = Some(Arc::clone(src.storage()));
+            self.data = Arc::clone(src.storage());
         } else {
             let src = src.as_slice();
             let n = src.len().max(1);

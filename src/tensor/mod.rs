@@ -41,10 +41,7 @@ use crate::tape::{Detached, NoGrad, Tape, Tracked, Untracked};
 /// assert_eq!(grads.get(&x).unwrap().to_vec(), vec![4.5; 4]);
 /// ```
 pub struct Tensor<S, E: Element, T: Tape = NoGrad> {
-    /// The elements. `None` only once the tensor is dropped: its buffer then goes to the
-    /// pool without a placeholder left behind (a shared empty buffer would cost two
-    /// reference-count updates per drop).
-    data: Option<Arc<[E]>>,
+    data: Arc<[E]>,
     handle: T::Handle<E>,
     shape: PhantomData<S>,
 }
@@ -53,16 +50,14 @@ impl<S, E: Element, T: Tape> Drop for Tensor<S, E, T> {
     /// Lets the value's buffer go to this thread's pool if nothing else holds it, for
     /// the next result of its length (see `tensor::pool`).
     fn drop(&mut self) {
-        if let Some(data) = self.data.take() {
-            (E::compiled().recycle)(data);
-        }
+        (E::compiled().recycle)(&mut self.data);
     }
 }
 
 impl<S, E: Element, T: Tape> Clone for Tensor<S, E, T> {
     fn clone(&self) -> Self {
         Tensor {
-            data: self.data.clone(),
+            data: Arc::clone(&self.data),
             handle: self.handle.clone(),
             shape: PhantomData,
         }
@@ -75,7 +70,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     pub(crate) fn from_parts(data: Arc<[E]>, handle: T::Handle<E>) -> Self {
         debug_assert_eq!(data.len(), S::NUM_ELEMENTS);
         Tensor {
-            data: Some(data),
+            data,
             handle,
             shape: PhantomData,
         }
@@ -90,20 +85,17 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     }
 
     pub(crate) fn storage(&self) -> &Arc<[E]> {
-        match &self.data {
-            Some(data) => data,
-            None => E::empty_buffer(),
-        }
+        &self.data
     }
 
     /// The elements in row-major order.
     pub fn as_slice(&self) -> &[E] {
-        self.storage()
+        &self.data
     }
 
     /// The elements in row-major order, copied into a `Vec`.
     pub fn to_vec(&self) -> Vec<E> {
-        self.storage().to_vec()
+        self.data.to_vec()
     }
 
     /// The dimensions, outermost first (PyTorch's `.shape`).
@@ -149,12 +141,12 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// Unlike PyTorch, modifying the detached value in place copies it first if a graph
     /// still holds the storage, so the original is never altered.
     pub fn detach(&self) -> Tensor<S, E, Detached> {
-        Tensor::from_parts(Arc::clone(self.storage()), ())
+        Tensor::from_parts(Arc::clone(&self.data), ())
     }
 
     /// A plain `NoGrad` view of the same storage: the value without its history.
     pub fn no_grad(&self) -> Tensor<S, E, NoGrad> {
-        Tensor::from_parts(Arc::clone(self.storage()), ())
+        Tensor::from_parts(Arc::clone(&self.data), ())
     }
 }
 
@@ -171,10 +163,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     where
         T: Untracked,
     {
-        Tensor::from_parts(
-            Arc::clone(self.storage()),
-            GraphRef::new_leaf(S::NUM_ELEMENTS),
-        )
+        Tensor::from_parts(Arc::clone(&self.data), GraphRef::new_leaf(S::NUM_ELEMENTS))
     }
 
     /// A `Tracked` leaf sharing this value's storage under an existing leaf id, so its
@@ -184,7 +173,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         T: Untracked,
     {
         Tensor::from_parts(
-            Arc::clone(self.storage()),
+            Arc::clone(&self.data),
             GraphRef::leaf_with_id(id, S::NUM_ELEMENTS),
         )
     }
@@ -193,7 +182,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
 impl<S: ScalarShape, E: Element, T: Tape> Tensor<S, E, T> {
     /// The single value of a scalar tensor (PyTorch's `.item()`).
     pub fn item(&self) -> E {
-        self.storage().first().copied().unwrap_or_else(E::nan)
+        self.data.first().copied().unwrap_or_else(E::nan)
     }
 }
 

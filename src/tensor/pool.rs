@@ -119,3 +119,8 @@ pub(crate) fn recycle<E: Element>(buffer: Arc<[E]>) {
         with_pool(|pool| pool.give(buffer));
     }
 }
+
+/// Takes the buffer out of `slot` for recycling, leaving the shared empty one.
+pub(crate) fn recycle_in_place<E: Element>(slot: &mut Arc<[E]>) {
+    recycle(core::mem::replace(slot, E::empty_storage()));
+}
