@@ -14,7 +14,7 @@ use std::sync::Arc;
 use crate::element::Element;
 use crate::error::Error;
 use crate::gradients::Gradients;
-use crate::ops::binary::BinaryKind;
+use crate::ops::binary::{BinaryKind, KindValues};
 use crate::ops::matmul::ProductDims;
 use crate::ops::unary::UnaryKind;
 use crate::ops::{Operand, Var};
@@ -37,6 +37,11 @@ pub struct Compiled<E: Element> {
     pub(crate) recycle: fn(&mut Arc<[E]>),
     /// `ops::binary::apply`: an elementwise binary operation with broadcasting.
     pub(crate) binary: for<'a> fn(Operand<'a, E>, Operand<'a, E>, BinaryKind, usize) -> Var<E>,
+    /// The values of each kind of binary operation on untracked operands, by
+    /// `BinaryKind::index`.
+    pub(crate) binary_values: [KindValues<E>; BinaryKind::COUNT],
+    /// `UnaryKind::forward`: an elementwise function of untracked values.
+    pub(crate) unary_values: fn(&[E], UnaryKind<E>) -> Arc<[E]>,
     /// `ops::unary::apply`: an elementwise function.
     pub(crate) unary: for<'a> fn(Operand<'a, E>, UnaryKind<E>) -> Var<E>,
     /// `ops::matmul::product`: a (batched) matrix product.
@@ -52,6 +57,8 @@ impl<E: Element> Compiled<E> {
             release: GraphRef::<E>::release,
             recycle: crate::tensor::pool::recycle_in_place::<E>,
             binary: crate::ops::binary::apply::<E>,
+            binary_values: crate::ops::binary::values_by_kind::<E>(),
+            unary_values: UnaryKind::<E>::values,
             unary: crate::ops::unary::apply::<E>,
             product: crate::ops::matmul::product::<E>,
         }

@@ -477,13 +477,53 @@ fn broadcast_values<E: Element>(l: &[E], r: &[E], f: impl Fn(E, E) -> E) -> Arc<
     forward_broadcast(l, r, len, f)
 }
 
+/// `l (kind) r` into `len` elements with broadcasting (the shorter operand repeats).
+#[inline(always)]
+fn binary_values<E: Element>(l: &[E], r: &[E], kind: BinaryKind, len: usize) -> Arc<[E]> {
+    with_kind!(kind, K => forward_broadcast(l, r, len, |a, b| K.f(a, b)))
+}
+
+/// [`binary_values`] of one kind, known when compiled (an entry of `compiled`'s table).
+pub(crate) type KindValues<E> = fn(&[E], &[E], usize) -> Arc<[E]>;
+
+/// Writes [`values_by_kind`]: one function per kind, in the order of
+/// [`BinaryKind::index`].
+macro_rules! values_by_kind {
+    ($($variant:ident)*) => {
+        /// The values of each kind of operation, by [`BinaryKind::index`], for operations
+        /// on untracked values: a call and the kind's own loop.
+        pub(crate) const fn values_by_kind<E: Element>() -> [KindValues<E>; BinaryKind::COUNT] {
+            [$(
+                |l, r, len| binary_values(l, r, BinaryKind::$variant, len)
+            ),*]
+        }
+
+        impl BinaryKind {
+            /// How many kinds there are.
+            pub(crate) const COUNT: usize = [$(BinaryKind::$variant),*].len();
+
+            /// This kind's place in [`values_by_kind`].
+            pub(crate) const fn index(self) -> usize {
+                let mut at = 0;
+                $(
+                    if matches!(self, BinaryKind::$variant) {
+                        return at;
+                    }
+                    at += 1;
+                )*
+                at
+            }
+        }
+    };
+}
+values_by_kind!(Add Sub Mul Div Maximum Minimum Atan2 Pow);
+
 /// Computes `lhs (kind) rhs` into `len` elements with broadcasting (the shorter operand
 /// repeats), recording it if either side is tracked.
 ///
-/// Out of line and generic over the element type only: a user program compiles it
-/// once, not once per shape it adds (the typed operators are a call and a `match` on
-/// `kind` away from their loop). Inlining it into every shape's operator made compile
-/// time grow with the number of distinct shapes.
+/// Out of line and generic over the element type only, reached through
+/// `crate::compiled`: a user program does not compile it (nor the recording) once per
+/// shape; operations on untracked values skip it for their inline loop.
 #[inline(never)]
 pub(crate) fn apply<E: Element>(
     lhs: Operand<'_, E>,
@@ -492,7 +532,7 @@ pub(crate) fn apply<E: Element>(
     len: usize,
 ) -> Var<E> {
     let (l, r) = (lhs.values(), rhs.values());
-    let data = with_kind!(kind, K => forward_broadcast(l, r, len, |a, b| K.f(a, b)));
+    let data = binary_values(l, r, kind, len);
     finish(data, [Some(lhs), Some(rhs)], || {
         Op::Binary(BinaryOp {
             kind,
@@ -522,12 +562,18 @@ where
     TR: Tape,
 {
     let len = <SL as Broadcast<SR>>::Output::NUM_ELEMENTS;
-    Tensor::from_var((E::compiled().binary)(
-        lhs.operand(),
-        rhs.operand(),
-        kind,
-        len,
-    ))
+    if TL::RECORDS || TR::RECORDS {
+        Tensor::from_var((E::compiled().binary)(
+            lhs.operand(),
+            rhs.operand(),
+            kind,
+            len,
+        ))
+    } else {
+        // Nothing to record: the kind's own loop, one call away.
+        let values = E::compiled().binary_values[kind.index()];
+        Tensor::from_var(Var::constant(values(lhs.as_slice(), rhs.as_slice(), len)))
+    }
 }
 
 impl<SL: Shape, E: Element, TL: Tape> Tensor<SL, E, TL> {
@@ -756,7 +802,23 @@ impl<E: Element> BinaryOp<E> {
 
 #[cfg(test)]
 mod tests {
+    use super::{values_by_kind, BinaryKind};
     use crate::prelude::*;
+
+    #[test]
+    fn each_kinds_untracked_loop_sits_at_its_index() {
+        use BinaryKind::*;
+        let kinds = [Add, Sub, Mul, Div, Maximum, Minimum, Atan2, Pow];
+        assert_eq!(kinds.len(), BinaryKind::COUNT);
+        let table = values_by_kind::<f64>();
+        let (l, r) = ([0.5, -2.0, 3.0], [1.5, 0.25, -1.0]);
+        for kind in kinds {
+            let got = table[kind.index()](&l, &r, 3);
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            let want: Vec<f64> = l.iter().zip(&r).map(|(&a, &b)| kind.f(a, b)).collect();
+            assert_eq!(bits(&got), bits(&want), "{kind:?}");
+        }
+    }
 
     #[test]
     fn broadcast_forward_and_backward_both_ways() {

@@ -404,8 +404,17 @@ impl<E: Element> UnaryOp<E> {
     }
 }
 
+impl<E: Element> UnaryKind<E> {
+    /// `kind` applied to every element of `input` (an entry of `compiled`'s table, for
+    /// untracked values).
+    pub(crate) fn values(input: &[E], kind: Self) -> Arc<[E]> {
+        kind.forward(input)
+    }
+}
+
 /// Applies `kind` to `x`, recording it if `x` is tracked. Out of line and generic over
-/// the element type only, for compile time, as `binary::apply`.
+/// the element type only, for compile time, as `binary::apply` (untracked values skip
+/// it).
 #[inline(never)]
 pub(crate) fn apply<E: Element>(x: Operand<'_, E>, kind: UnaryKind<E>) -> Var<E> {
     let output = kind.forward(x.values());
@@ -456,7 +465,13 @@ impl<E: Element> Var<E> {
 impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// `kind` applied to every element.
     pub(crate) fn unary(&self, kind: UnaryKind<E>) -> Tensor<S, E, UnaryTape<T>> {
-        Tensor::from_var((E::compiled().unary)(self.operand(), kind))
+        if T::RECORDS {
+            Tensor::from_var((E::compiled().unary)(self.operand(), kind))
+        } else {
+            // Nothing to record: the function's loop, one call away.
+            let values = (E::compiled().unary_values)(self.as_slice(), kind);
+            Tensor::from_var(Var::constant(values))
+        }
     }
 }
 

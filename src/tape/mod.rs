@@ -100,6 +100,11 @@ pub trait Tape:
     /// The tape's name as `Debug` prints it.
     const NAME: &'static str;
 
+    /// Whether operations on tensors of this tape are recorded (`Tracked` only): lets
+    /// an operation on untracked values take its inline path, known at compile time.
+    #[doc(hidden)]
+    const RECORDS: bool;
+
     #[doc(hidden)]
     fn graph_ref<E: Element>(handle: &Self::Handle<E>) -> Option<&GraphRef<E>>;
 
@@ -115,6 +120,7 @@ impl Tape for NoGrad {
     type Plain = NoGrad;
     type Handle<E: Element> = ();
     const NAME: &'static str = "NoGrad";
+    const RECORDS: bool = false;
 
     fn graph_ref<E: Element>(_: &()) -> Option<&GraphRef<E>> {
         None
@@ -127,6 +133,7 @@ impl Tape for Detached {
     type Plain = NoGrad;
     type Handle<E: Element> = ();
     const NAME: &'static str = "Detached";
+    const RECORDS: bool = false;
 
     fn graph_ref<E: Element>(_: &()) -> Option<&GraphRef<E>> {
         None
@@ -139,6 +146,7 @@ impl Tape for Tracked {
     type Plain = Tracked;
     type Handle<E: Element> = GraphRef<E>;
     const NAME: &'static str = "Tracked";
+    const RECORDS: bool = true;
 
     fn graph_ref<E: Element>(handle: &GraphRef<E>) -> Option<&GraphRef<E>> {
         Some(handle)
