@@ -166,7 +166,7 @@ impl<E: Element> GraphCell<E> {
     /// forwarding entry becomes an empty graph again, with the arena it had before its
     /// nodes moved (so that merging graphs, as `f(x) + x * x` does, costs no allocation
     /// in the next step).
-    pub(crate) fn give_back(cell: Arc<Self>) {
+    fn give_back(cell: Arc<Self>) {
         {
             let mut state = cell.lock();
             match &mut *state {
