@@ -166,15 +166,20 @@ impl<E: Element> GraphCell<E> {
     /// forwarding entry becomes an empty graph again, with the arena it had before its
     /// nodes moved (so that merging graphs, as `f(x) + x * x` does, costs no allocation
     /// in the next step).
-    fn give_back(cell: Arc<Self>) {
-        {
-            let mut state = cell.lock();
-            match &mut *state {
-                CellState::Live(graph) => graph.clear(),
-                CellState::Moved { spare, .. } => {
-                    let spare = core::mem::take(spare);
-                    *state = CellState::Live(spare);
-                }
+    fn give_back(mut cell: Arc<Self>) {
+        // The caller held the last handle, so the state is reached without locking.
+        let Some(cell_state) = Arc::get_mut(&mut cell) else {
+            return;
+        };
+        let state = cell_state
+            .state
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        match state {
+            CellState::Live(graph) => graph.clear(),
+            CellState::Moved { spare, .. } => {
+                let spare = core::mem::take(spare);
+                *state = CellState::Live(spare);
             }
         }
         let _ = crate::workspace::with(|w: &crate::workspace::Workspace<E>| {
@@ -375,16 +380,17 @@ pub(crate) fn record<E: Element>(
     });
     match (nodes.next(), nodes.next()) {
         (None, _) => {
-            let cell = GraphCell::empty();
-            let index = {
-                let mut state = cell.lock();
-                if !matches!(*state, CellState::Live(_)) {
-                    *state = CellState::Live(Graph::default());
+            let mut cell = GraphCell::empty();
+            let index = match Arc::get_mut(&mut cell) {
+                // A new or given-back cell has no other handle: no lock needed.
+                Some(fresh) => {
+                    let state = fresh
+                        .state
+                        .get_mut()
+                        .unwrap_or_else(PoisonError::into_inner);
+                    push_first(state, op, out, places)
                 }
-                match &mut *state {
-                    CellState::Live(graph) => push_with_inputs(graph, op, out, places, [0, 0]),
-                    CellState::Moved { .. } => 0,
-                }
+                None => push_first(&mut cell.lock(), op, out, places),
             };
             GraphRef(Place::Node { cell, index })
         }
@@ -410,9 +416,96 @@ pub(crate) fn record<E: Element>(
     }
 }
 
-/// The slow path of [`record`]: the two tracked inputs were recorded in different cells,
-/// which by now may resolve to one graph, or must be merged (smaller into larger).
+/// Pushes the first node of a graph (after the leaf nodes of its inputs) into `state`.
+fn push_first<E: Element>(
+    state: &mut CellState<E>,
+    op: Op<E>,
+    out: Produced,
+    places: [Option<Input<'_, E>>; 2],
+) -> u32 {
+    if !matches!(*state, CellState::Live(_)) {
+        *state = CellState::Live(Graph::default());
+    }
+    match state {
+        CellState::Live(graph) => push_with_inputs(graph, op, out, places, [0, 0]),
+        CellState::Moved { .. } => 0,
+    }
+}
+
+/// Locks two distinct cells in address order, so that two threads merging the same
+/// pair cannot deadlock; the guards come back in the order of the arguments.
+fn lock_pair<'c, E: Element>(
+    a: &'c Arc<GraphCell<E>>,
+    b: &'c Arc<GraphCell<E>>,
+) -> (MutexGuard<'c, CellState<E>>, MutexGuard<'c, CellState<E>>) {
+    if Arc::as_ptr(a) < Arc::as_ptr(b) {
+        let a_guard = a.lock();
+        (a_guard, b.lock())
+    } else {
+        let b_guard = b.lock();
+        (a.lock(), b_guard)
+    }
+}
+
+/// Appends the smaller of two live graphs to the larger and leaves a forwarding entry in
+/// the smaller's cell; returns the graph that holds both, the offset of the moved nodes,
+/// and whether `a` moved. `None` (nothing changed) unless both are live.
+fn merge_locked<'g, E: Element>(
+    a: (&'g mut CellState<E>, &Arc<GraphCell<E>>),
+    b: (&'g mut CellState<E>, &Arc<GraphCell<E>>),
+) -> Option<(&'g mut Graph<E>, u32, bool)> {
+    let (a_len, b_len) = (live_len(a.0)?, live_len(b.0)?);
+    // `a` stays in place on a tie.
+    let a_moves = a_len < b_len;
+    let ((larger, larger_cell), (smaller, _)) = if a_moves { (b, a) } else { (a, b) };
+    let (CellState::Live(larger_graph), CellState::Live(smaller_graph)) = (larger, &mut *smaller)
+    else {
+        return None;
+    };
+    let offset = larger_graph.append(smaller_graph);
+    *smaller = CellState::Moved {
+        into: Arc::clone(larger_cell),
+        offset,
+        spare: core::mem::take(smaller_graph),
+    };
+    Some((larger_graph, offset, a_moves))
+}
+
+/// The path of [`record`] for two tracked inputs recorded in different cells: both
+/// cells are usually live (two graphs started from leaves, as in `f(x) + x * x`), and
+/// are merged under their two locks; otherwise they are resolved first, and may turn
+/// out to be one graph by now.
 fn record_across<E: Element>(
+    op: Op<E>,
+    out: Produced,
+    places: [Option<Input<'_, E>>; 2],
+    a: (&Arc<GraphCell<E>>, u32),
+    b: (&Arc<GraphCell<E>>, u32),
+) -> GraphRef<E> {
+    {
+        let (mut a_guard, mut b_guard) = lock_pair(a.0, b.0);
+        if let Some((graph, offset, a_moved)) =
+            merge_locked((&mut *a_guard, a.0), (&mut *b_guard, b.0))
+        {
+            let indices = if a_moved {
+                [a.1 + offset, b.1]
+            } else {
+                [a.1, b.1 + offset]
+            };
+            let index = push_with_inputs(graph, op, out, places, indices);
+            let larger = if a_moved { b.0 } else { a.0 };
+            return GraphRef(Place::Node {
+                cell: Arc::clone(larger),
+                index,
+            });
+        }
+    }
+    record_resolved(op, out, places, a, b)
+}
+
+/// [`record_across`] when a cell was a forwarding entry: resolves both inputs to live
+/// graphs and records there, merging if they are still two.
+fn record_resolved<E: Element>(
     op: Op<E>,
     out: Produced,
     places: [Option<Input<'_, E>>; 2],
@@ -434,53 +527,22 @@ fn record_across<E: Element>(
             }
             continue;
         }
-        // Lock in address order so two threads merging the same pair cannot deadlock.
-        let a_first = Arc::as_ptr(&a_cell) < Arc::as_ptr(&b_cell);
-        let (first, second) = if a_first {
-            (&a_cell, &b_cell)
-        } else {
-            (&b_cell, &a_cell)
-        };
-        let first_guard = first.lock();
-        let second_guard = second.lock();
-        let (Some(first_len), Some(second_len)) = (live_len(&first_guard), live_len(&second_guard))
+        let (mut a_guard, mut b_guard) = lock_pair(&a_cell, &b_cell);
+        let Some((graph, offset, a_moved)) =
+            merge_locked((&mut *a_guard, &a_cell), (&mut *b_guard, &b_cell))
         else {
             // Another thread moved one of them in between: resolve again.
             continue;
         };
-        let first_is_larger = first_len >= second_len;
-        let (mut larger_guard, mut smaller_guard, larger_cell) = if first_is_larger {
-            (first_guard, second_guard, first)
-        } else {
-            (second_guard, first_guard, second)
-        };
-        let forward = CellState::Moved {
-            into: Arc::clone(larger_cell),
-            offset: 0,
-            spare: Graph::default(),
-        };
-        let taken = core::mem::replace(&mut *smaller_guard, forward);
-        let (CellState::Live(mut smaller_graph), CellState::Live(larger_graph)) =
-            (taken, &mut *larger_guard)
-        else {
-            // Both were seen live under these same locks; nothing to undo can arise.
-            continue;
-        };
-        let offset = larger_graph.append(&mut smaller_graph);
-        *smaller_guard = CellState::Moved {
-            into: Arc::clone(larger_cell),
-            offset,
-            spare: smaller_graph,
-        };
-        let a_moved = a_first != first_is_larger;
         let indices = if a_moved {
             [a_index + offset, b_index]
         } else {
             [a_index, b_index + offset]
         };
-        let index = push_with_inputs(larger_graph, op, out, places, indices);
+        let index = push_with_inputs(graph, op, out, places, indices);
+        drop((a_guard, b_guard));
         return GraphRef(Place::Node {
-            cell: Arc::clone(larger_cell),
+            cell: if a_moved { b_cell } else { a_cell },
             index,
         });
     }

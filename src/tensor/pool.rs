@@ -120,7 +120,11 @@ pub(crate) fn recycle<E: Element>(buffer: Arc<[E]>) {
     }
 }
 
-/// Takes the buffer out of `slot` for recycling, leaving the shared empty one.
+/// Takes the buffer out of `slot` for recycling, leaving the shared empty one, if
+/// nothing else holds it. A shared buffer (a value a graph saved) is left in place: the
+/// slot's own drop lets go of it, one reference-count update instead of three.
 pub(crate) fn recycle_in_place<E: Element>(slot: &mut Arc<[E]>) {
-    recycle(core::mem::replace(slot, E::empty_storage()));
+    if !slot.is_empty() && Arc::strong_count(slot) == 1 {
+        recycle(core::mem::replace(slot, E::empty_storage()));
+    }
 }
