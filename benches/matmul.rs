@@ -3,7 +3,7 @@
 //! and 512.
 //!
 //! Read `matmul_n{n}/typegrad_fwd_bwd` ÷ `matmul_n{n}/raw_sgemm_x3` (target: at most
-//! 1.05). The backward is seeded with ones through `backward_with`, so no reduction is
+//! 1.05), or the paired ratio printed after them (see `common::paired_ratio`). The backward is seeded with ones through `backward_with`, so no reduction is
 //! added to the product. The baseline writes each product (beta = 0) into buffers
 //! allocated once, outside the timed loop.
 
@@ -51,17 +51,27 @@ fn bench_size<const N: usize>(crit: &mut criterion::Criterion, samples: usize, s
     group.bench_function("typegrad_fwd_bwd", |bench| {
         bench.iter(|| black_box(fwd_bwd(black_box(&a), black_box(&b), black_box(&seed))))
     });
-    group.bench_function("raw_sgemm_x3", |bench| {
-        bench.iter(|| {
-            let rm = View::row_major;
-            let (a, b, dc) = (black_box(&ra), black_box(&rb), black_box(&dc));
-            sgemm(rm(a, N, N), rm(b, N, N), &mut c);
-            sgemm(rm(dc, N, N), rm(b, N, N).t(), &mut da);
-            sgemm(rm(a, N, N).t(), rm(dc, N, N), &mut db);
-            black_box((&c, &da, &db));
-        })
-    });
+    let mut raw = || {
+        let rm = View::row_major;
+        let (a, b, dc) = (black_box(&ra), black_box(&rb), black_box(&dc));
+        sgemm(rm(a, N, N), rm(b, N, N), &mut c);
+        sgemm(rm(dc, N, N), rm(b, N, N).t(), &mut da);
+        sgemm(rm(a, N, N).t(), rm(dc, N, N), &mut db);
+        black_box((&c, &da, &db));
+    };
+    group.bench_function("raw_sgemm_x3", |bench| bench.iter(&mut raw));
     group.finish();
+    // About a second per size: enough rounds for stable quartiles.
+    let per = (1 << 27) / (N * N * N);
+    common::paired_ratio(
+        &format!("matmul_n{N}: typegrad_fwd_bwd / raw_sgemm_x3"),
+        40,
+        per.max(1),
+        || {
+            black_box(fwd_bwd(black_box(&a), black_box(&b), black_box(&seed)));
+        },
+        raw,
+    );
 }
 
 fn main() {

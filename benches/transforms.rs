@@ -6,12 +6,14 @@
 //!
 //! Both sides' results are checked against each other before timing.
 
-use std::hint::black_box;
-use std::time::Duration;
+// The shared settings and paired timing; not the sgemm baseline.
+#[allow(dead_code)]
+mod common;
 
 use criterion::Criterion;
 use nalgebra::{SMatrix, SVector};
 use num_dual::{hessian, jacobian, Dual2SVec64, DualNum, DualSVec64};
+use std::hint::black_box;
 use typegrad::func;
 use typegrad::prelude::*;
 
@@ -90,13 +92,32 @@ fn bench(crit: &mut Criterion) {
         bench.iter(|| black_box(hessian(rosenbrock_dual, black_box(&x10_dual))))
     });
     group.finish();
+    common::paired_ratio(
+        "jacobian_6x6: typegrad / num_dual",
+        200,
+        2000,
+        || {
+            black_box(func::jacobian(f, black_box(&x6)));
+        },
+        || {
+            black_box(jacobian(f_dual, black_box(&x6_dual)));
+        },
+    );
+    common::paired_ratio(
+        "hessian_rosenbrock10: typegrad / num_dual",
+        100,
+        200,
+        || {
+            let _ = black_box(func::hessian(rosenbrock, black_box(&x10t)));
+        },
+        || {
+            black_box(hessian(rosenbrock_dual, black_box(&x10_dual)));
+        },
+    );
 }
 
 fn main() {
-    let mut crit = Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-        .configure_from_args();
+    let mut crit = common::criterion();
     bench(&mut crit);
     crit.final_summary();
 }

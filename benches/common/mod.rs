@@ -100,3 +100,53 @@ pub fn criterion() -> Criterion {
         .measurement_time(Duration::from_secs(3))
         .configure_from_args()
 }
+
+/// Times `ours` and `baseline` in alternating rounds of `per` calls each, `rounds`
+/// times, and prints the median of the per-round ratios with its quartiles.
+///
+/// Criterion measures one function after the other, so on a shared machine whose speed
+/// drifts by 10% between minutes, a ratio of two medians moves by as much; the paired
+/// ratio compares calls made within the same fraction of a second.
+pub fn paired_ratio(
+    name: &str,
+    rounds: usize,
+    per: usize,
+    mut ours: impl FnMut(),
+    mut baseline: impl FnMut(),
+) {
+    let time = |f: &mut dyn FnMut()| {
+        let start = std::time::Instant::now();
+        for _ in 0..per {
+            f();
+        }
+        start.elapsed().as_secs_f64() / per as f64
+    };
+    for _ in 0..rounds.div_ceil(10) {
+        time(&mut ours);
+        time(&mut baseline);
+    }
+    let (mut ratios, mut ours_times, mut baseline_times) = (vec![], vec![], vec![]);
+    for _ in 0..rounds {
+        let (a, b) = (time(&mut ours), time(&mut baseline));
+        ratios.push(a / b);
+        ours_times.push(a);
+        baseline_times.push(b);
+    }
+    for values in [&mut ratios, &mut ours_times, &mut baseline_times] {
+        values.sort_by(f64::total_cmp);
+    }
+    let at = |values: &[f64], q: usize| values.get(q * values.len().saturating_sub(1) / 4).copied();
+    if let (Some(q1), Some(median), Some(q3), Some(a), Some(b)) = (
+        at(&ratios, 1),
+        at(&ratios, 2),
+        at(&ratios, 3),
+        at(&ours_times, 2),
+        at(&baseline_times, 2),
+    ) {
+        println!(
+            "{name}: paired ratio {median:.3} (quartiles {q1:.3} .. {q3:.3}, {rounds} rounds; medians {:.3} us / {:.3} us)",
+            a * 1e6,
+            b * 1e6
+        );
+    }
+}
