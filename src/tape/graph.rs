@@ -618,6 +618,14 @@ mod tests {
         }
     }
 
+    /// The cell a node's handle names (before any forwarding).
+    fn cell_of<S: Shape>(t: &Tensor<S, f64, Tracked>) -> *const GraphCell<f64> {
+        match t.graph_ref().map(|r| &r.0) {
+            Some(Place::Node { cell, .. }) => Arc::as_ptr(cell),
+            _ => core::ptr::null(),
+        }
+    }
+
     #[test]
     fn a_leaf_used_as_both_operands_is_one_node_and_gets_both_gradients() {
         let x = Tensor::from_array([3.0f64, -2.0]).track();
@@ -636,6 +644,44 @@ mod tests {
         let grads = y.sum().backward();
         assert_eq!(grads.get(&a).map(|g| g.to_vec()), Some(vec![3.0, -2.0]));
         assert_eq!(grads.get(&b).map(|g| g.to_vec()), Some(vec![3.0, -2.0]));
+    }
+
+    #[test]
+    fn a_forwarded_handle_merges_with_a_third_graph_from_either_side() {
+        for moved_on_the_left in [true, false] {
+            let x = Tensor::from_array([0.5f64, 1.5]).track();
+            let y = Tensor::from_array([2.0f64, -1.0]).track();
+            let (a, b) = (&x * 2.0, &x * 3.0);
+            // One of `a` and `b` now sits behind a forwarding entry.
+            let merged = &a + &b;
+            let (moved, kept) = if cell_of(&a) == cell_of(&merged) {
+                (&b, &a)
+            } else {
+                (&a, &b)
+            };
+            assert_ne!(cell_of(moved), cell_of(&merged));
+            assert_eq!(
+                node_count(moved),
+                5,
+                "resolved through the forwarding entry"
+            );
+            let third = &y * &y;
+            let product = if moved_on_the_left {
+                moved * &third
+            } else {
+                &third * moved
+            };
+            let total = (product + merged + kept).sum();
+            let grads = total.backward();
+            // moved = c x with c = 2 or 3; d/dx of c x y² + 5 x + c' x, d/dy of c x y².
+            let c = if core::ptr::eq(moved, &a) { 2.0 } else { 3.0 };
+            let other = 5.0 - c;
+            let (xs, ys) = ([0.5f64, 1.5], [2.0f64, -1.0]);
+            let dx: Vec<f64> = (0..2).map(|i| c * ys[i] * ys[i] + 5.0 + other).collect();
+            let dy: Vec<f64> = (0..2).map(|i| 2.0 * c * xs[i] * ys[i]).collect();
+            assert_eq!(grads.get(&x).map(|g| g.to_vec()), Some(dx));
+            assert_eq!(grads.get(&y).map(|g| g.to_vec()), Some(dy));
+        }
     }
 
     #[test]

@@ -133,3 +133,80 @@ fn empty_tensors_never_panic() {
     let z: Tensor<Rank1<0>, f32, Tracked> = x.reshape();
     let _ = z.backward_with(&Tensor::zeros());
 }
+
+/// Threads combining values of the same graphs in opposite orders, so that merges of one
+/// pair of graphs race from both sides (locks taken in address order, forwarding entries
+/// resolved while another thread moves them): every product still reaches the gradient.
+#[test]
+fn concurrent_merges_of_shared_graphs_keep_every_path() {
+    for round in 0..20 {
+        let leaves: Vec<Tensor<Rank1<2>, f64, Tracked>> = (0..4)
+            .map(|i| Tensor::from_array([i as f64 + 1.0, -(i as f64) - round as f64]).track())
+            .collect();
+        // Each leaf starts a graph of its own.
+        let starts: Vec<_> = leaves.iter().map(|x| x * 2.0).collect();
+        let pairs = |t: usize| -> Vec<(usize, usize)> {
+            (0..48)
+                .map(|r| {
+                    let (a, b) = ((r + t) % 4, (r * 3 + 1) % 4);
+                    if t % 2 == 0 {
+                        (a, b)
+                    } else {
+                        (b, a)
+                    }
+                })
+                .collect()
+        };
+        let totals: Vec<Tensor<Rank1<2>, f64, Tracked>> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..4)
+                .map(|t| {
+                    let (starts, leaves) = (&starts, &leaves);
+                    s.spawn(move || {
+                        let mut acc = &starts[t] * 0.0;
+                        for (a, b) in pairs(t) {
+                            // A new small graph, merged into the larger one from the
+                            // left or from the right.
+                            let fresh = &leaves[a] * &leaves[b];
+                            acc = if t % 2 == 0 { acc + fresh } else { fresh + acc };
+                            // Values of the shared graphs, merged by the other threads.
+                            acc = acc + &starts[a] * &starts[b];
+                        }
+                        acc
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().expect("thread finished"))
+                .collect()
+        });
+        let total = totals
+            .into_iter()
+            .fold(None::<Tensor<Rank1<2>, f64, Tracked>>, |sum, t| {
+                Some(match sum {
+                    Some(sum) => sum + t,
+                    None => t,
+                })
+            })
+            .expect("four totals");
+        let grads = total.sum().backward();
+        // d/dx_a of x_a x_b + (2 x_a)(2 x_b) = 5 x_b, and of the starting 0 * 2 x_t: 0.
+        let values: Vec<Vec<f64>> = leaves.iter().map(|x| x.to_vec()).collect();
+        let mut expected = vec![vec![0.0; 2]; 4];
+        for t in 0..4 {
+            for (a, b) in pairs(t) {
+                for k in 0..2 {
+                    expected[a][k] += 5.0 * values[b][k];
+                    expected[b][k] += 5.0 * values[a][k];
+                }
+            }
+        }
+        for (i, leaf) in leaves.iter().enumerate() {
+            assert_eq!(
+                grads.get(leaf).map(|g| g.to_vec()),
+                Some(expected[i].clone()),
+                "leaf {i}, round {round}"
+            );
+        }
+    }
+}
