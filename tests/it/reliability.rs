@@ -149,7 +149,7 @@ fn concurrent_merges_of_shared_graphs_keep_every_path() {
             (0..48)
                 .map(|r| {
                     let (a, b) = ((r + t) % 4, (r * 3 + 1) % 4);
-                    if t % 2 == 0 {
+                    if t.is_multiple_of(2) {
                         (a, b)
                     } else {
                         (b, a)
@@ -167,7 +167,11 @@ fn concurrent_merges_of_shared_graphs_keep_every_path() {
                             // A new small graph, merged into the larger one from the
                             // left or from the right.
                             let fresh = &leaves[a] * &leaves[b];
-                            acc = if t % 2 == 0 { acc + fresh } else { fresh + acc };
+                            acc = if t.is_multiple_of(2) {
+                                acc + fresh
+                            } else {
+                                fresh + acc
+                            };
                             // Values of the shared graphs, merged by the other threads.
                             acc = acc + &starts[a] * &starts[b];
                         }
