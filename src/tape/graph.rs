@@ -448,16 +448,19 @@ fn lock_pair<'c, E: Element>(
 }
 
 /// Appends the smaller of two live graphs to the larger and leaves a forwarding entry in
-/// the smaller's cell; returns the graph that holds both, the offset of the moved nodes,
-/// and whether `a` moved. `None` (nothing changed) unless both are live.
+/// the smaller's cell. Each side is a cell's state, the cell and a node index in it;
+/// returns the graph that holds both, the two indices there, and whether `a` moved.
+/// `None` (nothing changed) unless both are live.
 fn merge_locked<'g, E: Element>(
-    a: (&'g mut CellState<E>, &Arc<GraphCell<E>>),
-    b: (&'g mut CellState<E>, &Arc<GraphCell<E>>),
-) -> Option<(&'g mut Graph<E>, u32, bool)> {
+    a: (&'g mut CellState<E>, &Arc<GraphCell<E>>, u32),
+    b: (&'g mut CellState<E>, &Arc<GraphCell<E>>, u32),
+) -> Option<(&'g mut Graph<E>, [u32; 2], bool)> {
     let (a_len, b_len) = (live_len(a.0)?, live_len(b.0)?);
-    // `a` stays in place on a tie.
+    // `a` stays in place on a tie: which graph moves must not depend on where the cells
+    // sit in memory, since node order is the order gradients are summed in.
     let a_moves = a_len < b_len;
-    let ((larger, larger_cell), (smaller, _)) = if a_moves { (b, a) } else { (a, b) };
+    let (a_index, b_index) = (a.2, b.2);
+    let ((larger, larger_cell, _), (smaller, _, _)) = if a_moves { (b, a) } else { (a, b) };
     let (CellState::Live(larger_graph), CellState::Live(smaller_graph)) = (larger, &mut *smaller)
     else {
         return None;
@@ -468,7 +471,12 @@ fn merge_locked<'g, E: Element>(
         offset,
         spare: core::mem::take(smaller_graph),
     };
-    Some((larger_graph, offset, a_moves))
+    let indices = if a_moves {
+        [a_index + offset, b_index]
+    } else {
+        [a_index, b_index + offset]
+    };
+    Some((larger_graph, indices, a_moves))
 }
 
 /// The path of [`record`] for two tracked inputs recorded in different cells: both
@@ -484,14 +492,9 @@ fn record_across<E: Element>(
 ) -> GraphRef<E> {
     {
         let (mut a_guard, mut b_guard) = lock_pair(a.0, b.0);
-        if let Some((graph, offset, a_moved)) =
-            merge_locked((&mut *a_guard, a.0), (&mut *b_guard, b.0))
+        if let Some((graph, indices, a_moved)) =
+            merge_locked((&mut *a_guard, a.0, a.1), (&mut *b_guard, b.0, b.1))
         {
-            let indices = if a_moved {
-                [a.1 + offset, b.1]
-            } else {
-                [a.1, b.1 + offset]
-            };
             let index = push_with_inputs(graph, op, out, places, indices);
             let larger = if a_moved { b.0 } else { a.0 };
             return GraphRef(Place::Node {
@@ -528,16 +531,12 @@ fn record_resolved<E: Element>(
             continue;
         }
         let (mut a_guard, mut b_guard) = lock_pair(&a_cell, &b_cell);
-        let Some((graph, offset, a_moved)) =
-            merge_locked((&mut *a_guard, &a_cell), (&mut *b_guard, &b_cell))
-        else {
+        let Some((graph, indices, a_moved)) = merge_locked(
+            (&mut *a_guard, &a_cell, a_index),
+            (&mut *b_guard, &b_cell, b_index),
+        ) else {
             // Another thread moved one of them in between: resolve again.
             continue;
-        };
-        let indices = if a_moved {
-            [a_index + offset, b_index]
-        } else {
-            [a_index, b_index + offset]
         };
         let index = push_with_inputs(graph, op, out, places, indices);
         drop((a_guard, b_guard));
