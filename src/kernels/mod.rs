@@ -238,17 +238,19 @@ fn dot<E: num_traits::Float>(x: &[E], y: &[E]) -> E {
     (sums[0] + sums[1]) + (sums[2] + sums[3]) + tail
 }
 
-/// `a · b` into a new zero-filled row-major buffer, through [`gemm`].
-fn gemm_into_zeros<E: Element>(a: MatRef<'_, E>, b: MatRef<'_, E>) -> std::sync::Arc<[E]> {
-    let mut out = crate::tensor::pool::take_zeroed(a.rows * b.cols);
-    gemm(
-        E::one(),
-        a,
-        b,
-        E::zero(),
-        std::sync::Arc::make_mut(&mut out),
-    );
-    out
+/// `a · b` into a new row-major buffer through [`gemm`] with `beta = 0`, which writes
+/// every element and reads none: a pooled buffer's old contents never show through.
+fn gemm_into_pooled<E: Element>(a: MatRef<'_, E>, b: MatRef<'_, E>) -> std::sync::Arc<[E]> {
+    let len = a.rows * b.cols;
+    let mut out = crate::tensor::pool::take(len);
+    if let Some(target) = std::sync::Arc::get_mut(&mut out) {
+        gemm(E::one(), a, b, E::zero(), target);
+        return out;
+    }
+    // `take` hands out buffers nothing else holds; this keeps the code panic-free.
+    let mut values = vec![E::zero(); len];
+    gemm(E::one(), a, b, E::zero(), &mut values);
+    values.into()
 }
 
 /// `a · b` into a new row-major buffer, never initialised beforehand: matrixmultiply
@@ -257,7 +259,7 @@ fn gemm_into_zeros<E: Element>(a: MatRef<'_, E>, b: MatRef<'_, E>) -> std::sync:
 pub(crate) fn gemm_new<E: Element>(a: MatRef<'_, E>, b: MatRef<'_, E>) -> std::sync::Arc<[E]> {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     if m * k * n <= TINY_PRODUCT {
-        return gemm_into_zeros(a, b);
+        return gemm_into_pooled(a, b);
     }
     // A buffer left from an earlier step is written over (beta = 0 reads none of it).
     if let Some(mut out) = crate::tensor::pool::reuse::<E>(m * n) {
@@ -274,7 +276,7 @@ pub(crate) fn gemm_new<E: Element>(a: MatRef<'_, E>, b: MatRef<'_, E>) -> std::s
     let mut out = std::sync::Arc::<[E]>::new_uninit_slice(m * n);
     let Some(target) = std::sync::Arc::get_mut(&mut out) else {
         // A freshly allocated Arc is unique; this path only keeps the code panic-free.
-        return gemm_into_zeros(a, b);
+        return gemm_into_pooled(a, b);
     };
     let stride = |s: usize| s as isize;
     // SAFETY: `a` and `b` address only elements inside their slices (asserted above);

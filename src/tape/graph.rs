@@ -31,10 +31,30 @@ pub(crate) struct LeafId(NonZeroU64);
 
 impl LeafId {
     /// A fresh id, never handed out before in this process.
+    ///
+    /// Each thread takes ids in blocks from one process-wide counter, so that tracking a
+    /// value (every parameter, every training step) costs no locked instruction.
     pub(crate) fn fresh() -> Self {
-        static NEXT: AtomicU64 = AtomicU64::new(1);
-        // The counter would need 2^64 leaves to wrap to zero; `MAX` keeps this total.
-        LeafId(NonZeroU64::new(NEXT.fetch_add(1, Ordering::Relaxed)).unwrap_or(NonZeroU64::MAX))
+        const BLOCK: u64 = 1 << 16;
+        static NEXT_BLOCK: AtomicU64 = AtomicU64::new(1);
+        thread_local! {
+            /// The next id of this thread's block, and the end of the block.
+            static BLOCK_LEFT: core::cell::Cell<(u64, u64)> = const { core::cell::Cell::new((0, 0)) };
+        }
+        let id = BLOCK_LEFT
+            .try_with(|left| {
+                let (mut next, mut end) = left.get();
+                if next == end {
+                    next = NEXT_BLOCK.fetch_add(BLOCK, Ordering::Relaxed);
+                    end = next.saturating_add(BLOCK);
+                }
+                left.set((next + 1, end));
+                next
+            })
+            // While the thread is being torn down: one id of a block of its own.
+            .unwrap_or_else(|_| NEXT_BLOCK.fetch_add(BLOCK, Ordering::Relaxed));
+        // The counter would need 2^64 ids to wrap to zero; `MAX` keeps this total.
+        LeafId(NonZeroU64::new(id).unwrap_or(NonZeroU64::MAX))
     }
 
     /// An id for a handle that is being dropped, never looked up.
@@ -623,6 +643,28 @@ mod tests {
             Some(Place::Node { cell, .. }) => Arc::as_ptr(cell),
             _ => core::ptr::null(),
         }
+    }
+
+    #[test]
+    fn leaf_ids_are_unique_across_threads_and_blocks() {
+        // More ids per thread than one block holds, on several threads at once.
+        let per_thread: Vec<Vec<LeafId>> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| (0..70_000).map(|_| LeafId::fresh()).collect()))
+                .collect();
+            workers.into_iter().filter_map(|w| w.join().ok()).collect()
+        });
+        assert_eq!(per_thread.len(), 4);
+        for ids in &per_thread {
+            assert!(
+                ids.windows(2).all(|w| w[0] < w[1]),
+                "increasing on a thread"
+            );
+        }
+        let mut all: Vec<LeafId> = per_thread.into_iter().flatten().collect();
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), 4 * 70_000);
     }
 
     #[test]
