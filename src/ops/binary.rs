@@ -61,7 +61,9 @@ impl BinaryKind {
             BinaryKind::Div => E::one() / r,
             BinaryKind::Maximum => unordered_or(l, r, share(l > r, l == r)),
             BinaryKind::Minimum => unordered_or(l, r, share(l < r, l == r)),
-            BinaryKind::Atan2 => r / (l * l + r * r),
+            // Divided by the hypotenuse twice: `l² + r²` would overflow or underflow
+            // for operands the result is well defined for.
+            BinaryKind::Atan2 => r / l.hypot(r) / l.hypot(r),
             BinaryKind::Pow => unordered_or(l, r, pow_base_partial(l, r)),
         }
     }
@@ -73,10 +75,12 @@ impl BinaryKind {
             BinaryKind::Add => E::one(),
             BinaryKind::Sub => -E::one(),
             BinaryKind::Mul => l,
-            BinaryKind::Div => -l / (r * r),
+            // `-(l / r) / r`, as PyTorch: `r * r` would overflow or underflow where the
+            // partial itself is an ordinary number (l = 1e300, r = 1e200: -1e-100).
+            BinaryKind::Div => -(l / r / r),
             BinaryKind::Maximum => unordered_or(l, r, share(r > l, l == r)),
             BinaryKind::Minimum => unordered_or(l, r, share(r < l, l == r)),
-            BinaryKind::Atan2 => -l / (l * l + r * r),
+            BinaryKind::Atan2 => -(l / l.hypot(r) / l.hypot(r)),
             BinaryKind::Pow => unordered_or(l, r, pow_exponent_partial(l, r)),
         }
     }
@@ -296,14 +300,29 @@ impl<E: Element> BinaryOp<E> {
                 (BinaryKind::Sub, _) => g.map(UnaryKind::Neg),
                 (BinaryKind::Mul, Some((l, r))) => g.mul(if k == 0 { r } else { l }),
                 (BinaryKind::Div, Some((_, r))) if k == 0 => g.div(r),
-                (BinaryKind::Div, Some((l, r))) => g.mul(l).div(r).div(r).map(UnaryKind::Neg),
-                // ∂/∂y = x / (x² + y²), ∂/∂x = -y / (x² + y²), with y on the left.
+                (BinaryKind::Div, Some((l, r))) => g.mul(&l.div(r).div(r)).map(UnaryKind::Neg),
+                // ∂/∂y = x / h / h, ∂/∂x = -y / h / h, with y on the left and h the
+                // hypotenuse, recorded as s·√((y/s)² + (x/s)²) for a constant scale s
+                // (the larger magnitude): the same function for any s > 0, so its
+                // derivatives are exact, and the squares neither overflow nor underflow.
                 (BinaryKind::Atan2, Some((l, r))) => {
-                    let squared_norm = l.mul(l).add(&r.mul(r));
+                    let scale = Var::constant(broadcast_values(&l.data, &r.data, |a, b| {
+                        // A NaN operand makes the result NaN through `l` and `r` anyway.
+                        let (a, b) = (a.abs(), b.abs());
+                        let larger = select(a >= b, a, b);
+                        select(larger.is_finite() && larger > E::zero(), larger, E::one())
+                    }));
+                    let (ls, rs) = (l.div(&scale), r.div(&scale));
+                    let hypotenuse = ls
+                        .mul(&ls)
+                        .add(&rs.mul(&rs))
+                        .map(UnaryKind::Sqrt)
+                        .mul(&scale);
+                    let over_squared = |v: &Var<E>| v.div(&hypotenuse).div(&hypotenuse);
                     if k == 0 {
-                        g.mul(r).div(&squared_norm)
+                        g.mul(&over_squared(r))
                     } else {
-                        g.mul(l).div(&squared_norm).map(UnaryKind::Neg)
+                        g.mul(&over_squared(l)).map(UnaryKind::Neg)
                     }
                 }
                 (BinaryKind::Pow, Some((l, r))) if k == 0 => {

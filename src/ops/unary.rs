@@ -278,6 +278,14 @@ unary_ops! {
     Acos => "AcosBackward0", saves(x: true, y: false),
         f(x) = x.acos(), df(x, y) = -E::one() / ((E::one() - x) * (E::one() + x)).sqrt(),
         record(g, x, y) = g.div(&one_minus_x_squared_sqrt(x)).map(UnaryKind::Neg);
+    /// `1 - x²`, computed as `(1 - x)(1 + x)` (no digits lost near ±1), with `f' = -2x`
+    /// as one rule: recorded as a product of `1 - x` and `1 + x`, its derivative would
+    /// be `-(1 + x) + (1 - x)`, which cancels near 0 (the second derivative of asin at
+    /// 1e-8 was off by 5e-10), and `0 · ∞` at ±1. Internal: the recorded derivative of
+    /// asin and acos; PyTorch's `1 - x * x` is its reverse-subtraction node.
+    OneMinusSquare => "RsubBackward1", saves(x: true, y: false),
+        f(x) = (E::one() - x) * (E::one() + x), df(x, y) = c::<E>(-2.0) * x,
+        record(g, x, y) = g.mul(&x.map(UnaryKind::MulScalar(c::<E>(-2.0))));
     /// `x` limited to `[min, max]`; `f'` is 1 inside and on the bounds, 0 outside (a
     /// constant, as relu's mask)
     Clamp(lo: E, hi: E) => "ClampBackward1", saves(x: true, y: false),
@@ -295,9 +303,7 @@ unary_ops! {
 
 /// `√((1 - x)(1 + x))` as recorded operations (the derivative of asin is its reciprocal).
 fn one_minus_x_squared_sqrt<E: Element>(x: &Var<E>) -> Var<E> {
-    x.map(UnaryKind::RsubScalar(E::one()))
-        .mul(&x.map(UnaryKind::AddScalar(E::one())))
-        .map(UnaryKind::Sqrt)
+    x.map(UnaryKind::OneMinusSquare).map(UnaryKind::Sqrt)
 }
 
 /// `x` limited to `[lo, hi]` as PyTorch's `clamp`: `min(max(x, lo), hi)`, so `hi` where

@@ -137,10 +137,11 @@ fn a_non_finite_gradient_names_the_operation_input_and_node() {
             node: 1
         }
     );
-    // n / d = 1 at n = d = 1e-300, but d/dd (n / d) = -n / d² overflows: the divisor,
-    // input 1. Nodes: 0 leaf n, 1 leaf d, 2 DivBackward0.
-    let n = Tensor::from_array([1e-300f64]).track();
-    let d = Tensor::from_array([1e-300f64]).track();
+    // n / d = 1e200 at n = 1, d = 1e-200, but d/dd (n / d) = -n / d² = -1e400 is beyond
+    // f64: the divisor, input 1. Nodes: 0 leaf n, 1 leaf d, 2 DivBackward0. (At
+    // n = d = 1e-300 the partial is -1e300, an ordinary number, computed as -(n / d) / d.)
+    let n = Tensor::from_array([1.0f64]).track();
+    let d = Tensor::from_array([1e-200f64]).track();
     let err = (&n / &d).sum().backward_checked().unwrap_err();
     assert_eq!(
         err,

@@ -6,6 +6,7 @@ mod cast;
 mod checked_backward;
 mod custom_functions;
 mod determinism;
+mod extreme_values;
 mod graphviz;
 mod masks_indices_stats;
 mod nan_propagation;

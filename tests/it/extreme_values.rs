@@ -1,0 +1,150 @@
+//! Derivatives at extreme magnitudes, where a formula can overflow or underflow in an
+//! intermediate although the derivative itself is an ordinary number (found by a
+//! differential test against PyTorch and exact arithmetic). Each case failed before its
+//! fix: a finite partial that came out 0, or NaN or infinity where a number is right.
+
+use typegrad::func;
+use typegrad::prelude::*;
+
+/// `∂(a / b)/∂b = -(a / b) / b`: `-a / b²` overflowed or underflowed in `b²`.
+#[test]
+fn division_by_huge_or_tiny_values_has_the_right_partial() {
+    let a = Tensor::from_array([0.0f64, 1e-300, 1e300, f64::INFINITY]).track();
+    let b = Tensor::from_array([1e-200f64, 1e-200, 1e200, 1e300]).track();
+    let grads = (&a / &b).sum().backward();
+    let db = grads.get(&b).map(|g| g.to_vec());
+    assert_eq!(db, Some(vec![-0.0, -1e100, -1e-100, f64::NEG_INFINITY]));
+    // The same partial in forward mode and in the recorded backward.
+    let (_, jvp) = func::jvp(
+        |b: &Tensor<Rank1<4>, f64, Tracked>| a.no_grad() / b,
+        &b.no_grad(),
+        &Tensor::ones(),
+    );
+    assert_eq!(jvp.to_vec(), vec![-0.0, -1e100, -1e-100, f64::NEG_INFINITY]);
+    let recorded = (&a / &b)
+        .sum()
+        .backward_create_graph()
+        .expect("built-in operations")
+        .get(&b)
+        .map(|g| g.to_vec());
+    assert_eq!(recorded, db);
+    let (a, b) = (
+        Tensor::from_array([0.0f32]).track(),
+        Tensor::from_array([1e-25f32]).track(),
+    );
+    let db = (&a / &b).sum().backward().get(&b).map(|g| g.as_slice()[0]);
+    assert_eq!(db, Some(-0.0));
+}
+
+/// The norm's second derivative divides by the norm twice, not by its square.
+#[test]
+fn the_norm_of_a_tiny_vector_has_finite_second_derivatives() {
+    let x = Tensor::from_array([1e-200f64, 1e-200, 1e-200, 1e-200]);
+    let h: Tensor<Rank2<4, 4>, f64> =
+        func::hessian(|x: &Tensor<Rank1<4>, f64, Tracked>| x.norm(), &x).expect("built-in");
+    // (I - u uᵀ) / ‖x‖ with ‖x‖ = 2e-200 and u = x / ‖x‖ = 1/2: 3.75e199 on the
+    // diagonal, -1.25e199 off it.
+    for (i, &v) in h.as_slice().iter().enumerate() {
+        let expected = if i % 5 == 0 { 3.75e199 } else { -1.25e199 };
+        assert!((v - expected).abs() <= 1e-12 * expected.abs(), "{i}: {v}");
+    }
+}
+
+/// atan2's partials divide by the hypotenuse twice: `y² + x²` overflowed or underflowed.
+#[test]
+fn atan2_far_from_the_origin_and_near_it_has_the_right_partials() {
+    let (y, x) = (
+        Tensor::from_array([0.0f32, 1e-25, 3e19]).track(),
+        Tensor::from_array([1e-25f32, 0.0, 3e19]).track(),
+    );
+    let loss = y.atan2(&x).sum();
+    let grads = loss.backward();
+    let (dy, dx) = (
+        grads.get(&y).map(|g| g.to_vec()),
+        grads.get(&x).map(|g| g.to_vec()),
+    );
+    let close = |got: Option<Vec<f32>>, want: [f32; 3]| {
+        let got = got.expect("a gradient");
+        got.iter()
+            .zip(want)
+            .all(|(g, w)| g == &w || (g - w).abs() <= 1e-6 * w.abs())
+    };
+    let diagonal = 1.0 / 6e19;
+    assert!(close(dy.clone(), [1e25, 0.0, diagonal]), "{dy:?}");
+    assert!(close(dx.clone(), [-0.0, -1e25, -diagonal]), "{dx:?}");
+    // The recorded partials (second derivatives' first step) give the same numbers.
+    let recorded = y.atan2(&x).sum().backward_create_graph().expect("built-in");
+    let (ry, rx) = (
+        recorded.get(&y).map(|g| g.to_vec()),
+        recorded.get(&x).map(|g| g.to_vec()),
+    );
+    assert!(close(ry.clone(), [1e25, 0.0, diagonal]), "{ry:?}");
+    assert!(close(rx.clone(), [-0.0, -1e25, -diagonal]), "{rx:?}");
+    // f64: y = 0, x = 1e-300 has ∂/∂y = 1 / x = 1e300.
+    let (y, x) = (
+        Tensor::from_array([0.0f64]).track(),
+        Tensor::from_array([1e-300f64]).track(),
+    );
+    let dy = y
+        .atan2(&x)
+        .sum()
+        .backward()
+        .get(&y)
+        .map(|g| g.as_slice()[0]);
+    // Within an ulp: 1e-300 / h / h rounds twice.
+    assert!(
+        dy.is_some_and(|d| (d - 1e300).abs() <= 1e-15 * 1e300),
+        "{dy:?}"
+    );
+    // The origin stays NaN, as documented.
+    let (y, x) = (
+        Tensor::from_array([0.0f64]).track(),
+        Tensor::from_array([0.0f64]).track(),
+    );
+    let dy = y
+        .atan2(&x)
+        .sum()
+        .backward()
+        .get(&y)
+        .map(|g| g.as_slice()[0]);
+    assert!(dy.is_some_and(f64::is_nan));
+}
+
+/// asin's and acos' second derivatives, `±x / (1 - x²)^(3/2)`: the recorded `1 - x²`
+/// used to cancel near 0 and give `0 · ∞` at ±1.
+#[test]
+fn asin_and_acos_second_derivatives_are_accurate_near_zero_and_infinite_at_one() {
+    let second = |x: f64| -> f64 {
+        let h: Tensor<Rank2<1, 1>, f64> = func::hessian(
+            |x: &Tensor<Rank1<1>, f64, Tracked>| x.asin().sum(),
+            &Tensor::from_array([x]),
+        )
+        .expect("built-in");
+        h.as_slice()[0]
+    };
+    for x in [1e-8f64, 1e-20, 0.3, -0.7] {
+        let exact = x / (1.0f64 - x * x).powf(1.5);
+        assert!(
+            (second(x) - exact).abs() <= 1e-15 * exact.abs(),
+            "{x}: {}",
+            second(x)
+        );
+    }
+    assert_eq!(second(1.0), f64::INFINITY);
+    assert_eq!(second(-1.0), f64::NEG_INFINITY);
+    let h: Tensor<Rank2<1, 1>, f64> = func::hessian(
+        |x: &Tensor<Rank1<1>, f64, Tracked>| x.acos().sum(),
+        &Tensor::from_array([1e-8]),
+    )
+    .expect("built-in");
+    let exact = -1e-8 / (1.0f64 - 1e-16).powf(1.5);
+    assert!((h.as_slice()[0] - exact).abs() <= 1e-15 * exact.abs());
+    // f32 near 0: the old form was off by 1.5e-5 relative at 1e-3.
+    let h: Tensor<Rank2<1, 1>, f32> = func::hessian(
+        |x: &Tensor<Rank1<1>, f32, Tracked>| x.asin().sum(),
+        &Tensor::from_array([1e-3f32]),
+    )
+    .expect("built-in");
+    let exact = 1e-3f64 / (1.0f64 - 1e-6).powf(1.5);
+    assert!(((h.as_slice()[0] as f64) - exact).abs() <= 2e-7 * exact);
+}
