@@ -85,6 +85,23 @@ impl BinaryKind {
         }
     }
 
+    /// `g · ∂f/∂l`, what the backward and forward rules add: the product with the
+    /// partial, but for a quotient `g / r` (PyTorch's form), since `1 / r` overflows for
+    /// a subnormal `r` where `g / r` is an ordinary number (or 0, for `g = 0`).
+    #[inline(always)]
+    fn times_dl<E: Element>(self, g: E, l: E, r: E) -> E {
+        match self {
+            BinaryKind::Div => g / r,
+            _ => g * self.dl(l, r),
+        }
+    }
+
+    /// `g · ∂f/∂r`.
+    #[inline(always)]
+    fn times_dr<E: Element>(self, g: E, l: E, r: E) -> E {
+        g * self.dr(l, r)
+    }
+
     fn name(self) -> &'static str {
         match self {
             BinaryKind::Add => "AddBackward0",
@@ -196,7 +213,7 @@ enum Side {
     Right,
 }
 
-/// `gs += grad * d(l, r)` for the operand on `side`, summing over the repetitions of a
+/// `gs += term(grad, l, r)` for the operand on `side`, summing over the repetitions of a
 /// broadcast operand.
 #[inline(always)]
 fn backward_broadcast<E: Element>(
@@ -204,12 +221,12 @@ fn backward_broadcast<E: Element>(
     grad: &[E],
     (l, r): (&[E], &[E]),
     side: Side,
-    d: impl Fn(E, E) -> E,
+    term: impl Fn(E, E, E) -> E,
 ) {
     let (nl, nr) = (l.len(), r.len());
     let add = |gs: &mut [E], grad: &[E], l: &[E], r: &[E]| {
         for (((s, &g), &a), &b) in gs.iter_mut().zip(grad).zip(l).zip(r) {
-            *s = *s + g * d(a, b);
+            *s = *s + term(g, a, b);
         }
     };
     if nl == nr {
@@ -269,10 +286,10 @@ impl<E: Element> BinaryOp<E> {
             Some((l, r)) => {
                 let operands = (&l[..nl.min(l.len())], &r[..nr.min(r.len())]);
                 if let Some(gl) = parents.get_mut(0) {
-                    with_kind!(kind, K => backward_broadcast(gl, grad, operands, Side::Left, |a, b| K.dl(a, b)));
+                    with_kind!(kind, K => backward_broadcast(gl, grad, operands, Side::Left, |g, a, b| K.times_dl(g, a, b)));
                 }
                 if let Some(gr) = parents.get_mut(1) {
-                    with_kind!(kind, K => backward_broadcast(gr, grad, operands, Side::Right, |a, b| K.dr(a, b)));
+                    with_kind!(kind, K => backward_broadcast(gr, grad, operands, Side::Right, |g, a, b| K.times_dr(g, a, b)));
                 }
             }
         }
@@ -369,13 +386,13 @@ impl<E: Element> BinaryOp<E> {
                     } else {
                         kind.dr(E::zero(), E::one())
                     };
-                    add_partial_times_tangent(out, t, t, t, |_, _| sign);
+                    add_terms(out, t, t, t, |t, _, _| sign * t);
                     continue;
                 };
                 with_kind!(kind, K => if k == 0 {
-                    add_partials_per_tangent(out, t, l, r, |a, b| K.dl(a, b))
+                    add_terms_per_tangent(out, t, l, r, |t, a, b| K.times_dl(t, a, b))
                 } else {
-                    add_partials_per_tangent(out, t, l, r, |a, b| K.dr(a, b))
+                    add_terms_per_tangent(out, t, l, r, |t, a, b| K.times_dr(t, a, b))
                 });
             }
             return;
@@ -411,9 +428,9 @@ impl<E: Element> BinaryOp<E> {
                         Some((l, r)) => {
                             let (l, r) = (&l[block(l, nl, c)], &r[block(r, nr, c)]);
                             with_kind!(kind, K => if k == 0 {
-                                add_partial_times_tangent(out, t, l, r, |a, b| K.dl(a, b))
+                                add_terms(out, t, l, r, |t, a, b| K.times_dl(t, a, b))
                             } else {
-                                add_partial_times_tangent(out, t, l, r, |a, b| K.dr(a, b))
+                                add_terms(out, t, l, r, |t, a, b| K.times_dr(t, a, b))
                             })
                         }
                     }
@@ -457,36 +474,30 @@ fn pow_exponent_partial_recorded<E: Element>(x: &Var<E>, p: &Var<E>) -> Var<E> {
     power.mul(&log)
 }
 
-/// `out += d(l, r) · t`, elementwise over equal-length slices.
+/// `out += term(t, l, r)` elementwise: a tangent times a partial derivative.
 #[inline(always)]
-fn add_partial_times_tangent<E: Element>(
-    out: &mut [E],
-    t: &[E],
-    l: &[E],
-    r: &[E],
-    d: impl Fn(E, E) -> E,
-) {
+fn add_terms<E: Element>(out: &mut [E], t: &[E], l: &[E], r: &[E], term: impl Fn(E, E, E) -> E) {
     // Equal lengths up front, so that the loop below has no bounds checks and vectorises.
     let n = out.len().min(t.len()).min(l.len()).min(r.len());
     let (out, t, l, r) = (&mut out[..n], &t[..n], &l[..n], &r[..n]);
     for j in 0..n {
-        out[j] = out[j] + d(l[j], r[j]) * t[j];
+        out[j] = out[j] + term(t[j], l[j], r[j]);
     }
 }
 
-/// `out += d(l, r) · t` for each tangent of a batch: `out` and `t` hold runs of the
-/// operands' common length.
+/// [`add_terms`] for each tangent of a batch: `out` and `t` hold runs of the operands'
+/// common length.
 #[inline(always)]
-fn add_partials_per_tangent<E: Element>(
+fn add_terms_per_tangent<E: Element>(
     out: &mut [E],
     t: &[E],
     l: &[E],
     r: &[E],
-    d: impl Fn(E, E) -> E + Copy,
+    term: impl Fn(E, E, E) -> E + Copy,
 ) {
     let len = l.len().max(1);
     for (out, t) in out.chunks_exact_mut(len).zip(t.chunks_exact(len)) {
-        add_partial_times_tangent(out, t, l, r, d);
+        add_terms(out, t, l, r, term);
     }
 }
 

@@ -20,6 +20,29 @@ use crate::tape::create_graph::NodeContext;
 use crate::tape::{Tape, UnaryTape};
 use crate::tensor::Tensor;
 
+/// `g · f'(x)` in the backward loop: the product, or the table's `times` form (a
+/// quotient where `f' = 1 / q` and `1 / q` overflows for a subnormal `q`, as
+/// PyTorch's `grad / self` does not).
+macro_rules! unary_times {
+    ($g:ident, $df:expr) => {
+        $g * $df
+    };
+    ($g:ident, $df:expr, $tg:ident, $times:expr) => {{
+        let $tg = $g;
+        $times
+    }};
+}
+
+/// Whether a table entry has a `times` form.
+macro_rules! unary_divides {
+    () => {
+        false
+    };
+    ($times:expr) => {
+        true
+    };
+}
+
 /// Writes [`UnaryKind`] and its forward and backward from the table of operations.
 macro_rules! unary_ops {
     ($(
@@ -28,6 +51,7 @@ macro_rules! unary_ops {
         saves(x: $save_x:literal, y: $save_y:literal),
         f($x:ident) = $f:expr,
         df($dx:ident, $dy:ident) = $df:expr,
+        $(times($tg:ident) = $times:expr,)?
         record($rg:ident, $rx:ident, $ry:ident) = $record:expr;
     )*) => {
         /// An elementwise function, with its scalar parameters if it has any.
@@ -71,9 +95,17 @@ macro_rules! unary_ops {
                     $( UnaryKind::$variant $(($($param),+))? => {
                         $($(let _ = $param;)+)?
                         for (((gx, &g), &$dx), &$dy) in gx.iter_mut().zip(g).zip(xs).zip(ys) {
-                            *gx = *gx + g * $df;
+                            *gx = *gx + unary_times!(g, $df $(, $tg, $times)?);
                         }
                     } )*
+                }
+            }
+
+            /// Whether `g · f'(x)` is computed as a quotient (`times` in the table), so
+            /// that a tangent must not be multiplied by a precomputed `f'(x)`.
+            fn divides(self) -> bool {
+                match self {
+                    $( UnaryKind::$variant { .. } => unary_divides!($($times)?), )*
                 }
             }
 
@@ -165,6 +197,7 @@ unary_ops! {
     /// `x / c`
     DivScalar(s: E) => "DivBackward0", saves(x: false, y: false),
         f(x) = x / s, df(x, y) = E::one() / s,
+        times(g) = g / s,
         record(g, x, y) = g.map(UnaryKind::DivScalar(s));
     /// `c / x`: `f' = -c / x² = -y / x`; PyTorch computes it as `reciprocal(x) * c`, so
     /// its name is the product's
@@ -211,6 +244,7 @@ unary_ops! {
     /// natural logarithm
     Ln => "LogBackward0", saves(x: true, y: false),
         f(x) = x.ln(), df(x, y) = E::one() / x,
+        times(g) = g / x,
         record(g, x, y) = g.div(x);
     /// square root
     Sqrt => "SqrtBackward0", saves(x: false, y: true),
@@ -250,6 +284,7 @@ unary_ops! {
     /// `ln(1 + x)`, accurate near 0
     Log1p => "Log1PBackward0", saves(x: true, y: false),
         f(x) = x.ln_1p(), df(x, y) = E::one() / (x + E::one()),
+        times(g) = g / (x + E::one()),
         record(g, x, y) = g.div(&x.map(UnaryKind::AddScalar(E::one())));
     /// `e^x - 1`, accurate near 0; `f' = e^x` (PyTorch computes `y + 1`, the same
     /// value, but only to an absolute `ε` where `e^x` is tiny)
@@ -391,8 +426,10 @@ impl<E: Element> UnaryOp<E> {
         }
         let xs = self.input.as_deref().unwrap_or(t);
         let ys = self.output.as_deref().unwrap_or(t);
-        if batch == 1 {
-            self.kind.backward(t, xs, ys, out);
+        if batch == 1 || self.kind.divides() {
+            for (out, t) in out.chunks_exact_mut(len).zip(t.chunks_exact(len)) {
+                self.kind.backward(t, xs, ys, out);
+            }
             return;
         }
         // f'(x) once, into the first tangent's place, then applied to every tangent

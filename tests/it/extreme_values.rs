@@ -148,3 +148,42 @@ fn asin_and_acos_second_derivatives_are_accurate_near_zero_and_infinite_at_one()
     let exact = 1e-3f64 / (1.0f64 - 1e-6).powf(1.5);
     assert!(((h.as_slice()[0] as f64) - exact).abs() <= 2e-7 * exact);
 }
+
+/// `g / x` rather than `g · (1 / x)`: for a subnormal `x`, `1 / x` overflows, so a small
+/// incoming gradient gave infinity and a zero one (a Jacobian's other columns) NaN.
+#[test]
+fn reciprocal_partials_of_subnormal_values_divide() {
+    let x = Tensor::from_array([1e-310f64, 2.0]).track();
+    let ln = (x.ln() * 1e-10)
+        .sum()
+        .backward()
+        .get(&x)
+        .map(|g| g.to_vec());
+    assert_eq!(ln, Some(vec![1e-10 / 1e-310, 0.5e-10]));
+    let by_scalar = (&x / 1e-310 * 1e-10)
+        .sum()
+        .backward()
+        .get(&x)
+        .map(|g| g.to_vec());
+    assert_eq!(by_scalar, Some(vec![1e-10 / 1e-310; 2]));
+    let a = Tensor::from_array([1e-300f64, 1.0]).track();
+    let b = Tensor::from_array([1e-310f64, 4.0]).track();
+    let da = (&a / &b * 1e-10)
+        .sum()
+        .backward()
+        .get(&a)
+        .map(|g| g.to_vec());
+    assert_eq!(da, Some(vec![1e-10 / 1e-310, 0.25e-10]));
+    // A Jacobian's zero tangents stay zero: d ln(x_i) / d x_j = 0 for i != j.
+    let jac: Tensor<Rank2<2, 2>, f64> = func::jacobian(
+        |x: &Tensor<Rank1<2>, f64, Tracked>| x.ln(),
+        &Tensor::from_array([1e-310f64, 2.0]),
+    );
+    assert_eq!(jac.to_vec()[1..3], [0.0, 0.0]);
+    assert_eq!(jac.to_vec()[3], 0.5);
+    let jac: Tensor<Rank2<2, 2>, f64> = func::jacobian(
+        |x: &Tensor<Rank1<2>, f64, Tracked>| x / &Tensor::from_array([1e-310f64, 2.0]),
+        &Tensor::from_array([1e-300f64, 2.0]),
+    );
+    assert_eq!(jac.to_vec()[1..3], [0.0, 0.0]);
+}
