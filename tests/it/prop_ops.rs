@@ -1029,8 +1029,8 @@ fn abs_subgradient_at_zero_is_zero_in_every_rule() {
 }
 
 /// clamp passes the gradient where `min <= x <= max`, the bounds included (PyTorch's
-/// `clamp_backward`), in every rule; `min > max` makes every element `max` with gradient
-/// 0, as in PyTorch.
+/// `clamp_backward` as it long was; PyTorch 2.15 passes 0 on the bounds), in every rule;
+/// `min > max` makes every element `max` with gradient 0, as in PyTorch.
 #[test]
 fn clamp_at_its_bounds() {
     let values = [-2.0, -1.0, -0.0, 0.5, 1.0, 3.0];
