@@ -4,8 +4,10 @@
 //! input `x` and output `y` its derivative needs, the function `f`, its derivative `df`
 //! on numbers, and the same derivative built from recorded operations on values
 //! (`record`, which gives `g · f'(x)` for an incoming gradient `g`, differentiably).
-//! From it the macro writes the forward loop, the backward loop (`gx += g · f'(x)`), the
-//! forward-mode loop (`t_y = t_x · f'(x)`, the same derivative) and the record.
+//! Where `f' = 1 / q`, an optional `times(g) = g / q` says how to form `g · f'(x)`
+//! (`1 / q` overflows for a subnormal `q` where `g / q` does not). From it the macro
+//! writes the forward loop, the backward loop (`gx += g · f'(x)`), the forward-mode loop
+//! (`t_y = t_x · f'(x)`, the same derivative) and the record.
 
 mod erf;
 
