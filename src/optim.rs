@@ -35,6 +35,13 @@ use crate::tensor::Tensor;
 ///   value it was tracked from: track again after a step to use the new value.
 /// - `p.value().track()` makes a leaf of its own, not this parameter: its gradient
 ///   is stored apart and `step` does not see it.
+/// - The optimizer state (SGD's velocity, Adam's moments and step count) is this
+///   parameter's, as PyTorch keeps it per parameter: an optimizer rebuilt with other
+///   settings (a new learning rate each epoch) carries on with it, as a PyTorch
+///   scheduler does. A step by the other kind of optimizer starts that kind's state
+///   afresh (Adam after SGD does not read SGD's velocity as its first moment, nor count
+///   SGD's steps), and [`Param::reset_state`] starts it over, as a new PyTorch
+///   optimizer would.
 ///
 /// ```
 /// use typegrad::optim::{Param, Sgd};
@@ -54,9 +61,18 @@ pub struct Param<S: Shape, E: Element> {
     value: Tensor<S, E>,
     /// The id every tracked use of this parameter carries; gradients are stored under it.
     id: LeafId,
-    /// First and second moment estimates (momentum uses the first).
-    moments: [Vec<E>; 2],
-    steps: u64,
+    /// What the last optimizer to step this parameter keeps for it.
+    state: OptimizerState<E>,
+}
+
+/// A parameter's optimizer state, tagged by the kind of optimizer that wrote it.
+enum OptimizerState<E> {
+    /// No state yet, or reset.
+    Fresh,
+    /// SGD's velocity (kept while momentum is used).
+    Sgd { velocity: Vec<E> },
+    /// Adam's first and second moment estimates and its step count.
+    Adam { m: Vec<E>, v: Vec<E>, steps: u64 },
 }
 
 impl<S: Shape, E: Element> Param<S, E> {
@@ -65,9 +81,32 @@ impl<S: Shape, E: Element> Param<S, E> {
         Param {
             value,
             id: LeafId::fresh(),
-            moments: [Vec::new(), Vec::new()],
-            steps: 0,
+            state: OptimizerState::Fresh,
         }
+    }
+
+    /// Forgets the optimizer state (SGD's velocity, Adam's moments and step count), as
+    /// a newly built PyTorch optimizer starts without it; the value is unchanged.
+    ///
+    /// ```
+    /// use typegrad::optim::{Adam, Param};
+    /// use typegrad::prelude::*;
+    /// let adam = Adam::new(0.1)?;
+    /// let mut w = Param::new(Tensor::<Rank0, f64>::full(1.0));
+    /// for _ in 0..3 {
+    ///     let grads = (w.track() * 2.0).backward();
+    ///     adam.step(&mut w, &grads);
+    /// }
+    /// w.reset_state();
+    /// let before = w.value().item();
+    /// let grads = (w.track() * 2.0).backward();
+    /// adam.step(&mut w, &grads);
+    /// // A first Adam step again: it moves by the learning rate.
+    /// assert!((before - w.value().item() - 0.1).abs() < 1e-9);
+    /// # Ok::<(), typegrad::Error>(())
+    /// ```
+    pub fn reset_state(&mut self) {
+        self.state = OptimizerState::Fresh;
     }
 
     /// The current value.
@@ -97,16 +136,40 @@ impl<S: Shape, E: Element> Param<S, E> {
         grads.get_by_id(self.id)
     }
 
-    /// The value's elements (written in place when nothing else holds them) and the two
-    /// moment buffers, zeroed on first use.
-    fn parts(&mut self) -> (&mut [E], &mut [E], &mut [E]) {
-        for m in &mut self.moments {
-            if m.len() != S::NUM_ELEMENTS {
-                *m = vec![E::zero(); S::NUM_ELEMENTS];
-            }
+    /// The value's elements (written in place when nothing else holds them) and SGD's
+    /// velocity, zeroed if the state was not SGD's.
+    fn sgd_parts(&mut self) -> (&mut [E], &mut [E]) {
+        if !matches!(&self.state, OptimizerState::Sgd { velocity } if velocity.len() == S::NUM_ELEMENTS)
+        {
+            self.state = OptimizerState::Sgd {
+                velocity: vec![E::zero(); S::NUM_ELEMENTS],
+            };
         }
-        let [m, v] = &mut self.moments;
-        (self.value.as_mut_slice(), m, v)
+        let velocity = match &mut self.state {
+            OptimizerState::Sgd { velocity } => velocity.as_mut_slice(),
+            _ => &mut [],
+        };
+        (self.value.as_mut_slice(), velocity)
+    }
+
+    /// The value's elements, Adam's two moments and its step count after counting this
+    /// step, all zeroed first if the state was not Adam's.
+    fn adam_parts(&mut self) -> (&mut [E], &mut [E], &mut [E], u64) {
+        let fits = |m: &Vec<E>, v: &Vec<E>| m.len() == S::NUM_ELEMENTS && v.len() == m.len();
+        if !matches!(&self.state, OptimizerState::Adam { m, v, .. } if fits(m, v)) {
+            self.state = OptimizerState::Adam {
+                m: vec![E::zero(); S::NUM_ELEMENTS],
+                v: vec![E::zero(); S::NUM_ELEMENTS],
+                steps: 0,
+            };
+        }
+        match &mut self.state {
+            OptimizerState::Adam { m, v, steps } => {
+                *steps += 1;
+                (self.value.as_mut_slice(), m, v, *steps)
+            }
+            _ => (self.value.as_mut_slice(), &mut [], &mut [], 1),
+        }
     }
 }
 
@@ -245,17 +308,20 @@ impl<E: Element> Sgd<E> {
         // As PyTorch: without momentum there is no velocity, so a NaN that once went
         // through it does not stay in the state.
         if momentum == E::zero() {
+            // Another kind's state is not carried past a step of this one.
+            if !matches!(param.state, OptimizerState::Sgd { .. }) {
+                param.state = OptimizerState::Fresh;
+            }
             for (w, &g) in param.value.as_mut_slice().iter_mut().zip(grad.as_slice()) {
                 *w = *w - lr * decayed(g, *w, weight_decay);
             }
         } else {
-            let (weights, velocity, _) = param.parts();
+            let (weights, velocity) = param.sgd_parts();
             for ((w, v), &g) in weights.iter_mut().zip(velocity).zip(grad.as_slice()) {
                 *v = momentum * *v + decayed(g, *w, weight_decay);
                 *w = *w - lr * *v;
             }
         }
-        param.steps += 1;
     }
 }
 
@@ -336,8 +402,8 @@ impl<E: Element> Adam<E> {
         let Some(grad) = param.grad(grads) else {
             return;
         };
-        param.steps += 1;
-        let t = i32::try_from(param.steps).unwrap_or(i32::MAX);
+        let (weights, m, v, steps) = param.adam_parts();
+        let t = i32::try_from(steps).unwrap_or(i32::MAX);
         let Adam {
             lr,
             beta1: b1,
@@ -347,7 +413,6 @@ impl<E: Element> Adam<E> {
         } = *self;
         let correction1 = E::one() - b1.powi(t);
         let correction2 = E::one() - b2.powi(t);
-        let (weights, m, v) = param.parts();
         let moments = m.iter_mut().zip(v.iter_mut());
         for ((w, (m, v)), &g) in weights.iter_mut().zip(moments).zip(grad.as_slice()) {
             let g = decayed(g, *w, weight_decay);
@@ -379,6 +444,74 @@ mod tests {
             adam.step(&mut w, &grads);
         }
         assert!(w.value().as_slice().iter().all(|v| v.abs() < 1e-3));
+        Ok(())
+    }
+
+    /// One step of `(w - 3)²` by `step`.
+    fn quadratic_step(
+        w: &mut Param<Rank0, f64>,
+        step: impl Fn(&mut Param<Rank0, f64>, &Gradients<f64>),
+    ) {
+        let grads = (&w.track() - 3.0).powf(2.0).backward();
+        step(w, &grads);
+    }
+
+    #[test]
+    fn adam_after_sgd_starts_its_own_state() -> Result<(), Error> {
+        for momentum in [0.0, 0.9] {
+            let sgd = Sgd::new(0.1)?.with_momentum(momentum)?;
+            let adam = Adam::new(0.1)?;
+            let mut w = scalar(0.0);
+            for _ in 0..3 {
+                quadratic_step(&mut w, |w, g| sgd.step(w, g));
+            }
+            let before = w.value().item();
+            quadratic_step(&mut w, |w, g| adam.step(w, g));
+            // A first Adam step (fresh moments, t = 1) moves by lr against the gradient;
+            // with SGD's velocity read as a first moment it went to 19.66.
+            // (eps = 1e-8 makes it lr · |g| / (|g| + eps).)
+            let after = w.value().item();
+            assert!((after - (before + 0.1)).abs() < 1e-8, "{momentum}: {after}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn sgd_after_adam_starts_from_zero_velocity() -> Result<(), Error> {
+        let (sgd, adam) = (Sgd::new(0.1)?.with_momentum(0.9)?, Adam::new(0.1)?);
+        let mut w = scalar(0.0);
+        for _ in 0..3 {
+            quadratic_step(&mut w, |w, g| adam.step(w, g));
+        }
+        let before = w.value().item();
+        quadratic_step(&mut w, |w, g| sgd.step(w, g));
+        // v = 0.9 · 0 + g, w -= lr v, with g = 2 (w - 3).
+        let expected = before - 0.1 * 2.0 * (before - 3.0);
+        assert!((w.value().item() - expected).abs() < 1e-12);
+        Ok(())
+    }
+
+    #[test]
+    fn an_optimizer_rebuilt_with_the_same_settings_carries_on() -> Result<(), Error> {
+        // The state is the parameter's: rebuilding Adam (as a new learning rate each
+        // epoch would) continues the moments, as a PyTorch scheduler does.
+        let (mut kept, mut rebuilt) = (scalar(0.0), scalar(0.0));
+        let adam = Adam::new(0.1)?;
+        for _ in 0..4 {
+            quadratic_step(&mut kept, |w, g| adam.step(w, g));
+            let fresh = Adam::new(0.1)?;
+            quadratic_step(&mut rebuilt, |w, g| fresh.step(w, g));
+        }
+        assert_eq!(kept.value().item(), rebuilt.value().item());
+        // Reset, the next step is a first step again.
+        let mut reset = scalar(0.0);
+        for _ in 0..3 {
+            quadratic_step(&mut reset, |w, g| adam.step(w, g));
+        }
+        reset.reset_state();
+        let before = reset.value().item();
+        quadratic_step(&mut reset, |w, g| adam.step(w, g));
+        assert!((reset.value().item() - (before + 0.1)).abs() < 1e-8);
         Ok(())
     }
 
