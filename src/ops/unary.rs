@@ -155,6 +155,20 @@ pub(crate) fn sigmoid<E: Element>(x: E) -> E {
     }
 }
 
+/// `(σ(x), σ(-x))` from one exponential, each without overflow or cancellation (where
+/// `1 - σ(x)` would lose every digit for large x).
+pub(crate) fn sigmoid_pair<E: Element>(x: E) -> (E, E) {
+    let e = (-x.abs()).exp();
+    let (larger, smaller) = (E::one() / (E::one() + e), e / (E::one() + e));
+    if x >= E::zero() {
+        (larger, smaller)
+    } else if x < E::zero() {
+        (smaller, larger)
+    } else {
+        (x, x)
+    }
+}
+
 /// `ln(1 + e^x)`, computed without overflow or cancellation for any input (NaN stays
 /// NaN through the second term).
 pub(crate) fn softplus<E: Element>(x: E) -> E {
@@ -269,10 +283,12 @@ unary_ops! {
     Tanh => "TanhBackward0", saves(x: false, y: true),
         f(x) = x.tanh(), df(x, y) = E::one() - y * y,
         record(g, x, y) = g.mul(&y.mul(y).map(UnaryKind::RsubScalar(E::one())));
-    /// logistic function
-    Sigmoid => "SigmoidBackward0", saves(x: false, y: true),
-        f(x) = sigmoid(x), df(x, y) = y * (E::one() - y),
-        record(g, x, y) = g.mul(&y.mul(&y.map(UnaryKind::RsubScalar(E::one()))));
+    /// logistic function; `f' = σ(x) σ(-x)`, which is `y (1 - y)` without the
+    /// cancellation of `1 - y` for large x (at x = 38, `y (1 - y)` is 0 for 3.1e-17;
+    /// PyTorch's sigmoid backward has it too)
+    Sigmoid => "SigmoidBackward0", saves(x: true, y: true),
+        f(x) = sigmoid(x), df(x, y) = { let (above, below) = sigmoid_pair(x); above * below },
+        record(g, x, y) = g.mul(&y.mul(&x.map(UnaryKind::Neg).map(UnaryKind::Sigmoid)));
     /// `max(x, 0)`; derivative 0 at 0, as PyTorch; NaN stays NaN both ways (`f32::max`
     /// would turn it into 0, and PyTorch's backward gives it a zero gradient)
     Relu => "ReluBackward0", saves(x: false, y: true),

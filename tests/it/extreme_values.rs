@@ -187,3 +187,39 @@ fn reciprocal_partials_of_subnormal_values_divide() {
     );
     assert_eq!(jac.to_vec()[1..3], [0.0, 0.0]);
 }
+
+/// `σ(-x)`, computed without cancellation.
+fn sigmoid_of_minus(x: f64) -> f64 {
+    (-x).exp() / (1.0 + (-x).exp())
+}
+
+/// A confident correct logit: BCE's gradient `σ(z) - y` and sigmoid's derivative
+/// `σ(1 - σ)` cancelled to 0 (z = 38 gave 0 for ∓3.1e-17), and the second derivatives
+/// lost digits from z ≈ 30 on.
+#[test]
+fn confident_logits_keep_their_small_derivatives() {
+    let close = |got: f64, want: f64| (got - want).abs() <= 1e-12 * want.abs();
+    let one = Tensor::<Rank1<1>, f64>::from_array([1.0]);
+    let bce = |z: &Tensor<Rank1<1>, f64, Tracked>| z.bce_with_logits(&one);
+    for z in [30.0f64, 38.0, 50.0] {
+        let point = Tensor::from_array([z]);
+        let tail = sigmoid_of_minus(z);
+        let g = func::grad(bce, &point).as_slice()[0];
+        assert!(close(g, -tail), "bce gradient at {z}: {g}");
+        let (_, t) = func::jvp(bce, &point, &Tensor::ones());
+        assert!(close(t.item(), -tail), "bce tangent at {z}");
+        let h: Tensor<Rank2<1, 1>, f64> = func::hessian(bce, &point).expect("built-in");
+        let exact = tail / (1.0 + (-z).exp());
+        assert!(close(h.as_slice()[0], exact), "bce Hessian at {z}");
+        // sigmoid itself: σ' = σ(z) σ(-z), σ'' = σ' (σ(-z) - σ(z)).
+        let sigmoid = |x: &Tensor<Rank1<1>, f64, Tracked>| x.sigmoid().sum();
+        let d = func::grad(sigmoid, &point).as_slice()[0];
+        assert!(close(d, exact), "sigmoid derivative at {z}: {d}");
+        let h: Tensor<Rank2<1, 1>, f64> = func::hessian(sigmoid, &point).expect("built-in");
+        let second = exact * (tail - 1.0 / (1.0 + (-z).exp()));
+        assert!(
+            close(h.as_slice()[0], second),
+            "sigmoid second derivative at {z}"
+        );
+    }
+}
