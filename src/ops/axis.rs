@@ -337,8 +337,26 @@ pub(crate) fn log_softmax_lanes<E: Element>(x: &[E], l: AxisLayout) -> Arc<[E]> 
             // An all -inf (or +inf) lane has no finite shift; PyTorch gives NaN there too.
             // A NaN lane stays NaN: its maximum is NaN, and so is the sum below.
             let shift = if max.is_finite() { max } else { E::zero() };
-            let sum = sum_f64(l.len, |k| (x[l.at(o, k, i)] - shift).exp().to_f64_exact());
-            let log_sum = E::from_f64(sum.ln());
+            // The maximum's own term is exactly 1: ln(1 + rest) as ln_1p(rest), so that a
+            // confident lane keeps its tiny log-sum (logits [30, 0, 0]: ln(1 + 1.9e-13)
+            // rounded 1 + rest and lost three digits of a cross-entropy of 1.9e-13).
+            let top = (0..l.len).find(|&k| x[l.at(o, k, i)] == max);
+            let log_sum = match top {
+                Some(top) if max.is_finite() => {
+                    let rest = sum_f64(l.len, |k| {
+                        if k == top {
+                            0.0
+                        } else {
+                            (x[l.at(o, k, i)] - shift).exp().to_f64_exact()
+                        }
+                    });
+                    E::from_f64(rest.ln_1p())
+                }
+                _ => {
+                    let sum = sum_f64(l.len, |k| (x[l.at(o, k, i)] - shift).exp().to_f64_exact());
+                    E::from_f64(sum.ln())
+                }
+            };
             for k in 0..l.len {
                 let at = l.at(o, k, i);
                 out[at] = (x[at] - shift) - log_sum;

@@ -26,6 +26,17 @@ fn sigmoid_minus_target<E: Element>(z: E, y: E) -> E {
     (E::one() - y) * above - y * below
 }
 
+/// `softmax - one_hot` at one position from its log-probability `lp`: `e^lp - 1` as
+/// `expm1(lp)` where the position is the target (`1 - p` of a confident prediction,
+/// 1.9e-13, came out of `e^lp - 1` with three digits lost), `e^lp` elsewhere.
+fn probability_minus<E: Element>(lp: E, target: bool) -> E {
+    if target {
+        lp.exp_m1()
+    } else {
+        lp.exp()
+    }
+}
+
 /// Which loss.
 #[derive(Clone, Copy, Debug)]
 enum LossKind {
@@ -93,8 +104,7 @@ impl<E: Element> CrossEntropyOp<E> {
                     for (row, &class) in indices.iter().enumerate() {
                         for k in 0..c {
                             let at = row * c + k;
-                            let hit = if k == class { E::one() } else { E::zero() };
-                            gx[at] = gx[at] + scale * (lp[at].exp() - hit);
+                            gx[at] = gx[at] + scale * probability_minus(lp[at], k == class);
                         }
                     }
                 }
@@ -105,7 +115,13 @@ impl<E: Element> CrossEntropyOp<E> {
                         let mass = self.target_mass(t, row);
                         for k in 0..c {
                             let at = row * c + k;
-                            gx[at] = gx[at] + scale * (lp[at].exp() * mass - t[at]);
+                            let one_hot = t[at] == mass;
+                            let term = if one_hot {
+                                mass * probability_minus(lp[at], true)
+                            } else {
+                                lp[at].exp() * mass - t[at]
+                            };
+                            gx[at] = gx[at] + scale * term;
                         }
                     }
                 }
@@ -143,8 +159,15 @@ impl<E: Element> CrossEntropyOp<E> {
                         }
                     })
                     .collect();
-                let p = log_probs().map(UnaryKind::Exp);
-                [Some(p.sub(&Var::constant(one_hot)).mul(&scale)), None]
+                // softmax - one_hot as exp(lp) off the target and expm1(lp) on it (see
+                // `probability_minus`), masks being constants.
+                let others: Arc<[E]> = one_hot.iter().map(|&h| E::one() - h).collect();
+                let lp = log_probs();
+                let gx = lp
+                    .map(UnaryKind::Exp)
+                    .mul(&Var::constant(others))
+                    .add(&lp.map(UnaryKind::Expm1).mul(&Var::constant(one_hot)));
+                [Some(gx.mul(&scale)), None]
             }
             CrossEntropyTarget::Probabilities(t) => {
                 let t = node.input(1, t);
@@ -172,15 +195,21 @@ impl<E: Element> CrossEntropyOp<E> {
             let tt = tangents[1].map(|t| &t[b * n..(b + 1) * n]);
             let total = sum_f64(n, |at| {
                 let (row, k) = (at / c, at % c);
-                let p = lp[at].exp().to_f64_exact();
+                let l = lp[at].to_f64_exact();
                 let (coefficient, target_term) = match &self.target {
                     CrossEntropyTarget::Indices(indices) => {
-                        (p - if indices[row] == k { 1.0 } else { 0.0 }, 0.0)
+                        (probability_minus(l, indices[row] == k), 0.0)
                     }
                     CrossEntropyTarget::Probabilities(t) => {
                         let mass = self.target_mass(t, row).to_f64_exact();
                         let dt = tt.map_or(0.0, |tt| tt[at].to_f64_exact());
-                        (p * mass - t[at].to_f64_exact(), -lp[at].to_f64_exact() * dt)
+                        let target = t[at].to_f64_exact();
+                        let coefficient = if target == mass {
+                            mass * probability_minus(l, true)
+                        } else {
+                            l.exp() * mass - target
+                        };
+                        (coefficient, -l * dt)
                     }
                 };
                 coefficient * tx.map_or(0.0, |tx| tx[at].to_f64_exact()) + target_term
