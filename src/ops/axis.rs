@@ -330,6 +330,21 @@ fn lane_sums<E: Element>(x: &[E], l: AxisLayout, mean: bool) -> Arc<[E]> {
 /// Log-softmax along the lanes of `x`: `(x - max) - ln Σ e^(x - max)` per lane. The
 /// maximum is subtracted before the logarithm is, so a value near a large maximum keeps
 /// its precision (`x - (max + ln Σ)` would round `max + ln Σ` at the scale of `max`).
+/// `ln Σ_k term(k)` for the shifted exponentials of a lane whose maximum sits at `top`
+/// (its term exactly 1), as `ln_1p` of the other terms: rounding `1 + rest` would lose
+/// the digits of a confident lane's tiny log-sum (logits [30, 0, 0]: ln(1 + 1.9e-13)
+/// came out three digits short). Without a finite maximum, `ln` of the whole sum.
+pub(crate) fn log_sum_exp_terms(
+    len: usize,
+    top: Option<usize>,
+    term: impl Fn(usize) -> f64,
+) -> f64 {
+    match top {
+        Some(top) => sum_f64(len, |k| if k == top { 0.0 } else { term(k) }).ln_1p(),
+        None => sum_f64(len, term).ln(),
+    }
+}
+
 pub(crate) fn log_softmax_lanes<E: Element>(x: &[E], l: AxisLayout) -> Arc<[E]> {
     build(x.len(), |out| {
         each_lane(l, |_, o, i| {
@@ -337,26 +352,10 @@ pub(crate) fn log_softmax_lanes<E: Element>(x: &[E], l: AxisLayout) -> Arc<[E]> 
             // An all -inf (or +inf) lane has no finite shift; PyTorch gives NaN there too.
             // A NaN lane stays NaN: its maximum is NaN, and so is the sum below.
             let shift = if max.is_finite() { max } else { E::zero() };
-            // The maximum's own term is exactly 1: ln(1 + rest) as ln_1p(rest), so that a
-            // confident lane keeps its tiny log-sum (logits [30, 0, 0]: ln(1 + 1.9e-13)
-            // rounded 1 + rest and lost three digits of a cross-entropy of 1.9e-13).
-            let top = (0..l.len).find(|&k| x[l.at(o, k, i)] == max);
-            let log_sum = match top {
-                Some(top) if max.is_finite() => {
-                    let rest = sum_f64(l.len, |k| {
-                        if k == top {
-                            0.0
-                        } else {
-                            (x[l.at(o, k, i)] - shift).exp().to_f64_exact()
-                        }
-                    });
-                    E::from_f64(rest.ln_1p())
-                }
-                _ => {
-                    let sum = sum_f64(l.len, |k| (x[l.at(o, k, i)] - shift).exp().to_f64_exact());
-                    E::from_f64(sum.ln())
-                }
-            };
+            let top = (0..l.len).find(|&k| max.is_finite() && x[l.at(o, k, i)] == max);
+            let log_sum = E::from_f64(log_sum_exp_terms(l.len, top, |k| {
+                (x[l.at(o, k, i)] - shift).exp().to_f64_exact()
+            }));
             for k in 0..l.len {
                 let at = l.at(o, k, i);
                 out[at] = (x[at] - shift) - log_sum;

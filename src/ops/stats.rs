@@ -217,8 +217,11 @@ fn logsumexp_lanes<E: Element>(x: &[E], l: AxisLayout) -> Arc<[E]> {
             } else {
                 0.0
             };
-            let sum = sum_f64(l.len, |k| (x[l.at(o, k, i)].to_f64_exact() - shift).exp());
-            out[lane] = E::from_f64(sum.ln() + shift);
+            let top = (0..l.len).find(|&k| max.is_finite() && x[l.at(o, k, i)] == max);
+            let log_sum = crate::ops::axis::log_sum_exp_terms(l.len, top, |k| {
+                (x[l.at(o, k, i)].to_f64_exact() - shift).exp()
+            });
+            out[lane] = E::from_f64(log_sum + shift);
         })
     })
 }

@@ -236,6 +236,9 @@ fn confident_predictions_keep_their_small_loss_and_gradient() {
     let z = Tensor::<Rank1<3>, f64>::from_array([30.0, 0.0, 0.0]).track();
     let lp = z.log_softmax::<0>().to_vec();
     assert!(close(-lp[0], loss_exact), "{lp:?}");
+    // logsumexp alike: ln(1 + 2e^-30), not ln of the rounded sum.
+    let lse = Tensor::<Rank1<3>, f64>::from_array([0.0, -30.0, -30.0]).logsumexp::<0>();
+    assert!(close(lse.item(), loss_exact), "{}", lse.item());
     let loss = z.cross_entropy(0).expect("class in range");
     assert!(close(loss.item(), loss_exact), "{}", loss.item());
     let g = loss
