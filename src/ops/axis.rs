@@ -327,9 +327,6 @@ fn lane_sums<E: Element>(x: &[E], l: AxisLayout, mean: bool) -> Arc<[E]> {
     })
 }
 
-/// Log-softmax along the lanes of `x`: `(x - max) - ln Σ e^(x - max)` per lane. The
-/// maximum is subtracted before the logarithm is, so a value near a large maximum keeps
-/// its precision (`x - (max + ln Σ)` would round `max + ln Σ` at the scale of `max`).
 /// `ln Σ_k term(k)` for the shifted exponentials of a lane whose maximum sits at `top`
 /// (its term exactly 1), as `ln_1p` of the other terms: rounding `1 + rest` would lose
 /// the digits of a confident lane's tiny log-sum (logits [30, 0, 0]: ln(1 + 1.9e-13)
@@ -345,6 +342,9 @@ pub(crate) fn log_sum_exp_terms(
     }
 }
 
+/// Log-softmax along the lanes of `x`: `(x - max) - ln Σ e^(x - max)` per lane. The
+/// maximum is subtracted before the logarithm is, so a value near a large maximum keeps
+/// its precision (`x - (max + ln Σ)` would round `max + ln Σ` at the scale of `max`).
 pub(crate) fn log_softmax_lanes<E: Element>(x: &[E], l: AxisLayout) -> Arc<[E]> {
     build(x.len(), |out| {
         each_lane(l, |_, o, i| {

@@ -96,10 +96,16 @@ impl BinaryKind {
         }
     }
 
-    /// `g · ∂f/∂r`.
+    /// `g · ∂f/∂r`; for a quotient `-(g · (l / r)) / r`: `l / r` is the output, an
+    /// ordinary number, and `g` meets it before the second division, so neither
+    /// `(l / r) / r` alone (g = 1e-300, l = 1, r = 1e-200) nor `g · l`
+    /// (g = 1e10, l = 1e300) overflows on the way to a representable partial.
     #[inline(always)]
     fn times_dr<E: Element>(self, g: E, l: E, r: E) -> E {
-        g * self.dr(l, r)
+        match self {
+            BinaryKind::Div => -(g * (l / r)) / r,
+            _ => g * self.dr(l, r),
+        }
     }
 
     fn name(self) -> &'static str {
@@ -317,7 +323,8 @@ impl<E: Element> BinaryOp<E> {
                 (BinaryKind::Sub, _) => g.map(UnaryKind::Neg),
                 (BinaryKind::Mul, Some((l, r))) => g.mul(if k == 0 { r } else { l }),
                 (BinaryKind::Div, Some((_, r))) if k == 0 => g.div(r),
-                (BinaryKind::Div, Some((l, r))) => g.mul(&l.div(r).div(r)).map(UnaryKind::Neg),
+                // -(g · (l / r)) / r, as `times_dr` orders it.
+                (BinaryKind::Div, Some((l, r))) => g.mul(&l.div(r)).div(r).map(UnaryKind::Neg),
                 // ∂/∂y = x / h / h, ∂/∂x = -y / h / h, with y on the left and h the
                 // hypotenuse, recorded as s·√((y/s)² + (x/s)²) for a constant scale s
                 // (the larger magnitude): the same function for any s > 0, so its

@@ -115,7 +115,7 @@ impl<E: Element> CrossEntropyOp<E> {
                         let mass = self.target_mass(t, row);
                         for k in 0..c {
                             let at = row * c + k;
-                            let one_hot = t[at] == mass;
+                            let one_hot = t[at] == mass && mass.is_finite();
                             let term = if one_hot {
                                 mass * probability_minus(lp[at], true)
                             } else {
@@ -175,7 +175,29 @@ impl<E: Element> CrossEntropyOp<E> {
                 let gx = node.tracked(0).then(|| {
                     let lp = lp.as_ref().unwrap_or(g);
                     let mass = expand_lanes(&lane_sums_var(&t, l), l);
-                    lp.map(UnaryKind::Exp).mul(&mass).sub(&t).mul(&scale)
+                    // e^lp · mass - t, where t holds the row's whole mass as
+                    // mass · expm1(lp) + (mass - t): the same value (the second term is
+                    // exactly 0 there) and the same derivative in t, without the
+                    // cancellation; masks are constants.
+                    let whole: Arc<[E]> = t
+                        .data
+                        .iter()
+                        .zip(mass.data.iter())
+                        .map(|(&t, &m)| {
+                            if t == m && m.is_finite() {
+                                E::one()
+                            } else {
+                                E::zero()
+                            }
+                        })
+                        .collect();
+                    let rest: Arc<[E]> = whole.iter().map(|&w| E::one() - w).collect();
+                    let confident = lp.map(UnaryKind::Expm1).mul(&mass).add(&mass.sub(&t));
+                    let plain = lp.map(UnaryKind::Exp).mul(&mass).sub(&t);
+                    confident
+                        .mul(&Var::constant(whole))
+                        .add(&plain.mul(&Var::constant(rest)))
+                        .mul(&scale)
                 });
                 let gt = node
                     .tracked(1)
@@ -202,14 +224,15 @@ impl<E: Element> CrossEntropyOp<E> {
                     }
                     CrossEntropyTarget::Probabilities(t) => {
                         let mass = self.target_mass(t, row).to_f64_exact();
-                        let dt = tt.map_or(0.0, |tt| tt[at].to_f64_exact());
+                        // No tangent of the target: no term (`-lp · 0` is NaN at lp = -inf).
+                        let target_term = tt.map_or(0.0, |tt| -l * tt[at].to_f64_exact());
                         let target = t[at].to_f64_exact();
-                        let coefficient = if target == mass {
+                        let coefficient = if target == mass && mass.is_finite() {
                             mass * probability_minus(l, true)
                         } else {
                             l.exp() * mass - target
                         };
-                        (coefficient, -l * dt)
+                        (coefficient, target_term)
                     }
                 };
                 coefficient * tx.map_or(0.0, |tx| tx[at].to_f64_exact()) + target_term
@@ -315,8 +338,14 @@ impl<E: Element> LossOp<E> {
                 let (xi, yi) = (x[i].to_f64_exact(), y[i].to_f64_exact());
                 match self.kind {
                     LossKind::Mse => 2.0 * (xi - yi) * (t(0, i) - t(1, i)),
+                    // No tangent of the target: no term (`-z · 0` is NaN at z = ±inf).
                     LossKind::BceWithLogits => {
-                        sigmoid_minus_target(xi, yi) * t(0, i) - xi * t(1, i)
+                        let target_term = if tangents[1].is_some() {
+                            xi * t(1, i)
+                        } else {
+                            0.0
+                        };
+                        sigmoid_minus_target(xi, yi) * t(0, i) - target_term
                     }
                 }
             });

@@ -265,3 +265,97 @@ fn confident_predictions_keep_their_small_loss_and_gradient() {
         .expect("gradient");
     assert!(close(-g[0], 2.0 * other) && close(g[1], other), "{g:?}");
 }
+
+/// The recorded first derivatives give the same small numbers as the plain ones (their
+/// own cancellation would show in `backward_create_graph`'s values, not in a Hessian),
+/// and a quotient's partial keeps `g` next to the output: `-(g · (a/b)) / b`.
+#[test]
+fn recorded_first_derivatives_keep_their_digits() {
+    let close = |got: f64, want: f64| (got - want).abs() <= 1e-12 * want.abs();
+    let tail = sigmoid_of_minus(38.0);
+    let z = Tensor::<Rank1<1>, f64>::from_array([38.0]).track();
+    let sigmoid = z.sigmoid().sum().backward_create_graph().expect("built-in");
+    let d = sigmoid.get(&z).map(|g| g.to_vec()[0]).expect("gradient");
+    assert!(close(d, tail / (1.0 + (-38f64).exp())), "{d}");
+    let one = Tensor::<Rank1<1>, f64>::from_array([1.0]);
+    let bce = z
+        .bce_with_logits(&one)
+        .backward_create_graph()
+        .expect("built-in");
+    let d = bce.get(&z).map(|g| g.to_vec()[0]).expect("gradient");
+    assert!(close(d, -tail), "{d}");
+    // Cross-entropy against a one-hot distribution, recorded.
+    let z = Tensor::<Rank1<3>, f64>::from_array([30.0, 0.0, 0.0]).track();
+    let target = Tensor::<Rank1<3>, f64>::from_array([1.0, 0.0, 0.0]);
+    let recorded = z
+        .cross_entropy_probs(&target)
+        .backward_create_graph()
+        .expect("built-in");
+    let g = recorded.get(&z).map(|g| g.to_vec()).expect("gradient");
+    let other = (-30f64).exp() / (1.0 + 2.0 * (-30f64).exp());
+    assert!(close(-g[0], 2.0 * other) && close(g[1], other), "{g:?}");
+    // ∂(a/b)/∂b times an incoming g far from 1, in every rule.
+    // (In forward mode the first case's partial, -1e400, comes before g: not checked.)
+    for (g, a, b, want, forward) in [
+        (1e-300, 1.0, 1e-200, -1e100, false),
+        (1e10, 1e300, 1e200, -1e-90, true),
+    ] {
+        let (a, b) = (
+            Tensor::<Rank1<1>, f64>::from_array([a]),
+            Tensor::<Rank1<1>, f64>::from_array([b]).track(),
+        );
+        let loss = || (&a / &b * g).sum();
+        let plain = loss().backward().get(&b).map(|d| d.to_vec()[0]);
+        let recorded = loss()
+            .backward_create_graph()
+            .expect("built-in")
+            .get(&b)
+            .map(|d| d.to_vec()[0]);
+        let (_, tangent) = func::jvp(
+            |b: &Tensor<Rank1<1>, f64, Tracked>| (&a / b * g).sum(),
+            &b.no_grad(),
+            &Tensor::ones(),
+        );
+        let tangent = forward.then_some(Some(tangent.item()));
+        for got in [plain, recorded].into_iter().chain(tangent) {
+            assert!(
+                got.is_some_and(|got| close(got, want)),
+                "{got:?} for {want}"
+            );
+        }
+    }
+}
+
+/// A target without a tangent adds no term to a loss's tangent: `-lp · 0` was NaN
+/// where a class's log-probability is -inf, where the backward pass's gradient along the
+/// logits is finite.
+#[test]
+fn a_constant_target_adds_nothing_to_the_tangent() {
+    let target = Tensor::<Rank1<3>, f64>::from_array([1.0, 0.0, 0.0]);
+    let point = Tensor::from_array([1.0, f64::NEG_INFINITY, 0.5]);
+    let loss = |z: &Tensor<Rank1<3>, f64, Tracked>| z.cross_entropy_probs(&target);
+    let direction = Tensor::from_array([1.0, 0.0, 0.5]);
+    let (_, tangent) = func::jvp(loss, &point, &direction);
+    // The same number as the backward pass's gradient along that direction.
+    let gradient = func::grad(loss, &point).to_vec();
+    let along: f64 = gradient
+        .iter()
+        .zip(direction.to_vec())
+        .map(|(g, v)| g * v)
+        .sum();
+    assert!(along.is_finite());
+    assert!(
+        (tangent.item() - along).abs() <= 1e-15,
+        "{} vs {along}",
+        tangent.item()
+    );
+    // An infinite target is NaN in the gradient, as `∞ · p - ∞` is.
+    let z = Tensor::<Rank1<3>, f64>::from_array([1.0, -1.0, 0.5]).track();
+    let infinite = Tensor::<Rank1<3>, f64>::from_array([f64::INFINITY, 0.0, 0.0]);
+    let g = z
+        .cross_entropy_probs(&infinite)
+        .backward()
+        .get(&z)
+        .map(|g| g.to_vec());
+    assert!(g.is_some_and(|g| g[0].is_nan()));
+}
