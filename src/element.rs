@@ -100,6 +100,14 @@ pub(crate) mod sealed {
         fn workspace() -> &'static crate::workspace::LocalWorkspace<Self>
         where
             Self: super::Element;
+        /// This type's arena in a graph (`Graphs` holds one per element type), and its
+        /// index in per-arena arrays.
+        const ARENA: usize;
+        fn arena_mut(
+            graphs: &mut crate::tape::graph::Graphs,
+        ) -> &mut crate::tape::graph::Graph<Self>
+        where
+            Self: super::Element;
         /// The shape-erased machinery, compiled in this crate for this type.
         fn compiled() -> &'static crate::compiled::Compiled<Self>
         where
@@ -108,8 +116,14 @@ pub(crate) mod sealed {
 
     /// Implements [`Sealed`] for a float type and its variant of each store.
     macro_rules! sealed {
-        ($($float:ty => $variant:ident),*) => {$(
+        ($($float:ty => $variant:ident, $field:ident, $arena:expr);*) => {$(
             impl Sealed for $float {
+                const ARENA: usize = $arena;
+                fn arena_mut(
+                    graphs: &mut crate::tape::graph::Graphs,
+                ) -> &mut crate::tape::graph::Graph<Self> {
+                    &mut graphs.$field
+                }
                 fn wrap(values: Arc<[Self]>) -> Stored {
                     Stored::$variant(values)
                 }
@@ -160,7 +174,7 @@ pub(crate) mod sealed {
             }
         )*};
     }
-    sealed!(f32 => F32, f64 => F64);
+    sealed!(f32 => F32, f32, 0; f64 => F64, f64, 1);
 }
 
 impl Element for f32 {

@@ -74,7 +74,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     {
         let mut drawing = Drawing::default();
         let leaf_name = match self.graph_ref() {
-            Some(node @ GraphRef(Place::Node { .. })) => {
+            Some(node @ GraphRef(Place::Node { .. }, _)) => {
                 let root = drawing.draw_value(node, S::DIMS);
                 drawing.draw_casts();
                 let shape = value_label(None, S::DIMS, S::NUM_ELEMENTS);
@@ -84,7 +84,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
                 }
                 return drawing.finish();
             }
-            Some(GraphRef(Place::Leaf { name, .. })) => name.as_deref().map(String::as_str),
+            Some(GraphRef(Place::Leaf { name, .. }, _)) => name.as_deref().map(String::as_str),
             // `Backprop` admits only `Tracked`, whose tensors always have a place.
             None => None,
         };
@@ -156,15 +156,18 @@ trait PendingCast {
     fn draw(&self, drawing: &mut Drawing);
 }
 
-/// A cast to `E`: its source and its box.
+/// A cast to `E`: its source (node `from` of the other arena of `cell`'s graph) and its
+/// box.
 struct CastEdge<E: Element> {
-    source: Arc<dyn Source<E>>,
+    source: &'static dyn Source<E>,
+    cell: Arc<GraphCell>,
+    from: u32,
     cast: usize,
 }
 
 impl<E: Element> PendingCast for CastEdge<E> {
     fn draw(&self, drawing: &mut Drawing) {
-        if let Some(source) = self.source.draw(drawing) {
+        if let Some(source) = self.source.draw(&self.cell, self.from, drawing) {
             drawing.edge(source, self.cast);
         }
     }
@@ -183,7 +186,7 @@ impl Drawing {
             Place::Leaf { id, len, name } => {
                 Some(self.leaf(*id, name.as_deref().map(String::as_str), dims, *len))
             }
-            Place::Node { cell, index } => with_live(cell, *index, |cell, graph, root| {
+            Place::Node { cell, index } => with_live::<E, _>(cell, *index, |cell, graph, root| {
                 self.draw_graph(cell, graph, root)
             }),
         }
@@ -202,11 +205,12 @@ impl Drawing {
     /// stack.
     fn draw_graph<E: Element>(
         &mut self,
-        cell: &Arc<GraphCell<E>>,
+        cell: &Arc<GraphCell>,
         graph: &Graph<E>,
         root: u32,
     ) -> Option<usize> {
-        let graph_key = Arc::as_ptr(cell) as usize;
+        // Each arena of a graph is told apart by its element type.
+        let graph_key = 2 * (Arc::as_ptr(cell) as usize) + E::ARENA;
         self.cells.push(Arc::clone(cell) as Arc<dyn Any>);
         let mut stack = vec![(root, false)];
         while let Some((index, inputs_drawn)) = stack.pop() {
@@ -214,7 +218,7 @@ impl Drawing {
                 continue;
             };
             if inputs_drawn {
-                let id = self.draw_node(node);
+                let id = self.draw_node(cell, node);
                 let inputs = node.parents.map(|parent| match parent {
                     Some(parent) => match self.nodes.get(&(graph_key, parent)) {
                         Some(Visit::Drawn(input)) => Some(*input),
@@ -244,7 +248,7 @@ impl Drawing {
     }
 
     /// Draws one node whose inputs are drawn; returns its box.
-    fn draw_node<E: Element>(&mut self, node: &Node<E>) -> usize {
+    fn draw_node<E: Element>(&mut self, cell: &Arc<GraphCell>, node: &Node<E>) -> usize {
         match &node.op {
             Op::Leaf(leaf) => self.leaf(
                 leaf.id,
@@ -255,7 +259,9 @@ impl Drawing {
             Op::Cast(cast) => {
                 let id = self.new_box(&escape(cast.name()), None);
                 self.casts.push_back(Box::new(CastEdge {
-                    source: Arc::clone(&cast.source),
+                    source: cast.source,
+                    cell: Arc::clone(cell),
+                    from: cast.from,
                     cast: id,
                 }));
                 id
@@ -420,7 +426,7 @@ mod tests {
         };
         let product = &ea * &sb;
         let index = |t: &Tensor<Rank1<2>, f32, Tracked>| match t.graph_ref().map(|r| &r.0) {
-            Some(Place::Node { cell, index }) => crate::tape::graph::resolve(cell, *index).1,
+            Some(Place::Node { cell, index }) => crate::tape::graph::resolve::<f32>(cell, *index).1,
             _ => u32::MAX,
         };
         (product.to_dot(), index(&ea) < index(&sb))

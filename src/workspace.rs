@@ -15,7 +15,7 @@ use crate::tensor::pool::Pool;
 /// One thread's reusable memory for element type `E`.
 pub struct Workspace<E: Element> {
     pub(crate) buffers: RefCell<Pool<E>>,
-    pub(crate) graphs: RefCell<Vec<Arc<GraphCell<E>>>>,
+    pub(crate) graphs: RefCell<Vec<Arc<GraphCell>>>,
     pub(crate) scratch: RefCell<Scratch<E>>,
 }
 

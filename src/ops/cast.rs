@@ -1,13 +1,15 @@
 //! Element conversion that keeps the tape: `x.cast::<f64>()` (PyTorch's `x.to(dtype)`).
 //!
-//! A graph holds values of one element type, so a cast of a tracked value starts a graph
-//! of the new type whose first node (`ToCopyBackward0`) refers to its source in the old
-//! one. Each pass crosses that boundary as its own rule says: the backward pass converts
-//! the gradient and queues a backward pass of the source's graph (a work list, not a
-//! nested call, so that no graph is locked twice and no chain of casts deepens the
-//! stack); the recorded backward records the converted gradient as a cast in turn; the
-//! forward sweep computes the source's tangent first and converts it.
+//! A graph holds an arena per element type, so a cast of a tracked value records its
+//! result (`ToCopyBackward0`) in the other arena of its source's graph and names the
+//! source by its index there: no graph refers to another, so casting there and back
+//! makes no reference cycle. Each pass crosses between the arenas as its own rule says:
+//! the backward pass converts the gradient and queues a backward pass from the source (a
+//! work list, not a nested call, so that no graph is locked twice and no chain of casts
+//! deepens the stack); the recorded backward records the converted gradient as a cast in
+//! turn; the forward sweep computes the source's tangent first and converts it.
 
+use core::marker::PhantomData;
 use std::sync::Arc;
 
 use crate::element::sealed::Seed;
@@ -18,41 +20,47 @@ use crate::shape::Shape;
 use crate::tape::backward::{check_values, BackwardJob};
 use crate::tape::create_graph::RecordedJob;
 use crate::tape::forward::jvp_sweep;
-use crate::tape::graph::{self, GraphRef, LeafId, Produced};
+use crate::tape::graph::{self, GraphCell, GraphRef, Input, LeafId, Produced};
 use crate::tape::{Tape, UnaryTape};
 use crate::tensor::Tensor;
 
-use super::{Op, Var};
+use super::Var;
 
-/// A recorded cast: where the converted value came from.
+/// A recorded cast: where the converted value sits, as node `from` of the arena of
+/// element type number `from_arena` in the same graph (shifted with it when graphs
+/// merge), and how to cross into that arena.
 #[derive(Clone)]
 pub(crate) struct CastOp<E: Element> {
-    pub(crate) source: Arc<dyn Source<E>>,
+    pub(crate) from: u32,
+    pub(crate) from_arena: usize,
+    pub(crate) source: &'static dyn Source<E>,
 }
 
-/// The value a cast converted, in a graph of another element type: what each pass needs
-/// to cross into that graph, with the element types erased.
+/// How each pass crosses from a cast to its source, with the source's element type
+/// erased. `cell` is the graph both live in and `from` the source's index there.
 pub(crate) trait Source<E: Element>: Send + Sync {
-    /// The backward pass of the source's graph for the cast's gradient `grad`.
-    fn backward_job(&self, grad: &[E]) -> BackwardJob;
+    /// The backward pass from the source for the cast's gradient `grad`.
+    fn backward_job(&self, cell: &Arc<GraphCell>, from: u32, grad: &[E]) -> BackwardJob;
     /// The checked backward's scan of the values the source depends on.
-    fn check_values(&self) -> Result<(), Error>;
-    /// The recorded backward pass of the source's graph for the cast's gradient.
-    fn recorded_job(&self, grad: &Var<E>) -> RecordedJob;
+    fn check_values(&self, cell: &Arc<GraphCell>, from: u32) -> Result<(), Error>;
+    /// The recorded backward pass from the source for the cast's gradient.
+    fn recorded_job(&self, cell: &Arc<GraphCell>, from: u32, grad: &Var<E>) -> RecordedJob;
     /// The source's tangents for `batch` tangents of the seeded leaves, converted;
     /// `None` where the source depends on no seeded leaf.
-    fn tangent(&self, seeds: &[(LeafId, Seed<'_>)], batch: usize) -> Option<Vec<E>>;
+    fn tangent(
+        &self,
+        cell: &Arc<GraphCell>,
+        from: u32,
+        seeds: &[(LeafId, Seed<'_>)],
+        batch: usize,
+    ) -> Option<Vec<E>>;
     /// Draws the source and what it depends on (once, however many casts read it);
     /// returns the box the cast's edge starts from.
-    fn draw(&self, drawing: &mut Drawing) -> Option<usize>;
+    fn draw(&self, cell: &Arc<GraphCell>, from: u32, drawing: &mut Drawing) -> Option<usize>;
 }
 
-/// A source value of element type `F`.
-struct From<F: Element> {
-    place: GraphRef<F>,
-    data: Arc<[F]>,
-    dims: &'static [usize],
-}
+/// A source of element type `F`.
+struct From<F: Element>(PhantomData<F>);
 
 /// `values` converted to another element type (rounding to nearest where it narrows).
 fn convert<F: Element, E: Element>(values: &[F]) -> Vec<E> {
@@ -62,46 +70,72 @@ fn convert<F: Element, E: Element>(values: &[F]) -> Vec<E> {
         .collect()
 }
 
+/// Node `from` of the `F` arena of `cell`'s graph, as a handle held while a pass runs.
+fn source_node<F: Element>(cell: &Arc<GraphCell>, from: u32) -> GraphRef<F> {
+    GraphRef::node(Arc::clone(cell), from)
+}
+
 impl<E: Element, F: Element> Source<E> for From<F> {
-    fn backward_job(&self, grad: &[E]) -> BackwardJob {
-        BackwardJob::new(self.place.clone(), convert(grad))
+    fn backward_job(&self, cell: &Arc<GraphCell>, from: u32, grad: &[E]) -> BackwardJob {
+        BackwardJob::new(source_node::<F>(cell, from), convert(grad))
     }
 
-    fn check_values(&self) -> Result<(), Error> {
-        check_values(&self.place, &self.data, self.dims)
+    fn check_values(&self, cell: &Arc<GraphCell>, from: u32) -> Result<(), Error> {
+        // A node's own value is never read: only a leaf's, and a leaf handle is no node.
+        check_values(&source_node::<F>(cell, from), &[], &[])
     }
 
-    fn recorded_job(&self, grad: &Var<E>) -> RecordedJob {
-        RecordedJob::new(self.place.clone(), cast_var::<E, F>(grad, &[]))
+    fn recorded_job(&self, cell: &Arc<GraphCell>, from: u32, grad: &Var<E>) -> RecordedJob {
+        RecordedJob::new(source_node::<F>(cell, from), cast_var::<E, F>(grad, &[]))
     }
 
-    fn tangent(&self, seeds: &[(LeafId, Seed<'_>)], batch: usize) -> Option<Vec<E>> {
-        let tangent = jvp_sweep(&self.place, self.data.len(), seeds, batch)?;
+    fn tangent(
+        &self,
+        cell: &Arc<GraphCell>,
+        from: u32,
+        seeds: &[(LeafId, Seed<'_>)],
+        batch: usize,
+    ) -> Option<Vec<E>> {
+        let source = source_node::<F>(cell, from);
+        let len = graph::with_live::<F, _>(cell, from, |_, graph, index| {
+            graph.node(index).map_or(0, |node| node.len)
+        });
+        let tangent = jvp_sweep(&source, len, seeds, batch)?;
         let converted = convert(&tangent);
         crate::tensor::pool::recycle(tangent);
         Some(converted)
     }
 
-    fn draw(&self, drawing: &mut Drawing) -> Option<usize> {
-        drawing.draw_value(&self.place, self.dims)
+    fn draw(&self, cell: &Arc<GraphCell>, from: u32, drawing: &mut Drawing) -> Option<usize> {
+        drawing.draw_value(&source_node::<F>(cell, from), &[])
     }
 }
 
 /// `x` converted to element type `F`, recorded as a cast if `x` is tracked; `dims` names
 /// `x` if it is a leaf (in checked errors).
 pub(crate) fn cast_var<E: Element, F: Element>(x: &Var<E>, dims: &'static [usize]) -> Var<F> {
-    let data: Arc<[F]> = convert(&x.data).into();
+    // From the pool, as every result is: a buffer made outside it would join it when
+    // dropped, and the pool would grow by one buffer per cast until its bound.
+    let data: Arc<[F]> = crate::tensor::pool::collect(
+        x.data.len(),
+        x.data.iter().map(|v| F::from_f64(v.to_f64_exact())),
+    );
     let place = x.place.as_ref().map(|place| {
-        let source: Arc<dyn Source<F>> = Arc::new(From {
-            place: place.clone(),
-            data: Arc::clone(&x.data),
-            dims,
-        });
+        let op = CastOp {
+            from: 0,
+            from_arena: E::ARENA,
+            source: &From::<E>(PhantomData),
+        };
         let out = Produced {
             len: data.len(),
             finite: F::all_finite(&data),
         };
-        graph::record(Op::Cast(CastOp { source }), out, [None, None])
+        let input = Input {
+            place,
+            data: &x.data,
+            dims,
+        };
+        graph::record_cast(input, op, out)
     });
     Var { data, place }
 }

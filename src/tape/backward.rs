@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::graph::{with_live, Graph, GraphRef, Node, Place, Slot};
+use super::graph::{with_live, Graph, GraphCell, GraphRef, Node, Place, Slot};
 use crate::element::Element;
 use crate::error::Error;
 use crate::gradients::{GradientStore, Gradients};
@@ -130,8 +130,8 @@ fn pass<E: Element>(
             store.accumulate(*id, seed.iter().copied().collect());
             Ok(())
         }
-        Place::Node { cell, index } => with_live(cell, *index, |_, graph, root| {
-            run(graph, root as usize, seed, store, check, pending)
+        Place::Node { cell, index } => with_live(cell, *index, |cell, graph, root| {
+            run(cell, graph, root as usize, seed, store, check, pending)
         }),
     }
 }
@@ -214,11 +214,12 @@ pub(crate) fn mark_reachable<E: Element>(graph: &Graph<E>, root: usize, reached:
 }
 
 /// The casts `root` depends on: their distance below the root (which merging graphs
-/// does not change) and their sources.
+/// does not change), their sources' indices (in the graph as it is now) and how to
+/// cross into them.
 pub(crate) fn casts_on_path<E: Element>(
     graph: &Graph<E>,
     root: usize,
-) -> Vec<(usize, Arc<dyn Source<E>>)> {
+) -> Vec<(usize, u32, &'static dyn Source<E>)> {
     if graph.casts == 0 {
         return Vec::new();
     }
@@ -230,16 +231,16 @@ pub(crate) fn casts_on_path<E: Element>(
         .take(root + 1)
         .filter(|(index, _)| marked[*index])
         .filter_map(|(index, node)| match &node.op {
-            Op::Cast(cast) => Some((root - index, Arc::clone(&cast.source))),
+            Op::Cast(cast) => Some((root - index, cast.from, cast.source)),
             _ => None,
         })
         .collect()
 }
 
 /// The checked backward's scan of values: the first NaN or infinity on a path from the
-/// leaves to `root` (whose value is `root_value`), in this graph and, through casts, in
-/// the graphs of the other element type it depends on. The sources of casts are scanned
-/// first (they were computed before the casts), each with no graph locked.
+/// leaves to `root` (whose value is `root_value`), in its arena and, through casts, in
+/// the arena of the other element type. The sources of casts are scanned first (they
+/// were computed before the casts), each with the graph unlocked.
 pub(crate) fn check_values<E: Element>(
     root: &GraphRef<E>,
     root_value: &[E],
@@ -255,13 +256,13 @@ pub(crate) fn check_values<E: Element>(
             None => Ok(()),
         },
         Place::Node { cell, index } => {
-            let casts = with_live(cell, *index, |_, graph, root| {
-                casts_on_path(graph, root as usize)
+            let (live, casts) = with_live::<E, _>(cell, *index, |cell, graph, root| {
+                (Arc::clone(cell), casts_on_path(graph, root as usize))
             });
-            for (_, source) in casts {
-                source.check_values()?;
+            for (_, from, source) in casts {
+                source.check_values(&live, from)?;
             }
-            with_live(cell, *index, |_, graph, root| {
+            with_live::<E, _>(cell, *index, |_, graph, root| {
                 first_non_finite_value(graph, root as usize)
             })
         }
@@ -301,6 +302,7 @@ fn first_non_finite_value<E: Element>(graph: &Graph<E>, root: usize) -> Result<(
 }
 
 fn run<E: Element>(
+    cell: &Arc<GraphCell>,
     graph: &Graph<E>,
     root: usize,
     seed: &[E],
@@ -319,6 +321,7 @@ fn run<E: Element>(
     // Working vectors kept from the thread's last pass (their capacity), given back below.
     let mut scratch = crate::workspace::take_scratch::<E>();
     let result = run_with(
+        cell,
         graph,
         root,
         root_node,
@@ -336,6 +339,7 @@ fn run<E: Element>(
 /// [`run`] with its working vectors.
 #[allow(clippy::too_many_arguments)]
 fn run_with<E: Element>(
+    cell: &Arc<GraphCell>,
     graph: &Graph<E>,
     root: usize,
     root_node: &Node<E>,
@@ -392,7 +396,7 @@ fn run_with<E: Element>(
         };
         if let Op::Cast(cast) = &node.op {
             // The gradient crosses into the source's graph, after this pass.
-            let job = cast.source.backward_job(grad);
+            let job = cast.source.backward_job(cell, cast.from, grad);
             if check == Check::NonFinite && !job.0.seed_is_finite() {
                 return Err(Error::NonFiniteGradient {
                     op: node.op.name(),

@@ -20,10 +20,11 @@ use crate::tensor::Tensor;
 /// What an operation's recorded backward may know of the node it differentiates: which
 /// inputs are tracked, and its inputs and output as values of the graph.
 pub(crate) struct NodeContext<'a, E: Element> {
-    cell: &'a Arc<GraphCell<E>>,
+    cell: &'a Arc<GraphCell>,
     index: u32,
     parents: [Option<u32>; 2],
     parent_lens: [usize; 2],
+    element: PhantomData<E>,
 }
 
 impl<E: Element> NodeContext<'_, E> {
@@ -60,10 +61,7 @@ impl<E: Element> NodeContext<'_, E> {
     }
 
     fn node(&self, index: u32) -> GraphRef<E> {
-        GraphRef(Place::Node {
-            cell: Arc::clone(self.cell),
-            index,
-        })
+        GraphRef::node(Arc::clone(self.cell), index)
     }
 }
 
@@ -213,7 +211,7 @@ fn recorded_pass<E: Element>(
             grads.accumulate(*id, seed);
             return Ok(());
         }
-        Place::Node { cell, index } => resolve(cell, *index),
+        Place::Node { cell, index } => resolve::<E>(cell, *index),
     };
     // Indices are those of `cell` as it is now; recording appends after the root, and
     // if the graph is merged into another meanwhile, `with_live` follows it.
@@ -223,16 +221,20 @@ fn recorded_pass<E: Element>(
         let Some(grad) = pending[index as usize].take() else {
             continue;
         };
-        let Some((op, parents, parent_lens)) = with_live(&cell, index, |_, graph, live| {
-            let shift = live - index;
-            let node = graph.node(live)?;
-            let parent_len = |p: Option<u32>| p.and_then(|p| graph.node(p)).map_or(0, |n| n.len);
-            Some((
-                node.op.clone(),
-                node.parents.map(|p| p.map(|p| p - shift)),
-                node.parents.map(parent_len),
-            ))
-        }) else {
+        let Some((op, parents, parent_lens, live_cell)) =
+            with_live::<E, _>(&cell, index, |live_cell, graph, live| {
+                let shift = live - index;
+                let node = graph.node(live)?;
+                let parent_len =
+                    |p: Option<u32>| p.and_then(|p| graph.node(p)).map_or(0, |n| n.len);
+                Some((
+                    node.op.clone(),
+                    node.parents.map(|p| p.map(|p| p - shift)),
+                    node.parents.map(parent_len),
+                    Arc::clone(live_cell),
+                ))
+            })
+        else {
             continue;
         };
         match &op {
@@ -241,7 +243,8 @@ fn recorded_pass<E: Element>(
                 continue;
             }
             Op::Cast(cast) => {
-                jobs.push(cast.source.recorded_job(&grad));
+                // The source's index as it was in the live graph the record came from.
+                jobs.push(cast.source.recorded_job(&live_cell, cast.from, &grad));
                 continue;
             }
             _ => {}
@@ -251,6 +254,7 @@ fn recorded_pass<E: Element>(
             index,
             parents,
             parent_lens,
+            element: PhantomData,
         };
         let inputs = op.backward_recorded(&grad, &context)?;
         for (parent, input_grad) in parents.into_iter().zip(inputs) {

@@ -47,7 +47,7 @@ pub(crate) fn jvp_sweep<E: Element>(
     // Without casts, the sweep runs under the one lock; otherwise the casts the target
     // depends on (by their distance below it, which merging graphs does not change)
     // first have their sources swept, with no graph locked.
-    let first = with_live(cell, index, |_, graph, root| {
+    let first = with_live(cell, index, |live, graph, root| {
         if graph.casts == 0 {
             Ok(sweep(
                 graph,
@@ -58,15 +58,15 @@ pub(crate) fn jvp_sweep<E: Element>(
                 &mut scratch,
             ))
         } else {
-            Err(casts_on_path(graph, root as usize))
+            Err((Arc::clone(live), casts_on_path(graph, root as usize)))
         }
     });
     let tangent = match first {
         Ok(tangent) => tangent,
-        Err(sources) => {
+        Err((live, sources)) => {
             let cast_tangents: Vec<(usize, Option<Vec<E>>)> = sources
                 .into_iter()
-                .map(|(below, source)| (below, source.tangent(seeds, batch)))
+                .map(|(below, from, source)| (below, source.tangent(&live, from, seeds, batch)))
                 .collect();
             with_live(cell, index, |_, graph, root| {
                 sweep(

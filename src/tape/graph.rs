@@ -12,14 +12,22 @@
 //!   one and leaves a forwarding entry behind, so older handles still resolve. A node
 //!   moves at most log2(n) times.
 //!
+//! A graph holds values of both element types, in an arena per type: a cast starts no
+//! graph of its own but records its result in the other arena of its source's graph, and
+//! refers to its source by index. No graph ever holds a handle to another, so graphs form
+//! no reference cycles: casting there and back and merging the result with the value it
+//! came from frees everything once the user's handles are gone.
+//!
 //! The trade-off: one live handle keeps its whole graph alive, dead branches included.
 //! `detach()` releases it.
 
+use core::marker::PhantomData;
 use core::num::NonZeroU64;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::element::Element;
+use crate::ops::cast::CastOp;
 use crate::ops::{LeafNode, Op};
 
 /// Identifies a leaf made by `.track()`; gradients are stored under it.
@@ -63,11 +71,11 @@ impl LeafId {
 
 /// Where a `Tracked` tensor sits: a leaf id, or a node of a graph. Opaque.
 #[derive(Clone)]
-pub struct GraphRef<E: Element>(pub(crate) Place<E>);
+pub struct GraphRef<E: Element>(pub(crate) Place, pub(crate) PhantomData<E>);
 
 /// The two kinds of [`GraphRef`].
 #[derive(Clone)]
-pub(crate) enum Place<E: Element> {
+pub(crate) enum Place {
     /// A leaf made by `.track()`, in no graph yet; `name` labels it in pictures
     /// (`Tensor::named`), carried into the leaf node of each use.
     Leaf {
@@ -75,9 +83,9 @@ pub(crate) enum Place<E: Element> {
         len: usize,
         name: Option<Arc<String>>,
     },
-    /// The result of an operation: node `index` of the graph in `cell` (or of the graph
-    /// that graph was moved into).
-    Node { cell: Arc<GraphCell<E>>, index: u32 },
+    /// The result of an operation: node `index` of the `E` arena of the graph in `cell`
+    /// (or of the graph that graph was moved into).
+    Node { cell: Arc<GraphCell>, index: u32 },
 }
 
 impl<E: Element> GraphRef<E> {
@@ -89,24 +97,35 @@ impl<E: Element> GraphRef<E> {
     /// A leaf of `len` elements under an existing id: a parameter tracked again, whose
     /// uses must all add into the one gradient stored under `id`.
     pub(crate) fn leaf_with_id(id: LeafId, len: usize) -> Self {
-        GraphRef(Place::Leaf {
-            id,
-            len,
-            name: None,
-        })
+        GraphRef(
+            Place::Leaf {
+                id,
+                len,
+                name: None,
+            },
+            PhantomData,
+        )
     }
 
     /// The same leaf under `name` (for pictures); a node is returned unchanged, since
     /// only leaves carry names.
     pub(crate) fn with_name(&self, name: String) -> Self {
         match &self.0 {
-            Place::Leaf { id, len, .. } => GraphRef(Place::Leaf {
-                id: *id,
-                len: *len,
-                name: Some(Arc::new(name)),
-            }),
+            Place::Leaf { id, len, .. } => GraphRef(
+                Place::Leaf {
+                    id: *id,
+                    len: *len,
+                    name: Some(Arc::new(name)),
+                },
+                PhantomData,
+            ),
             Place::Node { .. } => self.clone(),
         }
+    }
+
+    /// Node `index` of the `E` arena of the graph in `cell`.
+    pub(crate) fn node(cell: Arc<GraphCell>, index: u32) -> Self {
+        GraphRef(Place::Node { cell, index }, PhantomData)
     }
 
     /// The leaf id, if this is a leaf.
@@ -122,9 +141,11 @@ impl<E: Element> GraphRef<E> {
     pub(crate) fn op_name(&self) -> Option<&'static str> {
         match &self.0 {
             Place::Leaf { .. } => None,
-            Place::Node { cell, index } => Some(with_live(cell, *index, |_, graph, index| {
-                graph.node(index).map_or("", |node| node.op.name())
-            })),
+            Place::Node { cell, index } => {
+                Some(with_live::<E, _>(cell, *index, |_, graph, index| {
+                    graph.node(index).map_or("", |node| node.op.name())
+                }))
+            }
         }
     }
 }
@@ -139,38 +160,72 @@ pub(crate) struct Input<'a, E: Element> {
 }
 
 /// A graph, or a forwarding entry to the graph it was moved into.
-pub struct GraphCell<E: Element> {
-    state: Mutex<CellState<E>>,
+pub struct GraphCell {
+    state: Mutex<CellState>,
 }
 
 /// What a [`GraphCell`] holds.
-enum CellState<E: Element> {
-    Live(Graph<E>),
-    /// This graph's nodes now sit in `into`, starting at `offset`; `spare` is the
-    /// emptied arena, kept with its capacity for when the cell is reused.
+enum CellState {
+    Live(Graphs),
+    /// This graph's nodes now sit in `into`, each arena's from its offset (indexed by
+    /// `Arena::INDEX`); `spare` is the emptied arenas, kept with their capacity for when
+    /// the cell is reused.
     Moved {
-        into: Arc<GraphCell<E>>,
-        offset: u32,
-        spare: Graph<E>,
+        into: Arc<GraphCell>,
+        offsets: [u32; 2],
+        spare: Graphs,
     },
 }
 
-impl<E: Element> GraphCell<E> {
-    fn new(graph: Graph<E>) -> Arc<Self> {
+/// One graph: an arena per element type. A cast's result sits in the arena of its type
+/// and names its source by index in the other arena (or in the same one, for a cast to
+/// the same type).
+#[derive(Default)]
+pub struct Graphs {
+    pub(crate) f32: Graph<f32>,
+    pub(crate) f64: Graph<f64>,
+}
+
+impl Graphs {
+    fn clear(&mut self) {
+        self.f32.clear();
+        self.f64.clear();
+    }
+
+    fn len(&self) -> usize {
+        self.f32.nodes.len() + self.f64.nodes.len()
+    }
+
+    /// Moves `other`'s nodes here, arena by arena, and leaves `other` empty with its
+    /// capacity; returns the offsets of its nodes in each arena.
+    fn append(&mut self, other: &mut Graphs) -> [u32; 2] {
+        let offsets = [
+            index_u32(self.f32.nodes.len()),
+            index_u32(self.f64.nodes.len()),
+        ];
+        self.f32.append(&mut other.f32, offsets);
+        self.f64.append(&mut other.f64, offsets);
+        offsets
+    }
+}
+
+impl GraphCell {
+    fn new(graphs: Graphs) -> Arc<Self> {
         Arc::new(GraphCell {
-            state: Mutex::new(CellState::Live(graph)),
+            state: Mutex::new(CellState::Live(graphs)),
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, CellState<E>> {
+    fn lock(&self) -> MutexGuard<'_, CellState> {
         // A panic while the lock was held cannot leave a graph half-updated in a way that
         // matters here (nodes are pushed whole), so a poisoned lock is used as it is.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// An empty graph: one the thread used before and gave back (its arena keeps its
+    /// An empty graph: one the thread used before and gave back (its arenas keep their
     /// capacity, so recording a step like the last allocates nothing), or a new one.
-    fn empty() -> Arc<Self> {
+    /// Cells are kept in the workspace of the element type that released them.
+    fn empty<E: Element>() -> Arc<Self> {
         let reused = crate::workspace::with(|w: &crate::workspace::Workspace<E>| {
             w.graphs
                 .try_borrow_mut()
@@ -178,15 +233,15 @@ impl<E: Element> GraphCell<E> {
                 .and_then(|mut cells| cells.pop())
         })
         .flatten();
-        reused.unwrap_or_else(|| GraphCell::new(Graph::default()))
+        reused.unwrap_or_else(|| GraphCell::new(Graphs::default()))
     }
 
     /// Keeps `cell`, the last handle to a graph, for the next graph this thread records:
-    /// its nodes' saved values go to the buffer pool, its arena keeps its capacity. A
-    /// forwarding entry becomes an empty graph again, with the arena it had before its
+    /// its nodes' saved values go to the buffer pool, its arenas keep their capacity. A
+    /// forwarding entry becomes an empty graph again, with the arenas it had before its
     /// nodes moved (so that merging graphs, as `f(x) + x * x` does, costs no allocation
     /// in the next step).
-    fn give_back(mut cell: Arc<Self>) {
+    fn give_back<E: Element>(mut cell: Arc<Self>) {
         // The caller held the last handle, so the state is reached without locking.
         let Some(cell_state) = Arc::get_mut(&mut cell) else {
             return;
@@ -196,7 +251,7 @@ impl<E: Element> GraphCell<E> {
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner);
         match state {
-            CellState::Live(graph) => graph.clear(),
+            CellState::Live(graphs) => graphs.clear(),
             CellState::Moved { spare, .. } => {
                 let spare = core::mem::take(spare);
                 *state = CellState::Live(spare);
@@ -239,7 +294,7 @@ impl<E: Element> GraphRef<E> {
         };
         // Only this handle holds the cell, so no other thread can take a new one.
         if Arc::strong_count(&cell) == 1 {
-            GraphCell::give_back(cell);
+            GraphCell::give_back::<E>(cell);
         }
     }
 }
@@ -275,7 +330,7 @@ pub(crate) struct Produced {
 
 /// The arena: nodes in creation (topological) order.
 #[derive(Default)]
-pub(crate) struct Graph<E: Element> {
+pub struct Graph<E: Element> {
     pub(crate) nodes: Vec<Node<E>>,
     buffer_len: usize,
     pub(crate) leaf_count: usize,
@@ -329,8 +384,10 @@ impl<E: Element> Graph<E> {
     }
 
     /// Moves `other`'s nodes here, shifting their indices and slots, and leaves `other`
-    /// empty with its capacity; returns the node offset.
-    fn append(&mut self, other: &mut Graph<E>) -> u32 {
+    /// empty with its capacity. `offsets` are where `other`'s graph starts in each arena
+    /// of this one: a node's parents shift by its own arena's, a cast's source by its
+    /// source's arena's.
+    fn append(&mut self, other: &mut Graph<E>, offsets: [u32; 2]) {
         let node_offset = index_u32(self.nodes.len());
         let (buffer_offset, leaf_offset) = (self.buffer_len, self.leaf_count);
         self.nodes.extend(other.nodes.drain(..).map(|mut node| {
@@ -339,13 +396,15 @@ impl<E: Element> Graph<E> {
                 Slot::Buffer(at) => Slot::Buffer(at + buffer_offset),
                 Slot::Leaf(n) => Slot::Leaf(n + leaf_offset),
             };
+            if let Op::Cast(cast) = &mut node.op {
+                cast.from += offsets[cast.from_arena];
+            }
             node
         }));
         self.buffer_len += other.buffer_len;
         self.leaf_count += other.leaf_count;
         self.casts += other.casts;
         other.clear();
-        node_offset
     }
 }
 
@@ -355,22 +414,35 @@ fn index_u32(index: usize) -> u32 {
     u32::try_from(index).unwrap_or(u32::MAX)
 }
 
-/// Runs `f` on the live graph that node `index` of `start` now belongs to, following
-/// forwarding entries, with the graph locked.
+/// Runs `f` on the live graph that node `index` of the `E` arena of `start` now belongs
+/// to, following forwarding entries, with the graph locked: `f` gets the live cell, the
+/// `E` arena and the node's index there.
 pub(crate) fn with_live<E: Element, R>(
-    start: &Arc<GraphCell<E>>,
-    mut index: u32,
-    f: impl FnOnce(&Arc<GraphCell<E>>, &mut Graph<E>, u32) -> R,
+    start: &Arc<GraphCell>,
+    index: u32,
+    f: impl FnOnce(&Arc<GraphCell>, &mut Graph<E>, u32) -> R,
 ) -> R {
-    let mut forwarded: Option<Arc<GraphCell<E>>> = None;
+    with_live_graphs(start, |cell, graphs, offsets| {
+        f(cell, E::arena_mut(graphs), index + offsets[E::ARENA])
+    })
+}
+
+/// Runs `f` on the live graph that `start` now forwards to, locked, with both arenas
+/// and how far `start`'s nodes moved in each.
+pub(crate) fn with_live_graphs<R>(
+    start: &Arc<GraphCell>,
+    f: impl FnOnce(&Arc<GraphCell>, &mut Graphs, [u32; 2]) -> R,
+) -> R {
+    let mut forwarded: Option<Arc<GraphCell>> = None;
+    let mut moved = [0u32; 2];
     loop {
         let cell = forwarded.as_ref().unwrap_or(start);
         let mut guard = cell.lock();
         match &mut *guard {
-            CellState::Live(graph) => return f(cell, graph, index),
-            CellState::Moved { into, offset, .. } => {
+            CellState::Live(graphs) => return f(cell, graphs, moved),
+            CellState::Moved { into, offsets, .. } => {
                 let next = Arc::clone(into);
-                index += *offset;
+                moved = [moved[0] + offsets[0], moved[1] + offsets[1]];
                 drop(guard);
                 forwarded = Some(next);
             }
@@ -379,11 +451,8 @@ pub(crate) fn with_live<E: Element, R>(
 }
 
 /// The live cell and index that a node handle resolves to now.
-pub(crate) fn resolve<E: Element>(
-    cell: &Arc<GraphCell<E>>,
-    index: u32,
-) -> (Arc<GraphCell<E>>, u32) {
-    with_live(cell, index, |cell, _, index| (Arc::clone(cell), index))
+pub(crate) fn resolve<E: Element>(cell: &Arc<GraphCell>, index: u32) -> (Arc<GraphCell>, u32) {
+    with_live::<E, _>(cell, index, |cell, _, index| (Arc::clone(cell), index))
 }
 
 /// Records `op`, producing `out` from `inputs` (`None`: not tracked), and
@@ -400,7 +469,7 @@ pub(crate) fn record<E: Element>(
     });
     match (nodes.next(), nodes.next()) {
         (None, _) => {
-            let mut cell = GraphCell::empty();
+            let mut cell = GraphCell::empty::<E>();
             let index = match Arc::get_mut(&mut cell) {
                 // A new or given-back cell has no other handle: no lock needed.
                 Some(fresh) => {
@@ -408,56 +477,84 @@ pub(crate) fn record<E: Element>(
                         .state
                         .get_mut()
                         .unwrap_or_else(PoisonError::into_inner);
-                    push_first(state, op, out, places)
+                    push_with_inputs(E::arena_mut(first_graphs(state)), op, out, places, [0, 0])
                 }
-                None => push_first(&mut cell.lock(), op, out, places),
+                None => push_with_inputs(
+                    E::arena_mut(first_graphs(&mut cell.lock())),
+                    op,
+                    out,
+                    places,
+                    [0, 0],
+                ),
             };
-            GraphRef(Place::Node { cell, index })
+            GraphRef::node(cell, index)
         }
         (Some((cell, index)), None) => with_live(cell, index, |cell, graph, index| {
             let index = push_with_inputs(graph, op, out, places, [index, index]);
-            GraphRef(Place::Node {
-                cell: Arc::clone(cell),
-                index,
-            })
+            GraphRef::node(Arc::clone(cell), index)
         }),
         (Some((a_cell, a_index)), Some((b_cell, b_index))) if Arc::ptr_eq(a_cell, b_cell) => {
             with_live(a_cell, a_index, |cell, graph, a| {
                 // Both handles name the same cell, so forwarding shifted both equally.
                 let b = b_index + (a - a_index);
                 let index = push_with_inputs(graph, op, out, places, [a, b]);
-                GraphRef(Place::Node {
-                    cell: Arc::clone(cell),
-                    index,
-                })
+                GraphRef::node(Arc::clone(cell), index)
             })
         }
         (Some(a), Some(b)) => record_across(op, out, places, a, b),
     }
 }
 
-/// Pushes the first node of a graph (after the leaf nodes of its inputs) into `state`.
-fn push_first<E: Element>(
-    state: &mut CellState<E>,
-    op: Op<E>,
+/// Records a cast of `input` (a value of element type `F`): `op` goes into the `E`
+/// arena of `input`'s graph (a new graph if `input` is a leaf, whose leaf node is
+/// recorded in the `F` arena first), naming its source by index there.
+pub(crate) fn record_cast<F: Element, E: Element>(
+    input: Input<'_, F>,
+    mut op: CastOp<E>,
     out: Produced,
-    places: [Option<Input<'_, E>>; 2],
-) -> u32 {
-    if !matches!(*state, CellState::Live(_)) {
-        *state = CellState::Live(Graph::default());
+) -> GraphRef<E> {
+    let push = |cell: &Arc<GraphCell>, graphs: &mut Graphs, from: u32| {
+        op.from = from;
+        op.from_arena = F::ARENA;
+        let index = E::arena_mut(graphs).push(Op::Cast(op), [None, None], out);
+        GraphRef::node(Arc::clone(cell), index)
+    };
+    match &input.place.0 {
+        Place::Node { cell, index } => with_live_graphs(cell, |cell, graphs, moved| {
+            push(cell, graphs, index + moved[F::ARENA])
+        }),
+        Place::Leaf { .. } => {
+            let cell = GraphCell::empty::<E>();
+            let mut state = cell.lock();
+            let graphs = first_graphs(&mut state);
+            let from = push_leaf(F::arena_mut(graphs), input);
+            let result = push(&cell, graphs, from);
+            drop(state);
+            result
+        }
+    }
+}
+
+/// The graphs of a cell about to receive its first node (a forwarding entry, which a
+/// given-back cell never is, is made a live graph first).
+fn first_graphs(state: &mut CellState) -> &mut Graphs {
+    if let CellState::Moved { spare, .. } = state {
+        let spare = core::mem::take(spare);
+        *state = CellState::Live(spare);
     }
     match state {
-        CellState::Live(graph) => push_with_inputs(graph, op, out, places, [0, 0]),
-        CellState::Moved { .. } => 0,
+        CellState::Live(graphs) => graphs,
+        // Made live just above.
+        CellState::Moved { spare, .. } => spare,
     }
 }
 
 /// Locks two distinct cells in address order, so that two threads merging the same
 /// pair cannot deadlock; the guards come back in the order of the arguments.
-fn lock_pair<'c, E: Element>(
-    a: &'c Arc<GraphCell<E>>,
-    b: &'c Arc<GraphCell<E>>,
-) -> (MutexGuard<'c, CellState<E>>, MutexGuard<'c, CellState<E>>) {
+fn lock_pair<'c>(
+    a: &'c Arc<GraphCell>,
+    b: &'c Arc<GraphCell>,
+) -> (MutexGuard<'c, CellState>, MutexGuard<'c, CellState>) {
     if Arc::as_ptr(a) < Arc::as_ptr(b) {
         let a_guard = a.lock();
         (a_guard, b.lock())
@@ -468,12 +565,12 @@ fn lock_pair<'c, E: Element>(
 }
 
 /// Appends the smaller of two live graphs to the larger and leaves a forwarding entry in
-/// the smaller's cell. Each side is a cell's state, the cell and a node index in it;
-/// returns the graph that holds both, the two indices there, and whether `a` moved.
-/// `None` (nothing changed) unless both are live.
+/// the smaller's cell. Each side is a cell's state, the cell and a node index in its `E`
+/// arena; returns the `E` arena of the graph that holds both, the two indices there, and
+/// whether `a` moved. `None` (nothing changed) unless both are live.
 fn merge_locked<'g, E: Element>(
-    a: (&'g mut CellState<E>, &Arc<GraphCell<E>>, u32),
-    b: (&'g mut CellState<E>, &Arc<GraphCell<E>>, u32),
+    a: (&'g mut CellState, &Arc<GraphCell>, u32),
+    b: (&'g mut CellState, &Arc<GraphCell>, u32),
 ) -> Option<(&'g mut Graph<E>, [u32; 2], bool)> {
     let (a_len, b_len) = (live_len(a.0)?, live_len(b.0)?);
     // `a` stays in place on a tie: which graph moves must not depend on where the cells
@@ -481,22 +578,23 @@ fn merge_locked<'g, E: Element>(
     let a_moves = a_len < b_len;
     let (a_index, b_index) = (a.2, b.2);
     let ((larger, larger_cell, _), (smaller, _, _)) = if a_moves { (b, a) } else { (a, b) };
-    let (CellState::Live(larger_graph), CellState::Live(smaller_graph)) = (larger, &mut *smaller)
+    let (CellState::Live(larger_graphs), CellState::Live(smaller_graphs)) = (larger, &mut *smaller)
     else {
         return None;
     };
-    let offset = larger_graph.append(smaller_graph);
+    let offsets = larger_graphs.append(smaller_graphs);
     *smaller = CellState::Moved {
         into: Arc::clone(larger_cell),
-        offset,
-        spare: core::mem::take(smaller_graph),
+        offsets,
+        spare: core::mem::take(smaller_graphs),
     };
+    let offset = offsets[E::ARENA];
     let indices = if a_moves {
         [a_index + offset, b_index]
     } else {
         [a_index, b_index + offset]
     };
-    Some((larger_graph, indices, a_moves))
+    Some((E::arena_mut(larger_graphs), indices, a_moves))
 }
 
 /// The path of [`record`] for two tracked inputs recorded in different cells: both
@@ -507,20 +605,17 @@ fn record_across<E: Element>(
     op: Op<E>,
     out: Produced,
     places: [Option<Input<'_, E>>; 2],
-    a: (&Arc<GraphCell<E>>, u32),
-    b: (&Arc<GraphCell<E>>, u32),
+    a: (&Arc<GraphCell>, u32),
+    b: (&Arc<GraphCell>, u32),
 ) -> GraphRef<E> {
     {
         let (mut a_guard, mut b_guard) = lock_pair(a.0, b.0);
         if let Some((graph, indices, a_moved)) =
-            merge_locked((&mut *a_guard, a.0, a.1), (&mut *b_guard, b.0, b.1))
+            merge_locked::<E>((&mut *a_guard, a.0, a.1), (&mut *b_guard, b.0, b.1))
         {
             let index = push_with_inputs(graph, op, out, places, indices);
             let larger = if a_moved { b.0 } else { a.0 };
-            return GraphRef(Place::Node {
-                cell: Arc::clone(larger),
-                index,
-            });
+            return GraphRef::node(Arc::clone(larger), index);
         }
     }
     record_resolved(op, out, places, a, b)
@@ -532,26 +627,24 @@ fn record_resolved<E: Element>(
     op: Op<E>,
     out: Produced,
     places: [Option<Input<'_, E>>; 2],
-    a: (&Arc<GraphCell<E>>, u32),
-    b: (&Arc<GraphCell<E>>, u32),
+    a: (&Arc<GraphCell>, u32),
+    b: (&Arc<GraphCell>, u32),
 ) -> GraphRef<E> {
     loop {
-        let (a_cell, a_index) = resolve(a.0, a.1);
-        let (b_cell, b_index) = resolve(b.0, b.1);
+        let (a_cell, a_index) = resolve::<E>(a.0, a.1);
+        let (b_cell, b_index) = resolve::<E>(b.0, b.1);
         if Arc::ptr_eq(&a_cell, &b_cell) {
             let mut guard = a_cell.lock();
-            if let CellState::Live(graph) = &mut *guard {
+            if let CellState::Live(graphs) = &mut *guard {
+                let graph = E::arena_mut(graphs);
                 let index = push_with_inputs(graph, op, out, places, [a_index, b_index]);
                 drop(guard);
-                return GraphRef(Place::Node {
-                    cell: a_cell,
-                    index,
-                });
+                return GraphRef::node(a_cell, index);
             }
             continue;
         }
         let (mut a_guard, mut b_guard) = lock_pair(&a_cell, &b_cell);
-        let Some((graph, indices, a_moved)) = merge_locked(
+        let Some((graph, indices, a_moved)) = merge_locked::<E>(
             (&mut *a_guard, &a_cell, a_index),
             (&mut *b_guard, &b_cell, b_index),
         ) else {
@@ -560,19 +653,35 @@ fn record_resolved<E: Element>(
         };
         let index = push_with_inputs(graph, op, out, places, indices);
         drop((a_guard, b_guard));
-        return GraphRef(Place::Node {
-            cell: if a_moved { b_cell } else { a_cell },
-            index,
-        });
+        return GraphRef::node(if a_moved { b_cell } else { a_cell }, index);
     }
 }
 
-/// The node count of a live graph, `None` for a forwarding entry.
-fn live_len<E: Element>(state: &CellState<E>) -> Option<usize> {
+/// The node count of a live graph (both arenas), `None` for a forwarding entry.
+fn live_len(state: &CellState) -> Option<usize> {
     match state {
-        CellState::Live(graph) => Some(graph.nodes.len()),
+        CellState::Live(graphs) => Some(graphs.len()),
         CellState::Moved { .. } => None,
     }
+}
+
+/// Records a use of the leaf `input` as a node of `graph`; returns its index.
+fn push_leaf<E: Element>(graph: &mut Graph<E>, input: Input<'_, E>) -> u32 {
+    let (id, len, name) = match &input.place.0 {
+        Place::Leaf { id, len, name } => (*id, *len, name.clone()),
+        Place::Node { .. } => (LeafId::PLACEHOLDER, input.data.len(), None),
+    };
+    graph.push(
+        Op::Leaf(LeafNode {
+            id,
+            data: Arc::clone(input.data),
+            dims: input.dims,
+            name,
+        }),
+        [None, None],
+        // A leaf's data is scanned only by the checked backward, when needed.
+        Produced { len, finite: true },
+    )
 }
 
 /// Pushes `op` with its inputs; `node_indices` holds, in order of appearance, the
@@ -598,21 +707,8 @@ fn push_with_inputs<E: Element>(
             {
                 first_leaf.map_or(0, |(_, node, _)| node)
             }
-            Place::Leaf { id, len, name } => {
-                let node = graph.push(
-                    Op::Leaf(LeafNode {
-                        id: *id,
-                        data: Arc::clone(input.data),
-                        dims: input.dims,
-                        name: name.clone(),
-                    }),
-                    [None, None],
-                    // A leaf's data is scanned only by the checked backward, when needed.
-                    Produced {
-                        len: *len,
-                        finite: true,
-                    },
-                );
+            Place::Leaf { id, .. } => {
+                let node = push_leaf(graph, input);
                 first_leaf = Some((*id, node, input.data));
                 node
             }
@@ -632,13 +728,15 @@ mod tests {
 
     fn node_count<S: Shape>(t: &Tensor<S, f64, Tracked>) -> usize {
         match t.graph_ref().map(|r| &r.0) {
-            Some(Place::Node { cell, index }) => with_live(cell, *index, |_, g, _| g.nodes.len()),
+            Some(Place::Node { cell, index }) => {
+                with_live::<f64, _>(cell, *index, |_, g, _| g.nodes.len())
+            }
             _ => 0,
         }
     }
 
     /// The cell a node's handle names (before any forwarding).
-    fn cell_of<S: Shape>(t: &Tensor<S, f64, Tracked>) -> *const GraphCell<f64> {
+    fn cell_of<S: Shape>(t: &Tensor<S, f64, Tracked>) -> *const GraphCell {
         match t.graph_ref().map(|r| &r.0) {
             Some(Place::Node { cell, .. }) => Arc::as_ptr(cell),
             _ => core::ptr::null(),

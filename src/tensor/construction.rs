@@ -110,6 +110,13 @@ where
     fn extend_flat(&self, _: &mut Vec<Tensor<S, E, T>>) {}
 }
 
+/// A storage holding `values` (`len` of them), in a buffer from the thread's pool: a
+/// buffer made outside the pool would join it when its tensor drops, so a loop that
+/// builds a tensor from its inputs each step would grow the pool to its bound.
+fn pooled<E: Element>(len: usize, values: impl IntoIterator<Item = E>) -> Arc<[E]> {
+    super::pool::collect(len, values)
+}
+
 /// A fresh storage of `len` elements filled by `fill`.
 pub(crate) fn build<E: Element>(len: usize, fill: impl FnOnce(&mut [E])) -> Arc<[E]> {
     let mut data = super::pool::take_zeroed(len);
@@ -120,7 +127,13 @@ pub(crate) fn build<E: Element>(len: usize, fill: impl FnOnce(&mut [E])) -> Arc<
 impl<S: Shape, E: Element> Tensor<S, E, NoGrad> {
     /// A tensor filled with `value` (PyTorch's `torch.full`).
     pub fn full(value: E) -> Self {
-        Tensor::from_parts(core::iter::repeat_n(value, S::NUM_ELEMENTS).collect(), ())
+        Tensor::from_parts(
+            pooled(
+                S::NUM_ELEMENTS,
+                core::iter::repeat_n(value, S::NUM_ELEMENTS),
+            ),
+            (),
+        )
     }
 
     /// A tensor of zeros.
@@ -150,7 +163,7 @@ impl<S: Shape, E: Element> Tensor<S, E, NoGrad> {
     pub fn from_array<A: NestedArray<E, Shape = S>>(array: A) -> Self {
         let mut flat = Vec::with_capacity(S::NUM_ELEMENTS);
         array.extend_flat(&mut flat);
-        Tensor::from_parts(flat.into(), ())
+        Tensor::from_parts(pooled(flat.len(), flat), ())
     }
 
     /// A tensor from row-major elements; an error naming both counts if `values` does
@@ -168,18 +181,21 @@ impl<S: Shape, E: Element> Tensor<S, E, NoGrad> {
     /// ```
     pub fn from_vec(values: Vec<E>) -> Result<Self, Error> {
         Self::check_len("Tensor::from_vec", values.len())?;
-        Ok(Tensor::from_parts(values.into(), ()))
+        Ok(Tensor::from_parts(pooled(values.len(), values), ()))
     }
 
     /// A tensor copied from row-major elements; an error if the length is wrong.
     pub fn from_slice(values: &[E]) -> Result<Self, Error> {
         Self::check_len("Tensor::from_slice", values.len())?;
-        Ok(Tensor::from_parts(values.into(), ()))
+        Ok(Tensor::from_parts(
+            pooled(values.len(), values.iter().copied()),
+            (),
+        ))
     }
 
     /// A tensor whose element at flat (row-major) position `i` is `f(i)`.
     pub fn from_fn(f: impl FnMut(usize) -> E) -> Self {
-        Tensor::from_parts((0..S::NUM_ELEMENTS).map(f).collect(), ())
+        Tensor::from_parts(pooled(S::NUM_ELEMENTS, (0..S::NUM_ELEMENTS).map(f)), ())
     }
 
     /// Standard normal samples drawn from `rng` (PyTorch's `torch.randn`).
@@ -243,15 +259,16 @@ impl<E: Element, const N: usize> Tensor<Rank1<N>, E, NoGrad> {
 /// once per shape or per call.
 #[inline(never)]
 fn normal_samples<E: Element, R: rand::Rng + ?Sized>(len: usize, rng: &mut R) -> Arc<[E]> {
-    (0..len)
-        .map(|_| E::from_f64(rng.sample::<f64, _>(StandardNormal)))
-        .collect()
+    pooled(
+        len,
+        (0..len).map(|_| E::from_f64(rng.sample::<f64, _>(StandardNormal))),
+    )
 }
 
 /// `len` uniform samples in `[0, 1)`, as [`normal_samples`] for `rand`.
 #[inline(never)]
 fn uniform_samples<E: Element, R: rand::Rng + ?Sized>(len: usize, rng: &mut R) -> Arc<[E]> {
-    (0..len).map(|_| E::from_f64(rng.random::<f64>())).collect()
+    pooled(len, (0..len).map(|_| E::from_f64(rng.random::<f64>())))
 }
 
 #[cfg(test)]
