@@ -189,29 +189,32 @@ impl<E: Element> Gradients<E> {
 
     /// Adds every gradient of `other` into this store: gradients computed on several
     /// threads (or batches) added together, as one backward pass over all of them would
-    /// have given.
+    /// have given. [`crate::parallel::gradients`] does this for chunks of a batch, in
+    /// chunk order.
     ///
-    /// Leaves are matched by identity, so every thread must use the same leaves: one
-    /// tracked `w` shared by reference or cloned, or one [`crate::optim::Param`]'s
-    /// `track()`. Calling `.track()` on a plain value in each thread would make a
-    /// different leaf each time, whose gradients are kept apart.
+    /// Leaves are matched by identity. A graph stays on the thread that recorded it, so
+    /// a parameter used on several threads is a [`crate::optim::Param`], whose
+    /// `track()` names the same leaf on every thread; calling `.track()` on a plain value
+    /// in each thread would make a different leaf each time, whose gradients are kept
+    /// apart.
     ///
     /// ```
+    /// use typegrad::optim::Param;
     /// use typegrad::prelude::*;
-    /// let w = Tensor::from_array([1.0f32, 2.0]).track();
+    /// let w = Param::new(Tensor::from_array([1.0f32, 2.0]));
     /// let shards = [Tensor::from_array([1.0f32, 0.0]), Tensor::from_array([0.0f32, 3.0])];
     /// let mut grads = Gradients::new();
     /// std::thread::scope(|s| {
     ///     let w = &w;
     ///     let runs: Vec<_> = shards
     ///         .iter()
-    ///         .map(|x| s.spawn(move || (w * x).sum().backward()))
+    ///         .map(|x| s.spawn(move || (w.track() * x).sum().backward()))
     ///         .collect();
     ///     for run in runs {
     ///         grads.merge(run.join().expect("no panic"));
     ///     }
     /// });
-    /// assert_eq!(grads.get(&w).unwrap().to_array(), [1.0, 3.0]);
+    /// assert_eq!(w.grad(&grads).unwrap().to_array(), [1.0, 3.0]);
     /// ```
     pub fn merge(&mut self, other: Gradients<E>) {
         self.store.merge(other.store);

@@ -17,13 +17,14 @@ use core::any::Any;
 use core::fmt::Write as _;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::element::Element;
 use crate::ops::cast::Source;
 use crate::ops::Op;
 use crate::shape::Shape;
-use crate::tape::graph::{with_live, Graph, GraphCell, GraphRef, LeafId, Node, Place};
+use crate::tape::graph::{with_live, Graph, GraphRef, LeafId, Node, Place, ThreadLocalGraph};
 use crate::tape::{Backprop, Tape};
 use crate::tensor::Tensor;
 
@@ -139,7 +140,7 @@ pub(crate) struct Drawing {
     casts: VecDeque<Box<dyn PendingCast>>,
     /// The cells whose addresses key `nodes`, held so that no address is reused by
     /// another graph while the picture is drawn.
-    cells: Vec<Arc<dyn Any>>,
+    cells: Vec<Rc<dyn Any>>,
 }
 
 /// Where the walk stands with a node.
@@ -160,7 +161,7 @@ trait PendingCast {
 /// box.
 struct CastEdge<E: Element> {
     source: &'static dyn Source<E>,
-    cell: Arc<GraphCell>,
+    cell: Rc<ThreadLocalGraph>,
     from: u32,
     cast: usize,
 }
@@ -205,13 +206,13 @@ impl Drawing {
     /// stack.
     fn draw_graph<E: Element>(
         &mut self,
-        cell: &Arc<GraphCell>,
+        cell: &Rc<ThreadLocalGraph>,
         graph: &Graph<E>,
         root: u32,
     ) -> Option<usize> {
         // Each arena of a graph is told apart by its element type.
-        let graph_key = 2 * (Arc::as_ptr(cell) as usize) + E::ARENA;
-        self.cells.push(Arc::clone(cell) as Arc<dyn Any>);
+        let graph_key = 2 * (Rc::as_ptr(cell) as usize) + E::ARENA;
+        self.cells.push(Rc::clone(cell) as Rc<dyn Any>);
         let mut stack = vec![(root, false)];
         while let Some((index, inputs_drawn)) = stack.pop() {
             let Some(node) = graph.node(index) else {
@@ -248,7 +249,7 @@ impl Drawing {
     }
 
     /// Draws one node whose inputs are drawn; returns its box.
-    fn draw_node<E: Element>(&mut self, cell: &Arc<GraphCell>, node: &Node<E>) -> usize {
+    fn draw_node<E: Element>(&mut self, cell: &Rc<ThreadLocalGraph>, node: &Node<E>) -> usize {
         match &node.op {
             Op::Leaf(leaf) => self.leaf(
                 leaf.id,
@@ -260,7 +261,7 @@ impl Drawing {
                 let id = self.new_box(&escape(cast.name()), None);
                 self.casts.push_back(Box::new(CastEdge {
                     source: cast.source,
-                    cell: Arc::clone(cell),
+                    cell: Rc::clone(cell),
                     from: cast.from,
                     cast: id,
                 }));

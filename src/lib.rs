@@ -21,6 +21,7 @@ pub mod interop;
 mod kernels;
 mod ops;
 pub mod optim;
+pub mod parallel;
 #[cfg(feature = "safetensors")]
 pub mod serialization;
 pub mod shape;

@@ -6,16 +6,17 @@
 //! memory is allocated as usual.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::element::Element;
-use crate::tape::graph::GraphCell;
+use crate::tape::graph::ThreadLocalGraph;
 use crate::tensor::pool::Pool;
 
 /// One thread's reusable memory for element type `E`.
 pub struct Workspace<E: Element> {
     pub(crate) buffers: RefCell<Pool<E>>,
-    pub(crate) graphs: RefCell<Vec<Arc<GraphCell>>>,
+    pub(crate) graphs: RefCell<Vec<Rc<ThreadLocalGraph>>>,
     pub(crate) scratch: RefCell<Scratch<E>>,
 }
 

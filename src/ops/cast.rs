@@ -10,6 +10,7 @@
 //! turn; the forward sweep computes the source's tangent first and converts it.
 
 use core::marker::PhantomData;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::element::sealed::Seed;
@@ -20,7 +21,7 @@ use crate::shape::Shape;
 use crate::tape::backward::{check_values, BackwardJob};
 use crate::tape::create_graph::RecordedJob;
 use crate::tape::forward::jvp_sweep;
-use crate::tape::graph::{self, GraphCell, GraphRef, Input, LeafId, Produced};
+use crate::tape::graph::{self, GraphRef, Input, LeafId, Produced, ThreadLocalGraph};
 use crate::tape::{Tape, UnaryTape};
 use crate::tensor::Tensor;
 
@@ -40,23 +41,23 @@ pub(crate) struct CastOp<E: Element> {
 /// erased. `cell` is the graph both live in and `from` the source's index there.
 pub(crate) trait Source<E: Element>: Send + Sync {
     /// The backward pass from the source for the cast's gradient `grad`.
-    fn backward_job(&self, cell: &Arc<GraphCell>, from: u32, grad: &[E]) -> BackwardJob;
+    fn backward_job(&self, cell: &Rc<ThreadLocalGraph>, from: u32, grad: &[E]) -> BackwardJob;
     /// The checked backward's scan of the values the source depends on.
-    fn check_values(&self, cell: &Arc<GraphCell>, from: u32) -> Result<(), Error>;
+    fn check_values(&self, cell: &Rc<ThreadLocalGraph>, from: u32) -> Result<(), Error>;
     /// The recorded backward pass from the source for the cast's gradient.
-    fn recorded_job(&self, cell: &Arc<GraphCell>, from: u32, grad: &Var<E>) -> RecordedJob;
+    fn recorded_job(&self, cell: &Rc<ThreadLocalGraph>, from: u32, grad: &Var<E>) -> RecordedJob;
     /// The source's tangents for `batch` tangents of the seeded leaves, converted;
     /// `None` where the source depends on no seeded leaf.
     fn tangent(
         &self,
-        cell: &Arc<GraphCell>,
+        cell: &Rc<ThreadLocalGraph>,
         from: u32,
         seeds: &[(LeafId, Seed<'_>)],
         batch: usize,
     ) -> Option<Vec<E>>;
     /// Draws the source and what it depends on (once, however many casts read it);
     /// returns the box the cast's edge starts from.
-    fn draw(&self, cell: &Arc<GraphCell>, from: u32, drawing: &mut Drawing) -> Option<usize>;
+    fn draw(&self, cell: &Rc<ThreadLocalGraph>, from: u32, drawing: &mut Drawing) -> Option<usize>;
 }
 
 /// A source of element type `F`.
@@ -71,27 +72,27 @@ fn convert<F: Element, E: Element>(values: &[F]) -> Vec<E> {
 }
 
 /// Node `from` of the `F` arena of `cell`'s graph, as a handle held while a pass runs.
-fn source_node<F: Element>(cell: &Arc<GraphCell>, from: u32) -> GraphRef<F> {
-    GraphRef::node(Arc::clone(cell), from)
+fn source_node<F: Element>(cell: &Rc<ThreadLocalGraph>, from: u32) -> GraphRef<F> {
+    GraphRef::node(Rc::clone(cell), from)
 }
 
 impl<E: Element, F: Element> Source<E> for From<F> {
-    fn backward_job(&self, cell: &Arc<GraphCell>, from: u32, grad: &[E]) -> BackwardJob {
+    fn backward_job(&self, cell: &Rc<ThreadLocalGraph>, from: u32, grad: &[E]) -> BackwardJob {
         BackwardJob::new(source_node::<F>(cell, from), convert(grad))
     }
 
-    fn check_values(&self, cell: &Arc<GraphCell>, from: u32) -> Result<(), Error> {
+    fn check_values(&self, cell: &Rc<ThreadLocalGraph>, from: u32) -> Result<(), Error> {
         // A node's own value is never read: only a leaf's, and a leaf handle is no node.
         check_values(&source_node::<F>(cell, from), &[], &[])
     }
 
-    fn recorded_job(&self, cell: &Arc<GraphCell>, from: u32, grad: &Var<E>) -> RecordedJob {
+    fn recorded_job(&self, cell: &Rc<ThreadLocalGraph>, from: u32, grad: &Var<E>) -> RecordedJob {
         RecordedJob::new(source_node::<F>(cell, from), cast_var::<E, F>(grad, &[]))
     }
 
     fn tangent(
         &self,
-        cell: &Arc<GraphCell>,
+        cell: &Rc<ThreadLocalGraph>,
         from: u32,
         seeds: &[(LeafId, Seed<'_>)],
         batch: usize,
@@ -106,7 +107,7 @@ impl<E: Element, F: Element> Source<E> for From<F> {
         Some(converted)
     }
 
-    fn draw(&self, cell: &Arc<GraphCell>, from: u32, drawing: &mut Drawing) -> Option<usize> {
+    fn draw(&self, cell: &Rc<ThreadLocalGraph>, from: u32, drawing: &mut Drawing) -> Option<usize> {
         drawing.draw_value(&source_node::<F>(cell, from), &[])
     }
 }

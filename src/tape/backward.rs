@@ -1,8 +1,9 @@
 //! The backward pass: one reverse loop over a graph's arena.
 
+use std::rc::Rc;
 use std::sync::Arc;
 
-use super::graph::{with_live, Graph, GraphCell, GraphRef, Node, Place, Slot};
+use super::graph::{with_live, Graph, GraphRef, Node, Place, Slot, ThreadLocalGraph};
 use crate::element::Element;
 use crate::error::Error;
 use crate::gradients::{GradientStore, Gradients};
@@ -147,7 +148,7 @@ impl BackwardJob {
 }
 
 /// A queued pass, with its element type erased.
-trait Pending: Send {
+trait Pending {
     fn run(
         self: Box<Self>,
         store: &mut GradientStore,
@@ -257,7 +258,7 @@ pub(crate) fn check_values<E: Element>(
         },
         Place::Node { cell, index } => {
             let (live, casts) = with_live::<E, _>(cell, *index, |cell, graph, root| {
-                (Arc::clone(cell), casts_on_path(graph, root as usize))
+                (Rc::clone(cell), casts_on_path(graph, root as usize))
             });
             for (_, from, source) in casts {
                 source.check_values(&live, from)?;
@@ -302,7 +303,7 @@ fn first_non_finite_value<E: Element>(graph: &Graph<E>, root: usize) -> Result<(
 }
 
 fn run<E: Element>(
-    cell: &Arc<GraphCell>,
+    cell: &Rc<ThreadLocalGraph>,
     graph: &Graph<E>,
     root: usize,
     seed: &[E],
@@ -339,7 +340,7 @@ fn run<E: Element>(
 /// [`run`] with its working vectors.
 #[allow(clippy::too_many_arguments)]
 fn run_with<E: Element>(
-    cell: &Arc<GraphCell>,
+    cell: &Rc<ThreadLocalGraph>,
     graph: &Graph<E>,
     root: usize,
     root_node: &Node<E>,

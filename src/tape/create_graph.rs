@@ -6,9 +6,10 @@
 
 use core::marker::PhantomData;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 use std::sync::Arc;
 
-use super::graph::{resolve, with_live, GraphCell, GraphRef, LeafId, Place};
+use super::graph::{resolve, with_live, GraphRef, LeafId, Place, ThreadLocalGraph};
 use crate::element::sealed::StoredVar;
 use crate::element::Element;
 use crate::error::Error;
@@ -20,7 +21,7 @@ use crate::tensor::Tensor;
 /// What an operation's recorded backward may know of the node it differentiates: which
 /// inputs are tracked, and its inputs and output as values of the graph.
 pub(crate) struct NodeContext<'a, E: Element> {
-    cell: &'a Arc<GraphCell>,
+    cell: &'a Rc<ThreadLocalGraph>,
     index: u32,
     parents: [Option<u32>; 2],
     parent_lens: [usize; 2],
@@ -61,7 +62,7 @@ impl<E: Element> NodeContext<'_, E> {
     }
 
     fn node(&self, index: u32) -> GraphRef<E> {
-        GraphRef::node(Arc::clone(self.cell), index)
+        GraphRef::node(Rc::clone(self.cell), index)
     }
 }
 
@@ -231,7 +232,7 @@ fn recorded_pass<E: Element>(
                     node.op.clone(),
                     node.parents.map(|p| p.map(|p| p - shift)),
                     node.parents.map(parent_len),
-                    Arc::clone(live_cell),
+                    Rc::clone(live_cell),
                 ))
             })
         else {

@@ -5,6 +5,7 @@
 //! runs of `n`. One sweep with the `n` columns of the identity gives a whole Jacobian;
 //! one sweep through a recorded gradient gives a whole Hessian.
 
+use std::rc::Rc;
 use std::sync::Arc;
 
 use super::backward::{casts_on_path, mark_reachable};
@@ -58,7 +59,7 @@ pub(crate) fn jvp_sweep<E: Element>(
                 &mut scratch,
             ))
         } else {
-            Err((Arc::clone(live), casts_on_path(graph, root as usize)))
+            Err((Rc::clone(live), casts_on_path(graph, root as usize)))
         }
     });
     let tangent = match first {

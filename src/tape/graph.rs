@@ -18,13 +18,20 @@
 //! no reference cycles: casting there and back and merging the result with the value it
 //! came from frees everything once the user's handles are gone.
 //!
+//! A graph belongs to the thread that records it: handles reach it through a
+//! non-atomic `Rc` and borrow it through a `RefCell`, so recording takes no lock and no
+//! atomic reference count, and a `Tracked` tensor is neither `Send` nor `Sync`. Values
+//! and gradients travel between threads; graphs do not (`crate::parallel`).
+//!
 //! The trade-off: one live handle keeps its whole graph alive, dead branches included.
 //! `detach()` releases it.
 
+use core::cell::{RefCell, RefMut};
 use core::marker::PhantomData;
 use core::num::NonZeroU64;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 
 use crate::element::Element;
 use crate::ops::cast::CastOp;
@@ -85,7 +92,10 @@ pub(crate) enum Place {
     },
     /// The result of an operation: node `index` of the `E` arena of the graph in `cell`
     /// (or of the graph that graph was moved into).
-    Node { cell: Arc<GraphCell>, index: u32 },
+    Node {
+        cell: Rc<ThreadLocalGraph>,
+        index: u32,
+    },
 }
 
 impl<E: Element> GraphRef<E> {
@@ -124,7 +134,7 @@ impl<E: Element> GraphRef<E> {
     }
 
     /// Node `index` of the `E` arena of the graph in `cell`.
-    pub(crate) fn node(cell: Arc<GraphCell>, index: u32) -> Self {
+    pub(crate) fn node(cell: Rc<ThreadLocalGraph>, index: u32) -> Self {
         GraphRef(Place::Node { cell, index }, PhantomData)
     }
 
@@ -160,18 +170,18 @@ pub(crate) struct Input<'a, E: Element> {
 }
 
 /// A graph, or a forwarding entry to the graph it was moved into.
-pub struct GraphCell {
-    state: Mutex<CellState>,
+pub struct ThreadLocalGraph {
+    state: RefCell<CellState>,
 }
 
-/// What a [`GraphCell`] holds.
+/// What a [`ThreadLocalGraph`] holds.
 enum CellState {
     Live(Graphs),
     /// This graph's nodes now sit in `into`, each arena's from its offset (indexed by
     /// `Arena::INDEX`); `spare` is the emptied arenas, kept with their capacity for when
     /// the cell is reused.
     Moved {
-        into: Arc<GraphCell>,
+        into: Rc<ThreadLocalGraph>,
         offsets: [u32; 2],
         spare: Graphs,
     },
@@ -209,23 +219,24 @@ impl Graphs {
     }
 }
 
-impl GraphCell {
-    fn new(graphs: Graphs) -> Arc<Self> {
-        Arc::new(GraphCell {
-            state: Mutex::new(CellState::Live(graphs)),
+impl ThreadLocalGraph {
+    fn new(graphs: Graphs) -> Rc<Self> {
+        Rc::new(ThreadLocalGraph {
+            state: RefCell::new(CellState::Live(graphs)),
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, CellState> {
-        // A panic while the lock was held cannot leave a graph half-updated in a way that
-        // matters here (nodes are pushed whole), so a poisoned lock is used as it is.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The graph, borrowed for one step of recording or one pass. Every pass releases it
+    /// before it crosses into other code that may record (a cast's source, a custom
+    /// operation's recorded rule), so no borrow is ever taken twice.
+    fn lock(&self) -> RefMut<'_, CellState> {
+        self.state.borrow_mut()
     }
 
     /// An empty graph: one the thread used before and gave back (its arenas keep their
     /// capacity, so recording a step like the last allocates nothing), or a new one.
     /// Cells are kept in the workspace of the element type that released them.
-    fn empty<E: Element>() -> Arc<Self> {
+    fn empty<E: Element>() -> Rc<Self> {
         let reused = crate::workspace::with(|w: &crate::workspace::Workspace<E>| {
             w.graphs
                 .try_borrow_mut()
@@ -233,7 +244,7 @@ impl GraphCell {
                 .and_then(|mut cells| cells.pop())
         })
         .flatten();
-        reused.unwrap_or_else(|| GraphCell::new(Graphs::default()))
+        reused.unwrap_or_else(|| ThreadLocalGraph::new(Graphs::default()))
     }
 
     /// Keeps `cell`, the last handle to a graph, for the next graph this thread records:
@@ -241,15 +252,12 @@ impl GraphCell {
     /// forwarding entry becomes an empty graph again, with the arenas it had before its
     /// nodes moved (so that merging graphs, as `f(x) + x * x` does, costs no allocation
     /// in the next step).
-    fn give_back<E: Element>(mut cell: Arc<Self>) {
-        // The caller held the last handle, so the state is reached without locking.
-        let Some(cell_state) = Arc::get_mut(&mut cell) else {
+    fn give_back<E: Element>(mut cell: Rc<Self>) {
+        // The caller held the last handle, so the state is reached without a borrow.
+        let Some(cell_state) = Rc::get_mut(&mut cell) else {
             return;
         };
-        let state = cell_state
-            .state
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner);
+        let state = cell_state.state.get_mut();
         match state {
             CellState::Live(graphs) => graphs.clear(),
             CellState::Moved { spare, .. } => {
@@ -271,7 +279,7 @@ impl GraphCell {
 const MAX_POOLED_GRAPHS: usize = 16;
 
 impl<E: Element> Drop for GraphRef<E> {
-    /// The last handle to a graph gives it back for reuse (see `GraphCell::give_back`).
+    /// The last handle to a graph gives it back for reuse (see `ThreadLocalGraph::give_back`).
     fn drop(&mut self) {
         if let Place::Node { .. } = &self.0 {
             (E::compiled().release)(self);
@@ -292,9 +300,9 @@ impl<E: Element> GraphRef<E> {
         let Place::Node { cell, .. } = core::mem::replace(&mut self.0, placeholder) else {
             return;
         };
-        // Only this handle holds the cell, so no other thread can take a new one.
-        if Arc::strong_count(&cell) == 1 {
-            GraphCell::give_back::<E>(cell);
+        // Only this handle holds the cell (and only this thread has handles to it).
+        if Rc::strong_count(&cell) == 1 {
+            ThreadLocalGraph::give_back::<E>(cell);
         }
     }
 }
@@ -418,9 +426,9 @@ fn index_u32(index: usize) -> u32 {
 /// to, following forwarding entries, with the graph locked: `f` gets the live cell, the
 /// `E` arena and the node's index there.
 pub(crate) fn with_live<E: Element, R>(
-    start: &Arc<GraphCell>,
+    start: &Rc<ThreadLocalGraph>,
     index: u32,
-    f: impl FnOnce(&Arc<GraphCell>, &mut Graph<E>, u32) -> R,
+    f: impl FnOnce(&Rc<ThreadLocalGraph>, &mut Graph<E>, u32) -> R,
 ) -> R {
     with_live_graphs(start, |cell, graphs, offsets| {
         f(cell, E::arena_mut(graphs), index + offsets[E::ARENA])
@@ -430,10 +438,10 @@ pub(crate) fn with_live<E: Element, R>(
 /// Runs `f` on the live graph that `start` now forwards to, locked, with both arenas
 /// and how far `start`'s nodes moved in each.
 pub(crate) fn with_live_graphs<R>(
-    start: &Arc<GraphCell>,
-    f: impl FnOnce(&Arc<GraphCell>, &mut Graphs, [u32; 2]) -> R,
+    start: &Rc<ThreadLocalGraph>,
+    f: impl FnOnce(&Rc<ThreadLocalGraph>, &mut Graphs, [u32; 2]) -> R,
 ) -> R {
-    let mut forwarded: Option<Arc<GraphCell>> = None;
+    let mut forwarded: Option<Rc<ThreadLocalGraph>> = None;
     let mut moved = [0u32; 2];
     loop {
         let cell = forwarded.as_ref().unwrap_or(start);
@@ -441,7 +449,7 @@ pub(crate) fn with_live_graphs<R>(
         match &mut *guard {
             CellState::Live(graphs) => return f(cell, graphs, moved),
             CellState::Moved { into, offsets, .. } => {
-                let next = Arc::clone(into);
+                let next = Rc::clone(into);
                 moved = [moved[0] + offsets[0], moved[1] + offsets[1]];
                 drop(guard);
                 forwarded = Some(next);
@@ -451,8 +459,11 @@ pub(crate) fn with_live_graphs<R>(
 }
 
 /// The live cell and index that a node handle resolves to now.
-pub(crate) fn resolve<E: Element>(cell: &Arc<GraphCell>, index: u32) -> (Arc<GraphCell>, u32) {
-    with_live::<E, _>(cell, index, |cell, _, index| (Arc::clone(cell), index))
+pub(crate) fn resolve<E: Element>(
+    cell: &Rc<ThreadLocalGraph>,
+    index: u32,
+) -> (Rc<ThreadLocalGraph>, u32) {
+    with_live::<E, _>(cell, index, |cell, _, index| (Rc::clone(cell), index))
 }
 
 /// Records `op`, producing `out` from `inputs` (`None`: not tracked), and
@@ -469,14 +480,11 @@ pub(crate) fn record<E: Element>(
     });
     match (nodes.next(), nodes.next()) {
         (None, _) => {
-            let mut cell = GraphCell::empty::<E>();
-            let index = match Arc::get_mut(&mut cell) {
-                // A new or given-back cell has no other handle: no lock needed.
+            let mut cell = ThreadLocalGraph::empty::<E>();
+            let index = match Rc::get_mut(&mut cell) {
+                // A new or given-back cell has no other handle: no borrow flag to set.
                 Some(fresh) => {
-                    let state = fresh
-                        .state
-                        .get_mut()
-                        .unwrap_or_else(PoisonError::into_inner);
+                    let state = fresh.state.get_mut();
                     push_with_inputs(E::arena_mut(first_graphs(state)), op, out, places, [0, 0])
                 }
                 None => push_with_inputs(
@@ -491,14 +499,14 @@ pub(crate) fn record<E: Element>(
         }
         (Some((cell, index)), None) => with_live(cell, index, |cell, graph, index| {
             let index = push_with_inputs(graph, op, out, places, [index, index]);
-            GraphRef::node(Arc::clone(cell), index)
+            GraphRef::node(Rc::clone(cell), index)
         }),
-        (Some((a_cell, a_index)), Some((b_cell, b_index))) if Arc::ptr_eq(a_cell, b_cell) => {
+        (Some((a_cell, a_index)), Some((b_cell, b_index))) if Rc::ptr_eq(a_cell, b_cell) => {
             with_live(a_cell, a_index, |cell, graph, a| {
                 // Both handles name the same cell, so forwarding shifted both equally.
                 let b = b_index + (a - a_index);
                 let index = push_with_inputs(graph, op, out, places, [a, b]);
-                GraphRef::node(Arc::clone(cell), index)
+                GraphRef::node(Rc::clone(cell), index)
             })
         }
         (Some(a), Some(b)) => record_across(op, out, places, a, b),
@@ -513,18 +521,18 @@ pub(crate) fn record_cast<F: Element, E: Element>(
     mut op: CastOp<E>,
     out: Produced,
 ) -> GraphRef<E> {
-    let push = |cell: &Arc<GraphCell>, graphs: &mut Graphs, from: u32| {
+    let push = |cell: &Rc<ThreadLocalGraph>, graphs: &mut Graphs, from: u32| {
         op.from = from;
         op.from_arena = F::ARENA;
         let index = E::arena_mut(graphs).push(Op::Cast(op), [None, None], out);
-        GraphRef::node(Arc::clone(cell), index)
+        GraphRef::node(Rc::clone(cell), index)
     };
     match &input.place.0 {
         Place::Node { cell, index } => with_live_graphs(cell, |cell, graphs, moved| {
             push(cell, graphs, index + moved[F::ARENA])
         }),
         Place::Leaf { .. } => {
-            let cell = GraphCell::empty::<E>();
+            let cell = ThreadLocalGraph::empty::<E>();
             let mut state = cell.lock();
             let graphs = first_graphs(&mut state);
             let from = push_leaf(F::arena_mut(graphs), input);
@@ -549,19 +557,12 @@ fn first_graphs(state: &mut CellState) -> &mut Graphs {
     }
 }
 
-/// Locks two distinct cells in address order, so that two threads merging the same
-/// pair cannot deadlock; the guards come back in the order of the arguments.
+/// Borrows two distinct cells at once (one thread owns both, so the order is free).
 fn lock_pair<'c>(
-    a: &'c Arc<GraphCell>,
-    b: &'c Arc<GraphCell>,
-) -> (MutexGuard<'c, CellState>, MutexGuard<'c, CellState>) {
-    if Arc::as_ptr(a) < Arc::as_ptr(b) {
-        let a_guard = a.lock();
-        (a_guard, b.lock())
-    } else {
-        let b_guard = b.lock();
-        (a.lock(), b_guard)
-    }
+    a: &'c Rc<ThreadLocalGraph>,
+    b: &'c Rc<ThreadLocalGraph>,
+) -> (RefMut<'c, CellState>, RefMut<'c, CellState>) {
+    (a.lock(), b.lock())
 }
 
 /// Appends the smaller of two live graphs to the larger and leaves a forwarding entry in
@@ -569,8 +570,8 @@ fn lock_pair<'c>(
 /// arena; returns the `E` arena of the graph that holds both, the two indices there, and
 /// whether `a` moved. `None` (nothing changed) unless both are live.
 fn merge_locked<'g, E: Element>(
-    a: (&'g mut CellState, &Arc<GraphCell>, u32),
-    b: (&'g mut CellState, &Arc<GraphCell>, u32),
+    a: (&'g mut CellState, &Rc<ThreadLocalGraph>, u32),
+    b: (&'g mut CellState, &Rc<ThreadLocalGraph>, u32),
 ) -> Option<(&'g mut Graph<E>, [u32; 2], bool)> {
     let (a_len, b_len) = (live_len(a.0)?, live_len(b.0)?);
     // `a` stays in place on a tie: which graph moves must not depend on where the cells
@@ -584,7 +585,7 @@ fn merge_locked<'g, E: Element>(
     };
     let offsets = larger_graphs.append(smaller_graphs);
     *smaller = CellState::Moved {
-        into: Arc::clone(larger_cell),
+        into: Rc::clone(larger_cell),
         offsets,
         spare: core::mem::take(smaller_graphs),
     };
@@ -599,14 +600,14 @@ fn merge_locked<'g, E: Element>(
 
 /// The path of [`record`] for two tracked inputs recorded in different cells: both
 /// cells are usually live (two graphs started from leaves, as in `f(x) + x * x`), and
-/// are merged under their two locks; otherwise they are resolved first, and may turn
+/// are merged, both borrowed at once; otherwise they are resolved first, and may turn
 /// out to be one graph by now.
 fn record_across<E: Element>(
     op: Op<E>,
     out: Produced,
     places: [Option<Input<'_, E>>; 2],
-    a: (&Arc<GraphCell>, u32),
-    b: (&Arc<GraphCell>, u32),
+    a: (&Rc<ThreadLocalGraph>, u32),
+    b: (&Rc<ThreadLocalGraph>, u32),
 ) -> GraphRef<E> {
     {
         let (mut a_guard, mut b_guard) = lock_pair(a.0, b.0);
@@ -615,7 +616,7 @@ fn record_across<E: Element>(
         {
             let index = push_with_inputs(graph, op, out, places, indices);
             let larger = if a_moved { b.0 } else { a.0 };
-            return GraphRef::node(Arc::clone(larger), index);
+            return GraphRef::node(Rc::clone(larger), index);
         }
     }
     record_resolved(op, out, places, a, b)
@@ -627,13 +628,13 @@ fn record_resolved<E: Element>(
     op: Op<E>,
     out: Produced,
     places: [Option<Input<'_, E>>; 2],
-    a: (&Arc<GraphCell>, u32),
-    b: (&Arc<GraphCell>, u32),
+    a: (&Rc<ThreadLocalGraph>, u32),
+    b: (&Rc<ThreadLocalGraph>, u32),
 ) -> GraphRef<E> {
     loop {
         let (a_cell, a_index) = resolve::<E>(a.0, a.1);
         let (b_cell, b_index) = resolve::<E>(b.0, b.1);
-        if Arc::ptr_eq(&a_cell, &b_cell) {
+        if Rc::ptr_eq(&a_cell, &b_cell) {
             let mut guard = a_cell.lock();
             if let CellState::Live(graphs) = &mut *guard {
                 let graph = E::arena_mut(graphs);
@@ -648,7 +649,8 @@ fn record_resolved<E: Element>(
             (&mut *a_guard, &a_cell, a_index),
             (&mut *b_guard, &b_cell, b_index),
         ) else {
-            // Another thread moved one of them in between: resolve again.
+            // Not reached: both were resolved to live graphs just above, and nothing
+            // else runs on this thread in between.
             continue;
         };
         let index = push_with_inputs(graph, op, out, places, indices);
@@ -736,9 +738,9 @@ mod tests {
     }
 
     /// The cell a node's handle names (before any forwarding).
-    fn cell_of<S: Shape>(t: &Tensor<S, f64, Tracked>) -> *const GraphCell {
+    fn cell_of<S: Shape>(t: &Tensor<S, f64, Tracked>) -> *const ThreadLocalGraph {
         match t.graph_ref().map(|r| &r.0) {
-            Some(Place::Node { cell, .. }) => Arc::as_ptr(cell),
+            Some(Place::Node { cell, .. }) => Rc::as_ptr(cell),
             _ => core::ptr::null(),
         }
     }

@@ -95,7 +95,7 @@ pub trait Tape:
 
     /// Where a tensor of this tape sits in a graph: nothing for `NoGrad` and `Detached`.
     #[doc(hidden)]
-    type Handle<E: Element>: Clone + Send + Sync;
+    type Handle<E: Element>: Clone;
 
     /// The tape's name as `Debug` prints it.
     const NAME: &'static str;

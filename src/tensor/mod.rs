@@ -244,11 +244,16 @@ mod tests {
 
     fn assert_send_sync<X: Send + Sync>() {}
 
+    /// Values travel between threads; graphs do not (a `Tracked` tensor staying on its
+    /// thread is `ui-tests/fail/tracked_not_send.rs`).
     #[test]
-    fn tensors_of_every_tape_are_send_and_sync() {
+    fn untracked_tensors_and_gradients_are_send_and_sync() {
         assert_send_sync::<Tensor<Rank2<2, 3>, f32, NoGrad>>();
         assert_send_sync::<Tensor<Rank2<2, 3>, f32, Detached>>();
-        assert_send_sync::<Tensor<Rank2<2, 3>, f64, Tracked>>();
+        assert_send_sync::<crate::Gradients<f64>>();
+        assert_send_sync::<crate::optim::Param<Rank2<2, 3>, f64>>();
+        assert_send_sync::<crate::optim::Adam<f32>>();
+        assert_send_sync::<crate::optim::Sgd<f32>>();
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Reliability (SPEC §6): deep graphs, threads, determinism.
 
 use std::sync::Arc;
+use typegrad::optim::Param;
 use typegrad::prelude::*;
 
 /// A chain of a million operations: backward and drop are iterative, so neither
@@ -52,18 +53,23 @@ fn graphs_on_several_threads_share_parameters() {
     }
 }
 
-/// The same graph built on two threads and merged: tracked values cross threads.
+/// Values and gradients cross threads; graphs stay on the thread that recorded them: a
+/// parameter's uses on two threads add into one gradient when their `Gradients` merge.
 #[test]
-fn tracked_values_cross_threads() {
-    let x = Tensor::<Rank1<2>, f32>::from_array([1.0, 2.0]).track();
-    let left = {
-        let x = x.clone();
-        std::thread::spawn(move || &x * 3.0)
+fn values_and_gradients_cross_threads() {
+    let x = Param::new(Tensor::<Rank1<2>, f32>::from_array([1.0, 2.0]));
+    let on_other_thread = std::thread::scope(|s| {
+        s.spawn(|| (x.track() * 3.0).sum().backward())
+            .join()
+            .expect("thread finished")
+    });
+    let here = {
+        let t = x.track();
+        (&t * &t).sum().backward()
     };
-    let right = &x * &x;
-    let total = left.join().expect("thread finished") + right;
-    let grads = total.sum().backward();
-    assert_eq!(grads.get(&x).map(|g| g.to_vec()), Some(vec![5.0, 7.0]));
+    let mut grads = on_other_thread;
+    grads.merge(here);
+    assert_eq!(x.grad(&grads).map(|g| g.to_vec()), Some(vec![5.0, 7.0]));
 }
 
 /// Same inputs and seed give bitwise identical values and gradients.
@@ -137,8 +143,10 @@ fn empty_tensors_never_panic() {
 /// Threads combining values of the same graphs in opposite orders, so that merges of one
 /// pair of graphs race from both sides (locks taken in address order, forwarding entries
 /// resolved while another thread moves them): every product still reaches the gradient.
+/// Many small graphs merged into larger ones from the left and from the right, and
+/// values of graphs already merged used again: every path keeps its gradient.
 #[test]
-fn concurrent_merges_of_shared_graphs_keep_every_path() {
+fn interleaved_merges_keep_every_path() {
     for round in 0..20 {
         let leaves: Vec<Tensor<Rank1<2>, f64, Tracked>> = (0..4)
             .map(|i| Tensor::from_array([i as f64 + 1.0, -(i as f64) - round as f64]).track())
@@ -157,34 +165,25 @@ fn concurrent_merges_of_shared_graphs_keep_every_path() {
                 })
                 .collect()
         };
-        let totals: Vec<Tensor<Rank1<2>, f64, Tracked>> = std::thread::scope(|s| {
-            let workers: Vec<_> = (0..4)
-                .map(|t| {
-                    let (starts, leaves) = (&starts, &leaves);
-                    s.spawn(move || {
-                        let mut acc = &starts[t] * 0.0;
-                        for (a, b) in pairs(t) {
-                            // A new small graph, merged into the larger one from the
-                            // left or from the right.
-                            let fresh = &leaves[a] * &leaves[b];
-                            acc = if t.is_multiple_of(2) {
-                                acc + fresh
-                            } else {
-                                fresh + acc
-                            };
-                            // Values of the shared graphs, merged by the other threads.
-                            acc = acc + &starts[a] * &starts[b];
-                        }
-                        acc
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                .map(|w| w.join().expect("thread finished"))
-                .collect()
-        });
-        let total = totals
+        // Four accumulators advanced in turn, so that their graphs merge with the
+        // shared ones (and each other's, through them) in an interleaved order.
+        let mut accs: Vec<Tensor<Rank1<2>, f64, Tracked>> =
+            (0..4).map(|t| &starts[t] * 0.0).collect();
+        for r in 0..48 {
+            for (t, acc) in accs.iter_mut().enumerate() {
+                let (a, b) = pairs(t)[r];
+                // A new small graph, merged into the larger one from the left or the
+                // right.
+                let fresh = &leaves[a] * &leaves[b];
+                let sum = if t.is_multiple_of(2) {
+                    &*acc + fresh
+                } else {
+                    fresh + &*acc
+                };
+                *acc = sum + &starts[a] * &starts[b];
+            }
+        }
+        let total = accs
             .into_iter()
             .fold(None::<Tensor<Rank1<2>, f64, Tracked>>, |sum, t| {
                 Some(match sum {
