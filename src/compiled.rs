@@ -9,8 +9,6 @@
 //! instantiates for each element type. A user program compiles its thin typed wrappers,
 //! an indirect call each, and nothing else of ours.
 
-use std::sync::Arc;
-
 use crate::element::Element;
 use crate::error::Error;
 use crate::gradients::Gradients;
@@ -20,6 +18,7 @@ use crate::ops::unary::UnaryKind;
 use crate::ops::{Operand, Var};
 use crate::tape::backward::Check;
 use crate::tape::graph::GraphRef;
+use crate::tensor::storage::Storage;
 
 /// The backward pass from a root: its handle, value and dimensions, the seed, where the
 /// gradients go, and whether to check for NaN and infinity.
@@ -33,15 +32,15 @@ pub struct Compiled<E: Element> {
     pub(crate) backward: BackwardPass<E>,
     /// `GraphRef::release`: what dropping a node's handle does.
     pub(crate) release: fn(&mut GraphRef<E>),
-    /// `pool::recycle_in_place`: what dropping a tensor does with its buffer.
-    pub(crate) recycle: fn(&mut Arc<[E]>),
+    /// `Storage::recycle_in_place`: what dropping a tensor does with its buffer.
+    pub(crate) recycle: fn(&mut Storage<E>),
     /// `ops::binary::apply`: an elementwise binary operation with broadcasting.
     pub(crate) binary: for<'a> fn(Operand<'a, E>, Operand<'a, E>, BinaryKind, usize) -> Var<E>,
     /// The values of each kind of binary operation on untracked operands, by
     /// `BinaryKind::index`.
     pub(crate) binary_values: [KindValues<E>; BinaryKind::COUNT],
     /// `UnaryKind::forward`: an elementwise function of untracked values.
-    pub(crate) unary_values: fn(&[E], UnaryKind<E>) -> Arc<[E]>,
+    pub(crate) unary_values: fn(&[E], UnaryKind<E>) -> Storage<E>,
     /// `ops::unary::apply`: an elementwise function.
     pub(crate) unary: for<'a> fn(Operand<'a, E>, UnaryKind<E>) -> Var<E>,
     /// `ops::matmul::product`: a (batched) matrix product.
@@ -55,7 +54,7 @@ impl<E: Element> Compiled<E> {
         Compiled {
             backward: crate::tape::backward::backward::<E>,
             release: GraphRef::<E>::release,
-            recycle: crate::tensor::pool::recycle_in_place::<E>,
+            recycle: Storage::<E>::recycle_in_place,
             binary: crate::ops::binary::apply::<E>,
             binary_values: crate::ops::binary::values_by_kind::<E>(),
             unary_values: UnaryKind::<E>::values,

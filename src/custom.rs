@@ -70,6 +70,7 @@ use crate::tape::backward::ParentGrads;
 use crate::tape::create_graph::NodeContext;
 use crate::tape::graph::GraphRef;
 use crate::tape::{BinaryTape, Merge, NoGrad, Tape, Tracked, UnaryTape};
+use crate::tensor::storage::Storage;
 use crate::tensor::Tensor;
 
 /// A differentiable operation of one tensor, defined by its forward function and its
@@ -212,13 +213,13 @@ impl<F> Custom<F> {
         F: CustomOp<E>,
     {
         let y = self.0.forward(&x.no_grad());
-        let (input, output) = (Arc::clone(x.storage()), Arc::clone(y.storage()));
+        let (input, output) = (x.storage().clone(), y.storage().clone());
         let op = Arc::clone(&self.0) as Arc<dyn CustomOp<E, Input = F::Input, Output = F::Output>>;
         Tensor::from_var(finish(output, [Some(x.operand()), None], || {
             Op::Custom(CustomRecord {
                 rules: Arc::new(One(op)),
                 inputs: [Some(input), None],
-                output: Arc::clone(y.storage()),
+                output: y.storage().clone(),
             })
         }))
     }
@@ -236,7 +237,7 @@ impl<F> Custom<F> {
         F: CustomOp2<E>,
     {
         let y = self.0.forward(&a.no_grad(), &b.no_grad());
-        let output = Arc::clone(y.storage());
+        let output = y.storage().clone();
         let op = Arc::clone(&self.0)
             as Arc<dyn CustomOp2<E, Left = F::Left, Right = F::Right, Output = F::Output>>;
         Tensor::from_var(finish(
@@ -245,8 +246,8 @@ impl<F> Custom<F> {
             || {
                 Op::Custom(CustomRecord {
                     rules: Arc::new(Two(op)),
-                    inputs: [Some(Arc::clone(a.storage())), Some(Arc::clone(b.storage()))],
-                    output: Arc::clone(y.storage()),
+                    inputs: [Some(a.storage().clone()), Some(b.storage().clone())],
+                    output: y.storage().clone(),
                 })
             },
         ))
@@ -258,15 +259,16 @@ impl<F> Custom<F> {
 #[derive(Clone)]
 pub(crate) struct CustomRecord<E: Element> {
     rules: Arc<dyn Rules<E>>,
-    inputs: [Option<Arc<[E]>>; 2],
-    output: Arc<[E]>,
+    inputs: [Option<Storage<E>>; 2],
+    output: Storage<E>,
 }
 
 /// The rules of a custom operation with its shapes erased, as the graph calls them.
 trait Rules<E: Element>: Send + Sync {
     fn name(&self) -> &'static str;
     /// The gradient of each input for the output's gradient `grad`.
-    fn vjp(&self, inputs: &[Option<Arc<[E]>>; 2], output: &Arc<[E]>, grad: &[E]) -> [Vec<E>; 2];
+    fn vjp(&self, inputs: &[Option<Storage<E>>; 2], output: &Storage<E>, grad: &[E])
+        -> [Vec<E>; 2];
     /// The same, recorded; `None` if the operation gives no differentiable rule.
     fn vjp_recorded(
         &self,
@@ -278,8 +280,8 @@ trait Rules<E: Element>: Send + Sync {
     /// `None` if the operation gives no forward rule.
     fn jvp(
         &self,
-        inputs: &[Option<Arc<[E]>>; 2],
-        output: &Arc<[E]>,
+        inputs: &[Option<Storage<E>>; 2],
+        output: &Storage<E>,
         tangents: [&[E]; 2],
     ) -> Option<Vec<E>>;
     /// The inputs' lengths.
@@ -287,8 +289,8 @@ trait Rules<E: Element>: Send + Sync {
 }
 
 /// A plain tensor sharing `data` (the caller knows its length is the shape's).
-fn plain<S: Shape, E: Element>(data: &Arc<[E]>) -> Tensor<S, E> {
-    Tensor::<S, E, NoGrad>::from_storage(Arc::clone(data)).unwrap_or_else(|| Tensor::full(E::nan()))
+fn plain<S: Shape, E: Element>(data: &Storage<E>) -> Tensor<S, E> {
+    Tensor::<S, E, NoGrad>::from_storage(data.clone()).unwrap_or_else(|| Tensor::full(E::nan()))
 }
 
 /// A plain tensor holding a copy of `values`.
@@ -303,13 +305,13 @@ fn tracked<S: Shape, E: Element>(var: &Var<E>) -> Tensor<S, E, Tracked> {
         .place
         .clone()
         .unwrap_or_else(|| GraphRef::new_leaf(S::NUM_ELEMENTS));
-    Tensor::from_parts(Arc::clone(&var.data), place)
+    Tensor::from_parts(var.data.clone(), place)
 }
 
 /// A tracked tensor back as a value of the recorded backward.
 fn var<S: Shape, E: Element>(tensor: Tensor<S, E, Tracked>) -> Var<E> {
     Var {
-        data: Arc::clone(tensor.storage()),
+        data: tensor.storage().clone(),
         place: tensor.graph_ref().cloned(),
     }
 }
@@ -322,7 +324,12 @@ impl<E: Element, I: Shape, O: Shape> Rules<E> for One<E, I, O> {
         self.0.name()
     }
 
-    fn vjp(&self, inputs: &[Option<Arc<[E]>>; 2], output: &Arc<[E]>, grad: &[E]) -> [Vec<E>; 2] {
+    fn vjp(
+        &self,
+        inputs: &[Option<Storage<E>>; 2],
+        output: &Storage<E>,
+        grad: &[E],
+    ) -> [Vec<E>; 2] {
         let Some(x) = &inputs[0] else {
             return [Vec::new(), Vec::new()];
         };
@@ -345,8 +352,8 @@ impl<E: Element, I: Shape, O: Shape> Rules<E> for One<E, I, O> {
 
     fn jvp(
         &self,
-        inputs: &[Option<Arc<[E]>>; 2],
-        output: &Arc<[E]>,
+        inputs: &[Option<Storage<E>>; 2],
+        output: &Storage<E>,
         tangents: [&[E]; 2],
     ) -> Option<Vec<E>> {
         let x = inputs[0].as_ref()?;
@@ -372,7 +379,12 @@ impl<E: Element, L: Shape, R: Shape, O: Shape> Rules<E> for Two<E, L, R, O> {
         self.0.name()
     }
 
-    fn vjp(&self, inputs: &[Option<Arc<[E]>>; 2], output: &Arc<[E]>, grad: &[E]) -> [Vec<E>; 2] {
+    fn vjp(
+        &self,
+        inputs: &[Option<Storage<E>>; 2],
+        output: &Storage<E>,
+        grad: &[E],
+    ) -> [Vec<E>; 2] {
         let (Some(a), Some(b)) = (&inputs[0], &inputs[1]) else {
             return [Vec::new(), Vec::new()];
         };
@@ -400,8 +412,8 @@ impl<E: Element, L: Shape, R: Shape, O: Shape> Rules<E> for Two<E, L, R, O> {
 
     fn jvp(
         &self,
-        inputs: &[Option<Arc<[E]>>; 2],
-        output: &Arc<[E]>,
+        inputs: &[Option<Storage<E>>; 2],
+        output: &Storage<E>,
         tangents: [&[E]; 2],
     ) -> Option<Vec<E>> {
         let (a, b) = (inputs[0].as_ref()?, inputs[1].as_ref()?);
@@ -442,7 +454,7 @@ impl<E: Element> CustomRecord<E> {
     ) -> Result<[Option<Var<E>>; 2], Error> {
         let inputs = [0, 1].map(|k| match &self.inputs[k] {
             Some(data) => node.input(k, data),
-            None => Var::constant(Arc::new([])),
+            None => Var::constant(Storage::empty()),
         });
         let grads = self
             .rules
@@ -572,10 +584,7 @@ fn has_recorded_rule<F: CustomOp<f64>>(op: &Custom<F>, x: &Tensor<F::Input, f64>
 impl<E: Element> CustomRecord<E> {
     /// Lets the saved values go to the buffer pool (when the graph is dropped).
     pub(crate) fn recycle(self) {
-        self.inputs
-            .into_iter()
-            .flatten()
-            .for_each(crate::tensor::pool::recycle);
-        crate::tensor::pool::recycle(self.output);
+        self.inputs.into_iter().flatten().for_each(Storage::recycle);
+        self.output.recycle();
     }
 }

@@ -100,6 +100,11 @@ pub(crate) mod sealed {
         fn workspace() -> &'static crate::workspace::LocalWorkspace<Self>
         where
             Self: super::Element;
+        /// A value of up to [`Sealed::INLINE`] elements stored in place of a buffer
+        /// (`tensor::storage`): 64 bytes for either type.
+        type Inline: Copy + Default + AsRef<[Self]> + AsMut<[Self]> + Send + Sync + 'static;
+        /// How many elements [`Sealed::Inline`] holds.
+        const INLINE: usize;
         /// This type's arena in a graph (`Graphs` holds one per element type), and its
         /// index in per-arena arrays.
         const ARENA: usize;
@@ -116,8 +121,10 @@ pub(crate) mod sealed {
 
     /// Implements [`Sealed`] for a float type and its variant of each store.
     macro_rules! sealed {
-        ($($float:ty => $variant:ident, $field:ident, $arena:expr);*) => {$(
+        ($($float:ty => $variant:ident, $field:ident, $arena:expr, $inline:expr);*) => {$(
             impl Sealed for $float {
+                type Inline = [$float; $inline];
+                const INLINE: usize = $inline;
                 const ARENA: usize = $arena;
                 fn arena_mut(
                     graphs: &mut crate::tape::graph::Graphs,
@@ -174,7 +181,7 @@ pub(crate) mod sealed {
             }
         )*};
     }
-    sealed!(f32 => F32, f32, 0; f64 => F64, f64, 1);
+    sealed!(f32 => F32, f32, 0, 16; f64 => F64, f64, 1, 8);
 }
 
 impl Element for f32 {

@@ -45,6 +45,7 @@ use crate::tape::backward::{backward, Check};
 use crate::tape::forward::jvp_sweep;
 use crate::tape::graph::LeafId;
 use crate::tape::{NoGrad, Tracked};
+use crate::tensor::storage::Storage;
 use crate::tensor::{pool, Tensor};
 
 /// Output shapes that `grad` and `hessian` accept: a scalar.
@@ -236,7 +237,8 @@ fn tangents<S: Shape, SO: Shape, E: Element>(
 
 /// A `NoGrad` tensor of `values`, which the caller made `S::NUM_ELEMENTS` long.
 fn tensor_from<S: Shape, E: Element>(values: Arc<[E]>) -> Tensor<S, E> {
-    Tensor::<S, E, NoGrad>::from_storage(values).unwrap_or_else(|| Tensor::full(E::nan()))
+    Tensor::<S, E, NoGrad>::from_storage(Storage::from_shared(values))
+        .unwrap_or_else(|| Tensor::full(E::nan()))
 }
 
 /// The identity as `n` tangents of `n` elements: tangent `b` is the `b`-th unit vector.

@@ -8,6 +8,7 @@ use crate::element::Element;
 use crate::shape::Shape;
 use crate::tape::graph::LeafId;
 use crate::tape::{Backprop, Tape};
+use crate::tensor::storage::Storage;
 use crate::tensor::Tensor;
 
 /// Gradients of a loss with respect to the tracked leaves it depends on.
@@ -142,7 +143,7 @@ impl<E: Element> Gradients<E> {
     /// The gradient stored under `id`, shaped as `S`; `None` if there is none, or its
     /// element type or length is not the one asked for.
     pub(crate) fn get_by_id<S: Shape, L: Element>(&self, id: LeafId) -> Option<Tensor<S, L>> {
-        Tensor::from_storage(Arc::clone(self.store.get::<L>(id)?))
+        Tensor::from_storage(Storage::from_shared(Arc::clone(self.store.get::<L>(id)?)))
     }
 
     /// Sets every stored gradient to zero, keeping the entries.

@@ -18,7 +18,6 @@ use core::fmt::Write as _;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
-use std::sync::Arc;
 
 use crate::element::Element;
 use crate::ops::cast::Source;
@@ -116,7 +115,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     {
         match self.graph_ref() {
             Some(place) => Tensor::from_parts(
-                Arc::clone(self.storage()),
+                self.storage().clone(),
                 T::handle_from(Some(place.with_name(name.into())), S::NUM_ELEMENTS),
             ),
             None => self.clone(),

@@ -26,13 +26,12 @@
 //! assert_eq!(SVector::<f64, 2>::from(&y), m * v);
 //! ```
 
-use std::sync::Arc;
-
 use nalgebra::{SMatrix, SVector};
 
 use crate::element::Element;
 use crate::shape::{Rank1, Rank2};
 use crate::tape::{NoGrad, Tape};
+use crate::tensor::storage::Storage;
 use crate::tensor::Tensor;
 
 /// The element at flat position `k`. Every caller passes `k` below the storage's length
@@ -46,8 +45,7 @@ impl<E: Element, const R: usize, const C: usize> From<&SMatrix<E, R, C>>
 {
     fn from(m: &SMatrix<E, R, C>) -> Self {
         // The transpose's columns are `m`'s rows: its column-major order is row-major.
-        let data: Arc<[E]> = m.transpose().iter().copied().collect();
-        Tensor::from_parts(data, ())
+        Tensor::from_parts(Storage::collect(R * C, m.transpose().iter().copied()), ())
     }
 }
 
@@ -78,7 +76,7 @@ impl<E: Element, const R: usize, const C: usize, T: Tape> From<Tensor<Rank2<R, C
 
 impl<E: Element, const N: usize> From<&SVector<E, N>> for Tensor<Rank1<N>, E, NoGrad> {
     fn from(v: &SVector<E, N>) -> Self {
-        Tensor::from_parts(v.iter().copied().collect(), ())
+        Tensor::from_parts(Storage::collect(N, v.iter().copied()), ())
     }
 }
 

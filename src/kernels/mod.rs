@@ -7,6 +7,7 @@
 #![allow(unsafe_code)]
 
 use crate::element::Element;
+use crate::tensor::storage::Storage;
 
 /// A read-only strided view of a matrix inside a slice.
 #[derive(Clone, Copy, Debug)]
@@ -256,7 +257,19 @@ fn gemm_into_pooled<E: Element>(a: MatRef<'_, E>, b: MatRef<'_, E>) -> std::sync
 /// `a · b` into a new row-major buffer, never initialised beforehand: matrixmultiply
 /// with `beta = 0` writes every element of its output without reading it, so neither a
 /// zero fill nor its page faults are paid (forward products, first gradients of leaves).
-pub(crate) fn gemm_new<E: Element>(a: MatRef<'_, E>, b: MatRef<'_, E>) -> std::sync::Arc<[E]> {
+pub(crate) fn gemm_new<E: Element>(a: MatRef<'_, E>, b: MatRef<'_, E>) -> Storage<E> {
+    let (m, n) = (a.rows, b.cols);
+    if Storage::<E>::fits_inline(m * n) {
+        return Storage::build(m * n, |target| gemm(E::one(), a, b, E::zero(), target));
+    }
+    Storage::wrap_shared(gemm_new_shared(a, b))
+}
+
+/// [`gemm_new`] into a shared buffer (a leaf's first gradient).
+pub(crate) fn gemm_new_shared<E: Element>(
+    a: MatRef<'_, E>,
+    b: MatRef<'_, E>,
+) -> std::sync::Arc<[E]> {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     if m * k * n <= TINY_PRODUCT {
         return gemm_into_pooled(a, b);

@@ -19,6 +19,7 @@ use crate::tape::backward::ParentGrads;
 use crate::tape::create_graph::NodeContext;
 use crate::tape::{Tape, UnaryTape};
 use crate::tensor::construction::build;
+use crate::tensor::storage::Storage;
 use crate::tensor::Tensor;
 
 /// What is computed along the axis, with what backward needs.
@@ -33,10 +34,10 @@ pub(crate) enum AxisKind<E: Element> {
         is_max: bool,
     },
     Softmax {
-        output: Arc<[E]>,
+        output: Storage<E>,
     },
     LogSoftmax {
-        output: Arc<[E]>,
+        output: Storage<E>,
     },
 }
 
@@ -255,7 +256,7 @@ pub(crate) fn sum_to<E: Element>(v: &Var<E>, n: usize) -> Var<E> {
 fn along<E: Element>(
     x: Operand<'_, E>,
     layout: AxisLayout,
-    values: Arc<[E]>,
+    values: Storage<E>,
     kind: impl FnOnce() -> AxisKind<E>,
 ) -> Var<E> {
     finish(values, [Some(x), None], || {
@@ -270,7 +271,7 @@ fn along<E: Element>(
 /// pairwise along the axis, so an `f32` sum of ten million elements is as accurate as
 /// the whole-tensor `sum`. Rows of lanes are added together (`inner` accumulators at a
 /// time), which keeps the reads contiguous for every axis.
-fn lane_sums<E: Element>(x: &[E], l: AxisLayout, mean: bool) -> Arc<[E]> {
+fn lane_sums<E: Element>(x: &[E], l: AxisLayout, mean: bool) -> Storage<E> {
     /// Adds the elements `ks` of every lane of block `o` into `acc` (one per lane),
     /// pairwise: halves are summed into separate accumulators, the second in `scratch`.
     fn add_range<E: Element>(
@@ -345,7 +346,7 @@ pub(crate) fn log_sum_exp_terms(
 /// Log-softmax along the lanes of `x`: `(x - max) - ln Σ e^(x - max)` per lane. The
 /// maximum is subtracted before the logarithm is, so a value near a large maximum keeps
 /// its precision (`x - (max + ln Σ)` would round `max + ln Σ` at the scale of `max`).
-pub(crate) fn log_softmax_lanes<E: Element>(x: &[E], l: AxisLayout) -> Arc<[E]> {
+pub(crate) fn log_softmax_lanes<E: Element>(x: &[E], l: AxisLayout) -> Storage<E> {
     build(x.len(), |out| {
         each_lane(l, |_, o, i| {
             let max = (0..l.len).fold(E::neg_infinity(), |m, k| max_nan(m, x[l.at(o, k, i)]));
@@ -427,11 +428,9 @@ pub(crate) fn extremum_at<E: Element>(
 pub(crate) fn normalise<E: Element>(x: Operand<'_, E>, l: AxisLayout, log: bool) -> Var<E> {
     let mut output = log_softmax_lanes(x.values(), l);
     if !log {
-        Arc::make_mut(&mut output)
-            .iter_mut()
-            .for_each(|v| *v = v.exp());
+        output.make_mut().iter_mut().for_each(|v| *v = v.exp());
     }
-    let saved = Arc::clone(&output);
+    let saved = output.clone();
     along(x, l, output, || {
         if log {
             AxisKind::LogSoftmax { output: saved }
@@ -563,7 +562,7 @@ impl<E: Element> AxisOp<E> {
     /// Lets the saved values go to the buffer pool (when the graph is dropped).
     pub(crate) fn recycle(self) {
         if let AxisKind::Softmax { output } | AxisKind::LogSoftmax { output } = self.kind {
-            crate::tensor::pool::recycle(output);
+            output.recycle();
         }
     }
 }
@@ -631,7 +630,7 @@ impl CumsumOp {
             return [None, None];
         }
         let flip = flip_map(self.layout);
-        let flipped = layout::gather(g.operand(), Arc::clone(&flip), "FlipBackward0");
+        let flipped = layout::gather(g.operand(), flip.clone(), "FlipBackward0");
         let summed = cumsum(flipped.operand(), self.layout);
         [
             Some(layout::gather(summed.operand(), flip, "FlipBackward0")),

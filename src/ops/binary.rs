@@ -6,7 +6,6 @@
 //! is shared), only for convenience.
 
 use core::ops::{Add, Div, Mul, Neg, Sub};
-use std::sync::Arc;
 
 use crate::element::{Element, SameElement};
 use crate::ops::unary::UnaryKind;
@@ -16,6 +15,7 @@ use crate::tape::backward::ParentGrads;
 use crate::tape::create_graph::NodeContext;
 use crate::tape::{BinaryTape, Merge, Tape, UnaryTape};
 use crate::tensor::construction::build;
+use crate::tensor::storage::Storage;
 use crate::tensor::Tensor;
 
 /// An elementwise operation between two tensors.
@@ -122,6 +122,15 @@ impl BinaryKind {
     }
 
     /// Whether the partial derivatives are constants (no saved values needed).
+    /// Whether the kind is a single arithmetic instruction per element (computing it on
+    /// padding too costs less than a loop of the value's own length).
+    fn is_cheap(self) -> bool {
+        matches!(
+            self,
+            BinaryKind::Add | BinaryKind::Sub | BinaryKind::Mul | BinaryKind::Div
+        )
+    }
+
     fn is_linear(self) -> bool {
         matches!(self, BinaryKind::Add | BinaryKind::Sub)
     }
@@ -190,10 +199,15 @@ macro_rules! with_kind {
 /// `f(l, r)` elementwise into `len` elements, the shorter operand repeating (its length
 /// divides the other's; an empty operand makes an empty result).
 #[inline(always)]
-fn forward_broadcast<E: Element>(l: &[E], r: &[E], len: usize, f: impl Fn(E, E) -> E) -> Arc<[E]> {
+fn forward_broadcast<E: Element>(
+    l: &[E],
+    r: &[E],
+    len: usize,
+    f: impl Fn(E, E) -> E,
+) -> Storage<E> {
     let (nl, nr) = (l.len(), r.len());
     if nl == nr {
-        return crate::tensor::pool::collect(nl, l.iter().zip(r).map(|(&a, &b)| f(a, b)));
+        return Storage::collect(nl, l.iter().zip(r).map(|(&a, &b)| f(a, b)));
     }
     build(len, |out| {
         if nl > nr && nr > 0 {
@@ -256,7 +270,7 @@ fn backward_broadcast<E: Element>(
 }
 
 /// The left and right operands' values.
-type Operands<E> = (Arc<[E]>, Arc<[E]>);
+type Operands<E> = (Storage<E>, Storage<E>);
 
 /// A recorded elementwise binary operation.
 #[derive(Clone)]
@@ -509,19 +523,33 @@ fn add_terms_per_tangent<E: Element>(
 }
 
 /// `f(l, r)` at every position of the broadcast result (the shorter operand repeating).
-fn broadcast_values<E: Element>(l: &[E], r: &[E], f: impl Fn(E, E) -> E) -> Arc<[E]> {
+fn broadcast_values<E: Element>(l: &[E], r: &[E], f: impl Fn(E, E) -> E) -> Storage<E> {
     let len = l.len().max(r.len());
     forward_broadcast(l, r, len, f)
 }
 
 /// `l (kind) r` into `len` elements with broadcasting (the shorter operand repeats).
 #[inline(always)]
-fn binary_values<E: Element>(l: &[E], r: &[E], kind: BinaryKind, len: usize) -> Arc<[E]> {
+fn binary_values<E: Element>(
+    l: &Storage<E>,
+    r: &Storage<E>,
+    kind: BinaryKind,
+    len: usize,
+) -> Storage<E> {
+    // Arithmetic on two inline values of one length runs over the whole inline arrays,
+    // padding included: a few vector instructions, and whole-register stores, which the
+    // result's next copy can read back without a store-forwarding stall (a copy of a value
+    // written element by element cost more than the arithmetic).
+    if kind.is_cheap() {
+        if let Some(values) = with_kind!(kind, K => Storage::zip_inline(l, r, |a, b| K.f(a, b))) {
+            return values;
+        }
+    }
     with_kind!(kind, K => forward_broadcast(l, r, len, |a, b| K.f(a, b)))
 }
 
 /// [`binary_values`] of one kind, known when compiled (an entry of `compiled`'s table).
-pub(crate) type KindValues<E> = fn(&[E], &[E], usize) -> Arc<[E]>;
+pub(crate) type KindValues<E> = fn(&Storage<E>, &Storage<E>, usize) -> Storage<E>;
 
 /// Writes [`values_by_kind`]: one function per kind, in the order of
 /// [`BinaryKind::index`].
@@ -569,11 +597,11 @@ pub(crate) fn apply<E: Element>(
     len: usize,
 ) -> Var<E> {
     let (l, r) = (lhs.values(), rhs.values());
-    let data = binary_values(l, r, kind, len);
+    let data = binary_values(lhs.data, rhs.data, kind, len);
     finish(data, [Some(lhs), Some(rhs)], || {
         Op::Binary(BinaryOp {
             kind,
-            values: (!kind.is_linear()).then(|| (Arc::clone(lhs.data), Arc::clone(rhs.data))),
+            values: (!kind.is_linear()).then(|| (lhs.data.clone(), rhs.data.clone())),
             lhs_len: l.len(),
             rhs_len: r.len(),
         })
@@ -609,7 +637,7 @@ where
     } else {
         // Nothing to record: the kind's own loop, one call away.
         let values = E::compiled().binary_values[kind.index()];
-        Tensor::from_var(Var::constant(values(lhs.as_slice(), rhs.as_slice(), len)))
+        Tensor::from_untracked(values(lhs.storage(), rhs.storage(), len))
     }
 }
 
@@ -831,8 +859,8 @@ impl<E: Element> BinaryOp<E> {
     /// Lets the saved values go to the buffer pool (when the graph is dropped).
     pub(crate) fn recycle(self) {
         if let Some((l, r)) = self.values {
-            crate::tensor::pool::recycle(l);
-            crate::tensor::pool::recycle(r);
+            l.recycle();
+            r.recycle();
         }
     }
 }
@@ -841,6 +869,7 @@ impl<E: Element> BinaryOp<E> {
 mod tests {
     use super::{values_by_kind, BinaryKind};
     use crate::prelude::*;
+    use crate::tensor::storage::Storage;
 
     #[test]
     fn each_kinds_untracked_loop_sits_at_its_index() {
@@ -850,7 +879,8 @@ mod tests {
         let table = values_by_kind::<f64>();
         let (l, r) = ([0.5, -2.0, 3.0], [1.5, 0.25, -1.0]);
         for kind in kinds {
-            let got = table[kind.index()](&l, &r, 3);
+            let (ls, rs) = (Storage::from_slice(&l), Storage::from_slice(&r));
+            let got = table[kind.index()](&ls, &rs, 3);
             let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             let want: Vec<f64> = l.iter().zip(&r).map(|(&a, &b)| kind.f(a, b)).collect();
             assert_eq!(bits(&got), bits(&want), "{kind:?}");

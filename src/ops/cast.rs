@@ -11,7 +11,6 @@
 
 use core::marker::PhantomData;
 use std::rc::Rc;
-use std::sync::Arc;
 
 use crate::element::sealed::Seed;
 use crate::element::Element;
@@ -23,6 +22,7 @@ use crate::tape::create_graph::RecordedJob;
 use crate::tape::forward::jvp_sweep;
 use crate::tape::graph::{self, GraphRef, Input, LeafId, Produced, ThreadLocalGraph};
 use crate::tape::{Tape, UnaryTape};
+use crate::tensor::storage::Storage;
 use crate::tensor::Tensor;
 
 use super::Var;
@@ -117,7 +117,7 @@ impl<E: Element, F: Element> Source<E> for From<F> {
 pub(crate) fn cast_var<E: Element, F: Element>(x: &Var<E>, dims: &'static [usize]) -> Var<F> {
     // From the pool, as every result is: a buffer made outside it would join it when
     // dropped, and the pool would grow by one buffer per cast until its bound.
-    let data: Arc<[F]> = crate::tensor::pool::collect(
+    let data: Storage<F> = Storage::collect(
         x.data.len(),
         x.data.iter().map(|v| F::from_f64(v.to_f64_exact())),
     );
@@ -170,7 +170,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// ```
     pub fn cast<F: Element>(&self) -> Tensor<S, F, UnaryTape<T>> {
         let var = Var {
-            data: Arc::clone(self.storage()),
+            data: self.storage().clone(),
             place: self.graph_ref().cloned(),
         };
         Tensor::from_var(cast_var::<E, F>(&var, S::DIMS))

@@ -31,6 +31,7 @@ use crate::tape::create_graph::NodeContext;
 use crate::tape::graph::GraphRef;
 use crate::tape::{BinaryTape, Merge, Tape, UnaryTape};
 use crate::tensor::construction::build;
+use crate::tensor::storage::Storage;
 use crate::tensor::Tensor;
 
 /// A recorded rearrangement of one or two inputs' elements.
@@ -126,11 +127,11 @@ impl LayoutOp {
         let tracked = |k: usize| node.tracked(k);
         match self {
             LayoutOp::Gather { map, .. } => [
-                tracked(0).then(|| scatter_add(g.operand(), Arc::clone(map), node.input_len(0))),
+                tracked(0).then(|| scatter_add(g.operand(), map.clone(), node.input_len(0))),
                 None,
             ],
             LayoutOp::ScatterAdd { map, .. } => [
-                tracked(0).then(|| gather(g.operand(), Arc::clone(map), "GatherBackward0")),
+                tracked(0).then(|| gather(g.operand(), map.clone(), "GatherBackward0")),
                 None,
             ],
             LayoutOp::View => [tracked(0).then(|| g.clone()), None],
@@ -225,7 +226,7 @@ pub(crate) fn gather<E: Element>(
     name: &'static str,
 ) -> Var<E> {
     let values = x.values();
-    let data = crate::tensor::pool::collect(
+    let data = Storage::collect(
         map.len(),
         map.iter()
             .map(|&i| values.get(i).copied().unwrap_or_else(E::nan)),
@@ -237,7 +238,7 @@ pub(crate) fn gather<E: Element>(
 
 /// The same elements under another shape: shares the storage, records a view.
 pub(crate) fn view<E: Element>(x: Operand<'_, E>) -> Var<E> {
-    finish(Arc::clone(x.data), [Some(x), None], || {
+    finish(x.data.clone(), [Some(x), None], || {
         Op::Layout(LayoutOp::View)
     })
 }
@@ -253,7 +254,7 @@ pub(crate) fn concat<E: Element>(
 ) -> Var<E> {
     let (av, bv) = (a.values(), b.values());
     let (lane_a, lane_b) = (la.len * la.inner, lb.len * lb.inner);
-    let data: Arc<[E]> = (0..la.outer)
+    let data: Storage<E> = (0..la.outer)
         .flat_map(|o| {
             av[o * lane_a..(o + 1) * lane_a]
                 .iter()
@@ -744,7 +745,7 @@ pub(crate) fn stack<E: Element>(parts: &[Operand<'_, E>], part_len: usize) -> Va
         }
     }
     if parts.iter().all(|part| part.place.is_none()) {
-        let data: Arc<[E]> = parts
+        let data: Storage<E> = parts
             .iter()
             .flat_map(|p| p.values().iter().copied())
             .collect();
@@ -782,7 +783,7 @@ pub(crate) fn stack<E: Element>(parts: &[Operand<'_, E>], part_len: usize) -> Va
         Some((Piece::Joined(var), _)) => var,
         // One part: a node of its own all the same, so that the result is a stack.
         Some((Piece::Part(part), _)) => gather(part, identity(), "StackBackward0"),
-        None => Var::constant(Arc::from([])),
+        None => Var::constant(Storage::empty()),
     }
 }
 
@@ -816,7 +817,7 @@ pub trait StackParts: sealed::Sealed {
     /// Each part's storage and place in a graph.
     #[doc(hidden)]
     #[allow(clippy::type_complexity)] // a pair of public types, spelled out for the docs
-    fn parts(&self) -> Vec<(&Arc<[Self::Elem]>, Option<&GraphRef<Self::Elem>>)>;
+    fn parts(&self) -> Vec<(&Storage<Self::Elem>, Option<&GraphRef<Self::Elem>>)>;
 }
 
 impl<S: Shape, E: Element, T: Tape, const N: usize> sealed::Sealed for [Tensor<S, E, T>; N] {}
@@ -828,7 +829,7 @@ impl<S: Stack<N>, E: Element, T: Tape, const N: usize> StackParts for [Tensor<S,
     type Tape = UnaryTape<T>;
     const COUNT: usize = N;
 
-    fn parts(&self) -> Vec<(&Arc<[E]>, Option<&GraphRef<E>>)> {
+    fn parts(&self) -> Vec<(&Storage<E>, Option<&GraphRef<E>>)> {
         self.iter().map(|t| (t.storage(), t.graph_ref())).collect()
     }
 }
@@ -842,7 +843,7 @@ impl<S: Stack<N>, E: Element, T: Tape, const N: usize> StackParts for [&Tensor<S
     type Tape = UnaryTape<T>;
     const COUNT: usize = N;
 
-    fn parts(&self) -> Vec<(&Arc<[E]>, Option<&GraphRef<E>>)> {
+    fn parts(&self) -> Vec<(&Storage<E>, Option<&GraphRef<E>>)> {
         self.iter().map(|t| (t.storage(), t.graph_ref())).collect()
     }
 }
@@ -873,7 +874,7 @@ macro_rules! stack_tuple {
             type Tape = $acc;
             const COUNT: usize = $count;
 
-            fn parts(&self) -> Vec<(&Arc<[E]>, Option<&GraphRef<E>>)> {
+            fn parts(&self) -> Vec<(&Storage<E>, Option<&GraphRef<E>>)> {
                 let ($($x,)+) = self;
                 vec![$(($x.storage(), $x.graph_ref())),+]
             }
@@ -891,7 +892,7 @@ macro_rules! stack_tuple {
             type Tape = $acc;
             const COUNT: usize = $count;
 
-            fn parts(&self) -> Vec<(&Arc<[E]>, Option<&GraphRef<E>>)> {
+            fn parts(&self) -> Vec<(&Storage<E>, Option<&GraphRef<E>>)> {
                 let ($($x,)+) = self;
                 vec![$(($x.storage(), $x.graph_ref())),+]
             }

@@ -15,6 +15,7 @@ use crate::shape::{Rank0, Rank1, Rank2, Shape};
 use crate::tape::backward::ParentGrads;
 use crate::tape::create_graph::NodeContext;
 use crate::tape::{BinaryTape, Merge, Tape, UnaryTape};
+use crate::tensor::storage::Storage;
 use crate::tensor::Tensor;
 
 /// `σ(z) - y`, the gradient of BCE with logits, as `(1 - y) σ(z) - y σ(-z)` (the same
@@ -49,8 +50,8 @@ enum LossKind {
 #[derive(Clone)]
 pub(crate) struct CrossEntropyOp<E: Element> {
     /// The logits, from which the recorded backward computes the log-softmax again.
-    logits: Arc<[E]>,
-    log_probs: Arc<[E]>,
+    logits: Storage<E>,
+    log_probs: Storage<E>,
     target: CrossEntropyTarget<E>,
     classes: usize,
 }
@@ -61,7 +62,7 @@ enum CrossEntropyTarget<E: Element> {
     /// One class index per row.
     Indices(Arc<[usize]>),
     /// One probability distribution per row (a tensor that may itself be tracked).
-    Probabilities(Arc<[E]>),
+    Probabilities(Storage<E>),
 }
 
 impl<E: Element> CrossEntropyOp<E> {
@@ -149,7 +150,7 @@ impl<E: Element> CrossEntropyOp<E> {
                 if !node.tracked(0) {
                     return [None, None];
                 }
-                let one_hot: Arc<[E]> = (0..self.log_probs.len())
+                let one_hot: Storage<E> = (0..self.log_probs.len())
                     .map(|at| {
                         let (row, k) = (at / l.len.max(1), at % l.len.max(1));
                         if indices[row] == k {
@@ -161,7 +162,7 @@ impl<E: Element> CrossEntropyOp<E> {
                     .collect();
                 // softmax - one_hot as exp(lp) off the target and expm1(lp) on it (see
                 // `probability_minus`), masks being constants.
-                let others: Arc<[E]> = one_hot.iter().map(|&h| E::one() - h).collect();
+                let others: Storage<E> = one_hot.iter().map(|&h| E::one() - h).collect();
                 let lp = log_probs();
                 let gx = lp
                     .map(UnaryKind::Exp)
@@ -179,7 +180,7 @@ impl<E: Element> CrossEntropyOp<E> {
                     // mass · expm1(lp) + (mass - t): the same value (the second term is
                     // exactly 0 there) and the same derivative in t, without the
                     // cancellation; masks are constants.
-                    let whole: Arc<[E]> = t
+                    let whole: Storage<E> = t
                         .data
                         .iter()
                         .zip(mass.data.iter())
@@ -191,7 +192,7 @@ impl<E: Element> CrossEntropyOp<E> {
                             }
                         })
                         .collect();
-                    let rest: Arc<[E]> = whole.iter().map(|&w| E::one() - w).collect();
+                    let rest: Storage<E> = whole.iter().map(|&w| E::one() - w).collect();
                     let confident = lp.map(UnaryKind::Expm1).mul(&mass).add(&mass.sub(&t));
                     let plain = lp.map(UnaryKind::Exp).mul(&mass).sub(&t);
                     confident
@@ -249,8 +250,8 @@ impl<E: Element> CrossEntropyOp<E> {
 #[derive(Clone)]
 pub(crate) struct LossOp<E: Element> {
     kind: LossKind,
-    input: Arc<[E]>,
-    target: Arc<[E]>,
+    input: Storage<E>,
+    target: Storage<E>,
 }
 
 impl<E: Element> LossOp<E> {
@@ -369,18 +370,14 @@ fn cross_entropy_indices<E: Element>(
         -log_probs[row * classes + indices[row]].to_f64_exact()
     });
     let indices: Arc<[usize]> = indices.into();
-    finish(
-        crate::tensor::pool::collect(1, [loss]),
-        [Some(x), None],
-        || {
-            Op::CrossEntropy(CrossEntropyOp {
-                logits: Arc::clone(x.data),
-                log_probs,
-                target: CrossEntropyTarget::Indices(indices),
-                classes,
-            })
-        },
-    )
+    finish(Storage::collect(1, [loss]), [Some(x), None], || {
+        Op::CrossEntropy(CrossEntropyOp {
+            logits: x.data.clone(),
+            log_probs,
+            target: CrossEntropyTarget::Indices(indices),
+            classes,
+        })
+    })
 }
 
 /// Cross-entropy of rows of `classes` logits against rows of probabilities.
@@ -396,33 +393,25 @@ fn cross_entropy_probabilities<E: Element>(
     let loss = sum_divided(rows * classes, rows, |i| {
         -t[i].to_f64_exact() * log_probs[i].to_f64_exact()
     });
-    finish(
-        crate::tensor::pool::collect(1, [loss]),
-        [Some(x), Some(target)],
-        || {
-            Op::CrossEntropy(CrossEntropyOp {
-                logits: Arc::clone(x.data),
-                log_probs,
-                target: CrossEntropyTarget::Probabilities(Arc::clone(target.data)),
-                classes,
-            })
-        },
-    )
+    finish(Storage::collect(1, [loss]), [Some(x), Some(target)], || {
+        Op::CrossEntropy(CrossEntropyOp {
+            logits: x.data.clone(),
+            log_probs,
+            target: CrossEntropyTarget::Probabilities(target.data.clone()),
+            classes,
+        })
+    })
 }
 
 /// MSE or BCE with logits of `x` against `y`, whose value is `value`.
 fn loss<E: Element>(x: Operand<'_, E>, y: Operand<'_, E>, kind: LossKind, value: E) -> Var<E> {
-    finish(
-        crate::tensor::pool::collect(1, [value]),
-        [Some(x), Some(y)],
-        || {
-            Op::Loss(LossOp {
-                kind,
-                input: Arc::clone(x.data),
-                target: Arc::clone(y.data),
-            })
-        },
-    )
+    finish(Storage::collect(1, [value]), [Some(x), Some(y)], || {
+        Op::Loss(LossOp {
+            kind,
+            input: x.data.clone(),
+            target: y.data.clone(),
+        })
+    })
 }
 
 impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
@@ -516,7 +505,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
 }
 
 /// Log-softmax of each row of `classes` elements.
-fn row_log_softmax<E: Element>(x: &[E], classes: usize) -> Arc<[E]> {
+fn row_log_softmax<E: Element>(x: &[E], classes: usize) -> Storage<E> {
     let layout = AxisLayout {
         outer: x.len() / classes.max(1),
         len: classes,
@@ -597,18 +586,18 @@ impl<const C: usize, E: Element, T: Tape> Tensor<Rank1<C>, E, T> {
 impl<E: Element> LossOp<E> {
     /// Lets the saved values go to the buffer pool (when the graph is dropped).
     pub(crate) fn recycle(self) {
-        crate::tensor::pool::recycle(self.input);
-        crate::tensor::pool::recycle(self.target);
+        self.input.recycle();
+        self.target.recycle();
     }
 }
 
 impl<E: Element> CrossEntropyOp<E> {
     /// Lets the saved values go to the buffer pool (when the graph is dropped).
     pub(crate) fn recycle(self) {
-        crate::tensor::pool::recycle(self.logits);
-        crate::tensor::pool::recycle(self.log_probs);
+        self.logits.recycle();
+        self.log_probs.recycle();
         if let CrossEntropyTarget::Probabilities(t) = self.target {
-            crate::tensor::pool::recycle(t);
+            t.recycle();
         }
     }
 }

@@ -1,15 +1,14 @@
 //! Matrix products: vector·matrix, matrix·vector, matrix·matrix and batched, forward and
 //! backward through matrixmultiply. Transposes in the backward are stride swaps.
 
-use std::sync::Arc;
-
 use crate::element::Element;
-use crate::kernels::{gemm, gemm_new, MatRef};
+use crate::kernels::{gemm, gemm_new, gemm_new_shared, MatRef};
 use crate::ops::{finish, Op, Operand, Var};
 use crate::shape::{MatMulShapes, Rank0, Rank1, Shape};
 use crate::tape::backward::ParentGrads;
 use crate::tape::create_graph::NodeContext;
 use crate::tape::{BinaryTape, Merge, Tape};
+use crate::tensor::storage::Storage;
 use crate::tensor::Tensor;
 
 /// A recorded product `C = op(A) · op(B)` of `batch` pairs of `m x k` and `k x n`
@@ -18,8 +17,8 @@ use crate::tensor::Tensor;
 /// recorded backward's products do, by strides, without copies.
 #[derive(Clone)]
 pub(crate) struct MatMulOp<E: Element> {
-    lhs: Arc<[E]>,
-    rhs: Arc<[E]>,
+    lhs: Storage<E>,
+    rhs: Storage<E>,
     dims: ProductDims,
     name: &'static str,
 }
@@ -148,7 +147,7 @@ impl<E: Element> MatMulOp<E> {
     }
 
     /// The other operand of input `k`: `B` for `A`'s gradient, `A` for `B`'s.
-    fn other(&self, k: usize) -> &Arc<[E]> {
+    fn other(&self, k: usize) -> &Storage<E> {
         if k == 0 {
             &self.rhs
         } else {
@@ -171,7 +170,7 @@ impl<E: Element> MatMulOp<E> {
                 parents.accumulate_or_set(
                     k,
                     |g| gemm(E::one(), d.op_a(a, 0), d.op_b(b, 0), E::one(), g),
-                    || gemm_new(d.op_a(a, 0), d.op_b(b, 0)),
+                    || gemm_new_shared(d.op_a(a, 0), d.op_b(b, 0)),
                 );
             } else if let Some(g) = parents.get_mut(k) {
                 for i in 0..d.batch {
@@ -279,8 +278,8 @@ pub(crate) fn product<E: Element>(
     };
     finish(out, [Some(a), Some(b)], || {
         Op::MatMul(MatMulOp {
-            lhs: Arc::clone(a.data),
-            rhs: Arc::clone(b.data),
+            lhs: a.data.clone(),
+            rhs: b.data.clone(),
             dims: d,
             name,
         })
@@ -361,8 +360,8 @@ impl<const K: usize, E: Element, TL: Tape> Tensor<Rank1<K>, E, TL> {
 impl<E: Element> MatMulOp<E> {
     /// Lets the saved operands go to the buffer pool (when the graph is dropped).
     pub(crate) fn recycle(self) {
-        crate::tensor::pool::recycle(self.lhs);
-        crate::tensor::pool::recycle(self.rhs);
+        self.lhs.recycle();
+        self.rhs.recycle();
     }
 }
 

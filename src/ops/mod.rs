@@ -33,6 +33,7 @@ use crate::tape::backward::ParentGrads;
 use crate::tape::create_graph::NodeContext;
 use crate::tape::graph::{self, GraphRef, Input, LeafId};
 use crate::tape::Tape;
+use crate::tensor::storage::Storage;
 use crate::tensor::Tensor;
 
 /// A value whose shape is known only at run time, as the operations compute it: its
@@ -43,13 +44,13 @@ use crate::tensor::Tensor;
 /// op records.
 #[derive(Clone)]
 pub struct Var<E: Element> {
-    pub(crate) data: Arc<[E]>,
+    pub(crate) data: Storage<E>,
     pub(crate) place: Option<GraphRef<E>>,
 }
 
 impl<E: Element> Var<E> {
     /// A value that records nothing.
-    pub(crate) fn constant(data: Arc<[E]>) -> Self {
+    pub(crate) fn constant(data: Storage<E>) -> Self {
         Var { data, place: None }
     }
 
@@ -73,7 +74,7 @@ impl<E: Element> Var<E> {
 /// tracked, and its dimensions (recorded for a leaf, to name it in errors).
 #[derive(Clone, Copy)]
 pub(crate) struct Operand<'a, E: Element> {
-    pub(crate) data: &'a Arc<[E]>,
+    pub(crate) data: &'a Storage<E>,
     pub(crate) place: Option<&'a GraphRef<E>>,
     pub(crate) dims: &'static [usize],
 }
@@ -110,7 +111,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
 #[derive(Clone)]
 pub(crate) struct LeafNode<E: Element> {
     pub(crate) id: LeafId,
-    pub(crate) data: Arc<[E]>,
+    pub(crate) data: Storage<E>,
     pub(crate) dims: &'static [usize],
     pub(crate) name: Option<Arc<String>>,
 }
@@ -235,7 +236,7 @@ impl<E: Element> Op<E> {
     /// when a graph is dropped, so that the next step's results reuse them.
     pub(crate) fn recycle(self) {
         match self {
-            Op::Leaf(leaf) => crate::tensor::pool::recycle(leaf.data),
+            Op::Leaf(leaf) => leaf.data.recycle(),
             Op::Unary(op) => op.recycle(),
             Op::Binary(op) => op.recycle(),
             Op::Reduce(op) => op.recycle(),
@@ -257,7 +258,7 @@ impl<E: Element> Op<E> {
 /// pays one test, as when the tape was known at compile time.
 #[inline(always)]
 pub(crate) fn finish<E: Element>(
-    data: Arc<[E]>,
+    data: Storage<E>,
     inputs: [Option<Operand<'_, E>>; 2],
     op: impl FnOnce() -> Op<E>,
 ) -> Var<E> {
@@ -271,7 +272,7 @@ pub(crate) fn finish<E: Element>(
 /// The recording half of [`finish`], out of line.
 #[inline(never)]
 fn record<E: Element>(
-    data: Arc<[E]>,
+    data: Storage<E>,
     inputs: [Option<Operand<'_, E>>; 2],
     op: impl FnOnce() -> Op<E>,
 ) -> Var<E> {
@@ -294,6 +295,13 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// `Tracked`.
     pub(crate) fn from_var(var: Var<E>) -> Self {
         Tensor::from_parts(var.data, T::handle_from(var.place, S::NUM_ELEMENTS))
+    }
+
+    /// A typed tensor of a value computed without recording (no input was tracked), made
+    /// in place: a small value is moved once fewer than through a [`Var`].
+    #[inline(always)]
+    pub(crate) fn from_untracked(data: Storage<E>) -> Self {
+        Tensor::from_parts(data, T::handle_from(None, S::NUM_ELEMENTS))
     }
 }
 

@@ -9,6 +9,7 @@ use crate::shape::{Rank0, Shape};
 use crate::tape::backward::ParentGrads;
 use crate::tape::create_graph::NodeContext;
 use crate::tape::{Tape, UnaryTape};
+use crate::tensor::storage::Storage;
 use crate::tensor::Tensor;
 
 /// Sums in `f64` with pairwise blocks, then rounds once: an `f32` sum is then exact to
@@ -98,7 +99,7 @@ pub(crate) enum ReduceOp<E: Element> {
     },
     /// The L2 norm, with the input and the norm for the derivative `x / ‖x‖`.
     Norm {
-        input: Arc<[E]>,
+        input: Storage<E>,
         norm: E,
     },
 }
@@ -178,7 +179,7 @@ impl<E: Element> ReduceOp<E> {
             ReduceOp::Norm { norm, .. } if *norm == E::zero() => Var::constant(zeros(n).into()),
             ReduceOp::Norm { input, norm } => {
                 let x = node.input(0, input);
-                let norm: Arc<[E]> = Arc::new([*norm]);
+                let norm = Storage::from_slice(&[*norm]);
                 g.mul(&x).div(&node.output(&norm))
             }
         };
@@ -227,11 +228,9 @@ pub(crate) fn sum<E: Element>(x: Operand<'_, E>) -> Var<E> {
 
 /// Records a reduction of `x` whose value is `value`.
 fn reduce<E: Element>(x: Operand<'_, E>, value: E, op: impl FnOnce() -> ReduceOp<E>) -> Var<E> {
-    finish(
-        crate::tensor::pool::collect(1, [value]),
-        [Some(x), None],
-        || Op::Reduce(op()),
-    )
+    finish(Storage::collect(1, [value]), [Some(x), None], || {
+        Op::Reduce(op())
+    })
 }
 
 /// Where `values` holds `value` (the positions that share an extremum's gradient).
@@ -345,7 +344,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     pub fn norm(&self) -> Tensor<Rank0, E, UnaryTape<T>> {
         let norm = l2_norm(self.as_slice());
         Tensor::from_var(reduce(self.operand(), norm, || ReduceOp::Norm {
-            input: Arc::clone(self.storage()),
+            input: self.storage().clone(),
             norm,
         }))
     }
@@ -355,7 +354,7 @@ impl<E: Element> ReduceOp<E> {
     /// Lets the saved values go to the buffer pool (when the graph is dropped).
     pub(crate) fn recycle(self) {
         if let ReduceOp::Norm { input, .. } = self {
-            crate::tensor::pool::recycle(input);
+            input.recycle();
         }
     }
 }

@@ -19,6 +19,7 @@ use crate::shape::{Broadcast, BroadcastsTo, Rank0, Rank1, Rank2, Rank3, Rank4, S
 use crate::tape::backward::ParentGrads;
 use crate::tape::create_graph::NodeContext;
 use crate::tape::{BinaryTape, Merge, Tape};
+use crate::tensor::storage::Storage;
 use crate::tensor::Tensor;
 
 /// A boolean tensor of shape `S`: what a comparison returns, and the condition of
@@ -506,7 +507,7 @@ where
 pub(crate) fn pick<E: Element>(mask: &Arc<[bool]>, a: Operand<'_, E>, b: Operand<'_, E>) -> Var<E> {
     let (av, bv) = (a.values(), b.values());
     let len = mask.len();
-    let data: Arc<[E]> = mask
+    let data: Storage<E> = mask
         .iter()
         .enumerate()
         .map(|(i, &m)| {
@@ -518,7 +519,7 @@ pub(crate) fn pick<E: Element>(mask: &Arc<[bool]>, a: Operand<'_, E>, b: Operand
         .collect();
     finish(data, [Some(a), Some(b)], || {
         Op::Where(WhereOp {
-            mask: Arc::clone(mask),
+            mask: mask.clone(),
             lens: [av.len(), bv.len()],
         })
     })
@@ -562,7 +563,7 @@ impl WhereOp {
         g: &Var<E>,
         node: &NodeContext<'_, E>,
     ) -> [Option<Var<E>>; 2] {
-        let zero = Var::constant(Arc::new([E::zero()]));
+        let zero = Var::constant(Storage::from_slice(&[E::zero()]));
         let part = |k: usize| {
             node.tracked(k).then(|| {
                 let taken = if k == 0 {

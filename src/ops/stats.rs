@@ -21,26 +21,30 @@ use crate::tape::backward::ParentGrads;
 use crate::tape::create_graph::NodeContext;
 use crate::tape::{Tape, UnaryTape};
 use crate::tensor::construction::build;
+use crate::tensor::storage::Storage;
 use crate::tensor::Tensor;
 
 /// What is computed for each lane, with what the derivatives need.
 #[derive(Clone)]
 pub(crate) enum StatKind<E: Element> {
     /// `y = ln Σ e^x`; `∂y/∂x = e^(x - y)` (the softmax of the lane).
-    Logsumexp { input: Arc<[E]>, output: Arc<[E]> },
+    Logsumexp {
+        input: Storage<E>,
+        output: Storage<E>,
+    },
     /// `v = Σ (x - mean)² / (n - correction)`; `∂v/∂x = 2 (x - mean) / (n - correction)`.
     Var {
-        input: Arc<[E]>,
+        input: Storage<E>,
         means: Arc<[f64]>,
         correction: usize,
     },
     /// `s = √v`; `∂s/∂x = (x - mean) / ((n - correction) s)`, and 0 where `s = 0`
     /// (PyTorch's `std_backward` masks it there).
     Std {
-        input: Arc<[E]>,
+        input: Storage<E>,
         means: Arc<[f64]>,
         correction: usize,
-        output: Arc<[E]>,
+        output: Storage<E>,
     },
 }
 
@@ -153,8 +157,8 @@ impl<E: Element> StatOp<E> {
                 let g_var = if zero_at.iter().any(|&z| z) {
                     // g / 2s where s ≠ 0, and 0 where s = 0, with a divisor of 1 there so
                     // that no infinity enters the graph (whose derivative would be NaN).
-                    let one = Var::constant(Arc::new([E::one()]));
-                    let zero = Var::constant(Arc::new([E::zero()]));
+                    let one = Var::constant(Storage::from_slice(&[E::one()]));
+                    let zero = Var::constant(Storage::from_slice(&[E::zero()]));
                     let safe = pick(&zero_at, one.operand(), y.operand());
                     let scaled = g.div(&safe.map(two));
                     pick(&zero_at, zero.operand(), scaled.operand())
@@ -207,7 +211,7 @@ fn var_backward_recorded<E: Element>(
 /// `ln Σ e^x` of every lane, shifted by the lane's maximum so nothing overflows: a lane
 /// of `-inf` gives `-inf`, one holding `+inf` gives `+inf`, one holding a NaN gives NaN
 /// (PyTorch's rules), a lane of no elements `-inf` (the log of an empty sum).
-fn logsumexp_lanes<E: Element>(x: &[E], l: AxisLayout) -> Arc<[E]> {
+fn logsumexp_lanes<E: Element>(x: &[E], l: AxisLayout) -> Storage<E> {
     build(l.outer * l.inner, |out| {
         each_lane(l, |lane, o, i| {
             let max = (0..l.len).fold(E::neg_infinity(), |m, k| max_nan(m, x[l.at(o, k, i)]));
@@ -262,13 +266,13 @@ fn correction(unbiased: bool) -> usize {
 fn spread<E: Element>(x: Operand<'_, E>, l: AxisLayout, unbiased: bool, std: bool) -> Var<E> {
     let correction = correction(unbiased);
     let (means, variances) = moments(x.values(), l, correction);
-    let values: Arc<[E]> = variances
+    let values: Storage<E> = variances
         .iter()
         .map(|&v| E::from_f64(if std { v.sqrt() } else { v }))
         .collect();
-    let output = Arc::clone(&values);
+    let output = values.clone();
     finish(values, [Some(x), None], || {
-        let (input, means) = (Arc::clone(x.data), means.into());
+        let (input, means) = (x.data.clone(), means.into());
         Op::Stat(StatOp {
             kind: if std {
                 StatKind::Std {
@@ -292,11 +296,11 @@ fn spread<E: Element>(x: Operand<'_, E>, l: AxisLayout, unbiased: bool, std: boo
 /// Log-sum-exp of the lanes of `x`, recorded.
 fn logsumexp<E: Element>(x: Operand<'_, E>, l: AxisLayout) -> Var<E> {
     let values = logsumexp_lanes(x.values(), l);
-    let output = Arc::clone(&values);
+    let output = values.clone();
     finish(values, [Some(x), None], || {
         Op::Stat(StatOp {
             kind: StatKind::Logsumexp {
-                input: Arc::clone(x.data),
+                input: x.data.clone(),
                 output,
             },
             layout: l,
@@ -431,13 +435,12 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
 impl<E: Element> StatOp<E> {
     /// Lets the saved values go to the buffer pool (when the graph is dropped).
     pub(crate) fn recycle(self) {
-        use crate::tensor::pool::recycle;
         match self.kind {
             StatKind::Logsumexp { input, output } | StatKind::Std { input, output, .. } => {
-                recycle(input);
-                recycle(output);
+                input.recycle();
+                output.recycle();
             }
-            StatKind::Var { input, .. } => recycle(input),
+            StatKind::Var { input, .. } => input.recycle(),
         }
     }
 }

@@ -11,8 +11,6 @@
 
 mod erf;
 
-use std::sync::Arc;
-
 use crate::element::Element;
 use crate::ops::binary::{self, BinaryKind};
 use crate::ops::{finish, Op, Operand, Var};
@@ -20,6 +18,7 @@ use crate::shape::Shape;
 use crate::tape::backward::ParentGrads;
 use crate::tape::create_graph::NodeContext;
 use crate::tape::{Tape, UnaryTape};
+use crate::tensor::storage::Storage;
 use crate::tensor::Tensor;
 
 /// `g · f'(x)` in the backward loop: the product, or the table's `times` form (a
@@ -78,11 +77,11 @@ macro_rules! unary_ops {
             }
 
             /// The function, applied to every element.
-            fn forward(self, input: &[E]) -> Arc<[E]> {
+            fn forward(self, input: &[E]) -> Storage<E> {
                 match self {
                     $( UnaryKind::$variant $(($($param),+))? => {
                         $($(let _ = $param;)+)?
-                        crate::tensor::pool::collect(input.len(), input.iter().map(|&$x| $f))
+                        Storage::collect(input.len(), input.iter().map(|&$x| $f))
                     } )*
                 }
             }
@@ -401,8 +400,8 @@ fn relu_slope<E: Element>(y: E) -> E {
 #[derive(Clone)]
 pub(crate) struct UnaryOp<E: Element> {
     kind: UnaryKind<E>,
-    input: Option<Arc<[E]>>,
-    output: Option<Arc<[E]>>,
+    input: Option<Storage<E>>,
+    output: Option<Storage<E>>,
 }
 
 impl<E: Element> UnaryOp<E> {
@@ -468,7 +467,7 @@ impl<E: Element> UnaryOp<E> {
 impl<E: Element> UnaryKind<E> {
     /// `kind` applied to every element of `input` (an entry of `compiled`'s table, for
     /// untracked values).
-    pub(crate) fn values(input: &[E], kind: Self) -> Arc<[E]> {
+    pub(crate) fn values(input: &[E], kind: Self) -> Storage<E> {
         kind.forward(input)
     }
 }
@@ -480,11 +479,11 @@ impl<E: Element> UnaryKind<E> {
 pub(crate) fn apply<E: Element>(x: Operand<'_, E>, kind: UnaryKind<E>) -> Var<E> {
     let output = kind.forward(x.values());
     let (save_x, save_y) = kind.saves();
-    let saved_output = save_y.then(|| Arc::clone(&output));
+    let saved_output = save_y.then(|| output.clone());
     finish(output, [Some(x), None], || {
         Op::Unary(UnaryOp {
             kind,
-            input: save_x.then(|| Arc::clone(x.data)),
+            input: save_x.then(|| x.data.clone()),
             output: saved_output,
         })
     })
@@ -531,7 +530,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         } else {
             // Nothing to record: the function's loop, one call away.
             let values = (E::compiled().unary_values)(self.as_slice(), kind);
-            Tensor::from_var(Var::constant(values))
+            Tensor::from_untracked(values)
         }
     }
 }
@@ -701,7 +700,7 @@ impl<E: Element> UnaryOp<E> {
         self.input
             .into_iter()
             .chain(self.output)
-            .for_each(crate::tensor::pool::recycle);
+            .for_each(Storage::recycle);
     }
 }
 

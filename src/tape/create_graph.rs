@@ -7,7 +7,6 @@
 use core::marker::PhantomData;
 use std::collections::BTreeMap;
 use std::rc::Rc;
-use std::sync::Arc;
 
 use super::graph::{resolve, with_live, GraphRef, LeafId, Place, ThreadLocalGraph};
 use crate::element::sealed::StoredVar;
@@ -16,6 +15,7 @@ use crate::error::Error;
 use crate::ops::{Op, Var};
 use crate::shape::{ScalarShape, Shape};
 use crate::tape::{Backprop, Tape, Tracked};
+use crate::tensor::storage::Storage;
 use crate::tensor::Tensor;
 
 /// What an operation's recorded backward may know of the node it differentiates: which
@@ -41,9 +41,9 @@ impl<E: Element> NodeContext<'_, E> {
 
     /// Input `k`, whose value is `data`, as a value of the graph (a constant if it is
     /// not tracked).
-    pub(crate) fn input(&self, k: usize, data: &Arc<[E]>) -> Var<E> {
+    pub(crate) fn input(&self, k: usize, data: &Storage<E>) -> Var<E> {
         Var {
-            data: Arc::clone(data),
+            data: data.clone(),
             place: self
                 .parents
                 .get(k)
@@ -54,9 +54,9 @@ impl<E: Element> NodeContext<'_, E> {
     }
 
     /// The node's own output, whose value is `data`, as a value of the graph.
-    pub(crate) fn output(&self, data: &Arc<[E]>) -> Var<E> {
+    pub(crate) fn output(&self, data: &Storage<E>) -> Var<E> {
         Var {
-            data: Arc::clone(data),
+            data: data.clone(),
             place: Some(self.node(self.index)),
         }
     }
@@ -130,7 +130,7 @@ impl<E: Element> TrackedGradients<E> {
             .place
             .clone()
             .unwrap_or_else(|| GraphRef::new_leaf(S::NUM_ELEMENTS));
-        Some(Tensor::from_parts(Arc::clone(&grad.data), place))
+        Some(Tensor::from_parts(grad.data.clone(), place))
     }
 
     /// Number of leaves holding a gradient.
@@ -305,7 +305,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         S: ScalarShape,
         T: Backprop,
     {
-        let seed = Var::constant(Arc::new([E::one()]));
+        let seed = Var::constant(Storage::from_slice(&[E::one()]));
         match self.graph_ref() {
             Some(root) => backward_recorded(root, seed),
             None => Ok(TrackedGradients::empty()),
@@ -326,7 +326,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         T: Backprop,
     {
         let seed = Var {
-            data: Arc::clone(seed.storage()),
+            data: seed.storage().clone(),
             place: seed.graph_ref().cloned(),
         };
         match self.graph_ref() {

@@ -36,6 +36,7 @@ use std::sync::Arc;
 use crate::element::Element;
 use crate::ops::cast::CastOp;
 use crate::ops::{LeafNode, Op};
+use crate::tensor::storage::Storage;
 
 /// Identifies a leaf made by `.track()`; gradients are stored under it.
 ///
@@ -165,7 +166,7 @@ impl<E: Element> GraphRef<E> {
 #[derive(Clone, Copy)]
 pub(crate) struct Input<'a, E: Element> {
     pub(crate) place: &'a GraphRef<E>,
-    pub(crate) data: &'a Arc<[E]>,
+    pub(crate) data: &'a Storage<E>,
     pub(crate) dims: &'static [usize],
 }
 
@@ -676,7 +677,7 @@ fn push_leaf<E: Element>(graph: &mut Graph<E>, input: Input<'_, E>) -> u32 {
     graph.push(
         Op::Leaf(LeafNode {
             id,
-            data: Arc::clone(input.data),
+            data: input.data.clone(),
             dims: input.dims,
             name,
         }),
@@ -703,8 +704,8 @@ fn push_with_inputs<E: Element>(
         *parent = Some(match &input.place.0 {
             // One leaf as both operands (`x * x`): one node, used twice.
             Place::Leaf { id, .. }
-                if first_leaf.is_some_and(|(first, _, data)| {
-                    first == *id && Arc::ptr_eq(data, input.data)
+                if first_leaf.is_some_and(|(first, _, data): (LeafId, u32, &Storage<E>)| {
+                    first == *id && data.same_values(input.data)
                 }) =>
             {
                 first_leaf.map_or(0, |(_, node, _)| node)

@@ -1,10 +1,9 @@
 //! Creating tensors: constants, nested arrays, vectors (checked), seeded random values.
 
-use std::sync::Arc;
-
 use rand::RngExt;
 use rand_distr::StandardNormal;
 
+use super::storage::Storage;
 use super::Tensor;
 use crate::element::Element;
 use crate::error::Error;
@@ -113,14 +112,14 @@ where
 /// A storage holding `values` (`len` of them), in a buffer from the thread's pool: a
 /// buffer made outside the pool would join it when its tensor drops, so a loop that
 /// builds a tensor from its inputs each step would grow the pool to its bound.
-fn pooled<E: Element>(len: usize, values: impl IntoIterator<Item = E>) -> Arc<[E]> {
-    super::pool::collect(len, values)
+fn pooled<E: Element>(len: usize, values: impl IntoIterator<Item = E>) -> Storage<E> {
+    Storage::collect(len, values)
 }
 
 /// A fresh storage of `len` elements filled by `fill`.
-pub(crate) fn build<E: Element>(len: usize, fill: impl FnOnce(&mut [E])) -> Arc<[E]> {
-    let mut data = super::pool::take_zeroed(len);
-    fill(Arc::make_mut(&mut data));
+pub(crate) fn build<E: Element>(len: usize, fill: impl FnOnce(&mut [E])) -> Storage<E> {
+    let mut data = Storage::zeroed(len);
+    fill(data.make_mut());
     data
 }
 
@@ -211,7 +210,7 @@ impl<S: Shape, E: Element> Tensor<S, E, NoGrad> {
         Tensor::from_parts(uniform_samples(S::NUM_ELEMENTS, rng), ())
     }
 
-    pub(crate) fn from_storage(data: Arc<[E]>) -> Option<Self> {
+    pub(crate) fn from_storage(data: Storage<E>) -> Option<Self> {
         (data.len() == S::NUM_ELEMENTS).then(|| Tensor::from_parts(data, ()))
     }
 
@@ -258,7 +257,7 @@ impl<E: Element, const N: usize> Tensor<Rank1<N>, E, NoGrad> {
 /// element and the generator only, and out of line, so that it is compiled once, not
 /// once per shape or per call.
 #[inline(never)]
-fn normal_samples<E: Element, R: rand::Rng + ?Sized>(len: usize, rng: &mut R) -> Arc<[E]> {
+fn normal_samples<E: Element, R: rand::Rng + ?Sized>(len: usize, rng: &mut R) -> Storage<E> {
     pooled(
         len,
         (0..len).map(|_| E::from_f64(rng.sample::<f64, _>(StandardNormal))),
@@ -267,7 +266,7 @@ fn normal_samples<E: Element, R: rand::Rng + ?Sized>(len: usize, rng: &mut R) ->
 
 /// `len` uniform samples in `[0, 1)`, as [`normal_samples`] for `rand`.
 #[inline(never)]
-fn uniform_samples<E: Element, R: rand::Rng + ?Sized>(len: usize, rng: &mut R) -> Arc<[E]> {
+fn uniform_samples<E: Element, R: rand::Rng + ?Sized>(len: usize, rng: &mut R) -> Storage<E> {
     pooled(len, (0..len).map(|_| E::from_f64(rng.random::<f64>())))
 }
 

@@ -3,7 +3,6 @@
 //! iterator of tensors.
 
 use core::iter::Sum;
-use std::sync::Arc;
 
 use super::Tensor;
 use crate::element::Element;
@@ -205,7 +204,7 @@ fn into_plain<S: Shape, E: Element, T: Tape>(x: &Tensor<S, E, T>) -> Tensor<S, E
     // `T::Plain` records exactly when `T` is `Tracked`, and then `x` has a graph
     // reference.
     let handle = <T::Plain as Tape>::handle_from(x.graph_ref().cloned(), S::NUM_ELEMENTS);
-    Tensor::from_parts(Arc::clone(x.storage()), handle)
+    Tensor::from_parts(x.storage().clone(), handle)
 }
 
 impl<S: Shape, E: Element, T: Tape> Sum<Tensor<S, E, T>> for Tensor<S, E, T::Plain> {

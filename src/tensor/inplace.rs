@@ -11,7 +11,6 @@
 //! `.detach()` on the argument says that this is meant.
 
 use core::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
-use std::sync::Arc;
 
 use super::Tensor;
 use crate::element::Element;
@@ -25,7 +24,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     where
         T: Mutable,
     {
-        Arc::make_mut(&mut self.data)
+        self.data.make_mut()
     }
 
     /// Sets every element to `value` (PyTorch's `fill_`).
@@ -113,7 +112,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         if S2::NUM_ELEMENTS == S::NUM_ELEMENTS {
             // Same shape: sharing the storage is a copy, since every later write to
             // either tensor copies first (`Arc::make_mut`).
-            self.data = Arc::clone(src.storage());
+            self.data = src.storage().clone();
         } else {
             let src = src.as_slice();
             let n = src.len().max(1);

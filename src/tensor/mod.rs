@@ -4,6 +4,7 @@ pub(crate) mod construction;
 mod conversions;
 mod inplace;
 pub(crate) mod pool;
+pub(crate) mod storage;
 
 pub use crate::ops::index::Indices;
 pub use crate::ops::layout::StackParts;
@@ -12,12 +13,12 @@ pub use construction::{seeded_rng, NestedArray, SeededRng};
 pub use conversions::TensorIndex;
 
 use core::marker::PhantomData;
-use std::sync::Arc;
 
 use crate::element::Element;
 use crate::shape::{Rank0, ScalarShape, Shape};
 use crate::tape::graph::{GraphRef, LeafId};
 use crate::tape::{Detached, NoGrad, Tape, Tracked, Untracked};
+use storage::Storage;
 
 /// A tensor whose shape `S`, element type `E` and tape `T` are part of its type.
 ///
@@ -41,7 +42,7 @@ use crate::tape::{Detached, NoGrad, Tape, Tracked, Untracked};
 /// assert_eq!(grads.get(&x).unwrap().to_vec(), vec![4.5; 4]);
 /// ```
 pub struct Tensor<S, E: Element, T: Tape = NoGrad> {
-    data: Arc<[E]>,
+    data: Storage<E>,
     handle: T::Handle<E>,
     shape: PhantomData<S>,
 }
@@ -57,7 +58,7 @@ impl<S, E: Element, T: Tape> Drop for Tensor<S, E, T> {
 impl<S, E: Element, T: Tape> Clone for Tensor<S, E, T> {
     fn clone(&self) -> Self {
         Tensor {
-            data: Arc::clone(&self.data),
+            data: self.data.clone(),
             handle: self.handle.clone(),
             shape: PhantomData,
         }
@@ -67,7 +68,8 @@ impl<S, E: Element, T: Tape> Clone for Tensor<S, E, T> {
 impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// Assembles a tensor; `data.len()` is `S::NUM_ELEMENTS` by construction at every
     /// call site inside the crate.
-    pub(crate) fn from_parts(data: Arc<[E]>, handle: T::Handle<E>) -> Self {
+    #[inline(always)]
+    pub(crate) fn from_parts(data: Storage<E>, handle: T::Handle<E>) -> Self {
         debug_assert_eq!(data.len(), S::NUM_ELEMENTS);
         Tensor {
             data,
@@ -84,7 +86,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         T::graph_ref(&self.handle)
     }
 
-    pub(crate) fn storage(&self) -> &Arc<[E]> {
+    pub(crate) fn storage(&self) -> &Storage<E> {
         &self.data
     }
 
@@ -141,12 +143,12 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// Unlike PyTorch, modifying the detached value in place copies it first if a graph
     /// still holds the storage, so the original is never altered.
     pub fn detach(&self) -> Tensor<S, E, Detached> {
-        Tensor::from_parts(Arc::clone(&self.data), ())
+        Tensor::from_parts(self.data.clone(), ())
     }
 
     /// A plain `NoGrad` view of the same storage: the value without its history.
     pub fn no_grad(&self) -> Tensor<S, E, NoGrad> {
-        Tensor::from_parts(Arc::clone(&self.data), ())
+        Tensor::from_parts(self.data.clone(), ())
     }
 }
 
@@ -163,7 +165,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     where
         T: Untracked,
     {
-        Tensor::from_parts(Arc::clone(&self.data), GraphRef::new_leaf(S::NUM_ELEMENTS))
+        Tensor::from_parts(self.data.clone(), GraphRef::new_leaf(S::NUM_ELEMENTS))
     }
 
     /// A `Tracked` leaf sharing this value's storage under an existing leaf id, so its
@@ -173,7 +175,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         T: Untracked,
     {
         Tensor::from_parts(
-            Arc::clone(&self.data),
+            self.data.clone(),
             GraphRef::leaf_with_id(id, S::NUM_ELEMENTS),
         )
     }
@@ -272,6 +274,8 @@ mod tests {
     fn detach_shares_storage() {
         let y = Tensor::<Rank1<3>, f64>::ones().track() * 2.0;
         let d = y.detach();
-        assert!(Arc::ptr_eq(y.storage(), d.storage()));
+        assert!(y.storage().same_values(d.storage()));
+        let big = Tensor::<Rank1<100>, f64>::ones().track() * 2.0;
+        assert!(big.storage().shares_buffer_with(big.detach().storage()));
     }
 }
