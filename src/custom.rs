@@ -69,6 +69,7 @@ use crate::shape::Shape;
 use crate::tape::backward::ParentGrads;
 use crate::tape::create_graph::NodeContext;
 use crate::tape::graph::GraphRef;
+use crate::tape::graph::Saved;
 use crate::tape::{BinaryTape, Merge, NoGrad, Tape, Tracked, UnaryTape};
 use crate::tensor::storage::Storage;
 use crate::tensor::Tensor;
@@ -213,13 +214,13 @@ impl<F> Custom<F> {
         F: CustomOp<E>,
     {
         let y = self.0.forward(&x.no_grad());
-        let (input, output) = (x.storage().clone(), y.storage().clone());
+        let output = y.storage().clone();
         let op = Arc::clone(&self.0) as Arc<dyn CustomOp<E, Input = F::Input, Output = F::Output>>;
-        Tensor::from_var(finish(output, [Some(x.operand()), None], || {
+        Tensor::from_var(finish(output, [Some(x.operand()), None], |saver| {
             Op::Custom(CustomRecord {
                 rules: Arc::new(One(op)),
-                inputs: [Some(input), None],
-                output: y.storage().clone(),
+                inputs: [Some(saver.save(x.storage())), None],
+                output: saver.save_output(),
             })
         }))
     }
@@ -243,11 +244,11 @@ impl<F> Custom<F> {
         Tensor::from_var(finish(
             output,
             [Some(a.operand()), Some(b.operand())],
-            || {
+            |saver| {
                 Op::Custom(CustomRecord {
                     rules: Arc::new(Two(op)),
-                    inputs: [Some(a.storage().clone()), Some(b.storage().clone())],
-                    output: y.storage().clone(),
+                    inputs: [Some(saver.save(a.storage())), Some(saver.save(b.storage()))],
+                    output: saver.save_output(),
                 })
             },
         ))
@@ -259,8 +260,8 @@ impl<F> Custom<F> {
 #[derive(Clone)]
 pub(crate) struct CustomRecord<E: Element> {
     rules: Arc<dyn Rules<E>>,
-    inputs: [Option<Storage<E>>; 2],
-    output: Storage<E>,
+    inputs: [Option<Saved>; 2],
+    output: Saved,
 }
 
 /// The rules of a custom operation with its shapes erased, as the graph calls them.
@@ -436,8 +437,18 @@ impl<E: Element> CustomRecord<E> {
         self.rules.name()
     }
 
+    /// The saved inputs and output, as the typed rules take them (a small value copied,
+    /// a large one's buffer shared).
+    fn values(&self, saved: &[Storage<E>]) -> ([Option<Storage<E>>; 2], Storage<E>) {
+        (
+            self.inputs.map(|input| input.map(|v| v.storage(saved))),
+            self.output.storage(saved),
+        )
+    }
+
     pub(crate) fn backward(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
-        let gradients = self.rules.vjp(&self.inputs, &self.output, grad);
+        let (inputs, output) = self.values(parents.saved);
+        let gradients = self.rules.vjp(&inputs, &output, grad);
         for (k, g) in gradients.iter().enumerate() {
             if let Some(slot) = parents.get_mut(k) {
                 for (s, &v) in slot.iter_mut().zip(g) {
@@ -452,13 +463,13 @@ impl<E: Element> CustomRecord<E> {
         grad: &Var<E>,
         node: &NodeContext<'_, E>,
     ) -> Result<[Option<Var<E>>; 2], Error> {
-        let inputs = [0, 1].map(|k| match &self.inputs[k] {
+        let inputs = [0, 1].map(|k| match self.inputs[k] {
             Some(data) => node.input(k, data),
             None => Var::constant(Storage::empty()),
         });
         let grads = self
             .rules
-            .vjp_recorded(inputs, node.output(&self.output), grad)
+            .vjp_recorded(inputs, node.output(self.output), grad)
             .ok_or(Error::NotTwiceDifferentiable {
                 op: self.rules.name(),
             })?;
@@ -466,8 +477,15 @@ impl<E: Element> CustomRecord<E> {
         Ok([node.tracked(0).then_some(g0), node.tracked(1).then_some(g1)])
     }
 
-    pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, out: &mut [E]) {
+    pub(crate) fn jvp(
+        &self,
+        saved: &[Storage<E>],
+        tangents: [Option<&[E]>; 2],
+        batch: usize,
+        out: &mut [E],
+    ) {
         let len = out.len() / batch.max(1);
+        let (inputs, output) = self.values(saved);
         let lens = self.rules.input_lens();
         let zeros = [vec![E::zero(); lens[0]], vec![E::zero(); lens[1]]];
         for (b, out) in out.chunks_exact_mut(len.max(1)).enumerate().take(batch) {
@@ -476,8 +494,8 @@ impl<E: Element> CustomRecord<E> {
             });
             let tangent = self
                 .rules
-                .jvp(&self.inputs, &self.output, t)
-                .unwrap_or_else(|| self.jvp_from_vjp(t, len));
+                .jvp(&inputs, &output, t)
+                .unwrap_or_else(|| self.jvp_from_vjp((&inputs, &output), t, len));
             for (o, v) in out.iter_mut().zip(tangent) {
                 *o = v;
             }
@@ -486,12 +504,17 @@ impl<E: Element> CustomRecord<E> {
 
     /// `J t` with `J` built from the backward rule, one output element at a time: the
     /// forward rule of an operation that gives none (exact, `len` backward calls).
-    fn jvp_from_vjp(&self, tangents: [&[E]; 2], len: usize) -> Vec<E> {
+    fn jvp_from_vjp(
+        &self,
+        (inputs, output): (&[Option<Storage<E>>; 2], &Storage<E>),
+        tangents: [&[E]; 2],
+        len: usize,
+    ) -> Vec<E> {
         let mut seed = vec![E::zero(); len];
         (0..len)
             .map(|o| {
                 seed[o] = E::one();
-                let rows = self.rules.vjp(&self.inputs, &self.output, &seed);
+                let rows = self.rules.vjp(inputs, output, &seed);
                 seed[o] = E::zero();
                 rows.iter()
                     .zip(tangents)
@@ -579,12 +602,4 @@ fn has_recorded_rule<F: CustomOp<f64>>(op: &Custom<F>, x: &Tensor<F::Input, f64>
     let y = op.apply(&x.track());
     y.backward_with_create_graph(&Tensor::<F::Output, f64>::ones())
         .is_ok()
-}
-
-impl<E: Element> CustomRecord<E> {
-    /// Lets the saved values go to the buffer pool (when the graph is dropped).
-    pub(crate) fn recycle(self) {
-        self.inputs.into_iter().flatten().for_each(Storage::recycle);
-        self.output.recycle();
-    }
 }

@@ -17,6 +17,7 @@ use crate::shape::constraint::AxisLayout;
 use crate::shape::{HasAxis, Shape};
 use crate::tape::backward::ParentGrads;
 use crate::tape::create_graph::NodeContext;
+use crate::tape::graph::{Saved, Saver};
 use crate::tape::{Tape, UnaryTape};
 use crate::tensor::construction::build;
 use crate::tensor::storage::Storage;
@@ -24,7 +25,7 @@ use crate::tensor::Tensor;
 
 /// What is computed along the axis, with what backward needs.
 #[derive(Clone)]
-pub(crate) enum AxisKind<E: Element> {
+pub(crate) enum AxisKind {
     Sum,
     Mean,
     /// Max or min: for each lane, the position along the axis chosen (first among
@@ -34,17 +35,27 @@ pub(crate) enum AxisKind<E: Element> {
         is_max: bool,
     },
     Softmax {
-        output: Storage<E>,
+        output: Saved,
     },
     LogSoftmax {
-        output: Storage<E>,
+        output: Saved,
     },
+}
+
+impl AxisKind {
+    /// The saved output of softmax and log-softmax (empty for the other kinds).
+    fn output<'s, E: Element>(&self, saved: &'s [Storage<E>]) -> &'s [E] {
+        match self {
+            AxisKind::Softmax { output } | AxisKind::LogSoftmax { output } => output.of(saved),
+            _ => &[],
+        }
+    }
 }
 
 /// A recorded operation along an axis.
 #[derive(Clone)]
-pub(crate) struct AxisOp<E: Element> {
-    kind: AxisKind<E>,
+pub(crate) struct AxisOp {
+    kind: AxisKind,
     layout: AxisLayout,
 }
 
@@ -62,7 +73,7 @@ fn each_lane(layout: AxisLayout, mut visit: impl FnMut(usize, usize, usize)) {
     }
 }
 
-impl<E: Element> AxisOp<E> {
+impl AxisOp {
     pub(crate) fn name(&self) -> &'static str {
         match self.kind {
             AxisKind::Sum => "SumBackward1",
@@ -74,7 +85,8 @@ impl<E: Element> AxisOp<E> {
         }
     }
 
-    pub(crate) fn backward(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
+    pub(crate) fn backward<E: Element>(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
+        let y = self.kind.output(parents.saved);
         let Some(gx) = parents.get_mut(0) else {
             return;
         };
@@ -102,7 +114,7 @@ impl<E: Element> AxisOp<E> {
                     *slot = *slot + grad[lane];
                 }
             }),
-            AxisKind::Softmax { output: y } => each_lane(l, |_, o, i| {
+            AxisKind::Softmax { .. } => each_lane(l, |_, o, i| {
                 let dot = E::from_f64(sum_f64(l.len, |k| {
                     grad[l.at(o, k, i)].to_f64_exact() * y[l.at(o, k, i)].to_f64_exact()
                 }));
@@ -111,7 +123,7 @@ impl<E: Element> AxisOp<E> {
                     gx[at] = gx[at] + y[at] * (grad[at] - dot);
                 }
             }),
-            AxisKind::LogSoftmax { output: y } => each_lane(l, |_, o, i| {
+            AxisKind::LogSoftmax { .. } => each_lane(l, |_, o, i| {
                 let total = E::from_f64(sum_f64(l.len, |k| grad[l.at(o, k, i)].to_f64_exact()));
                 for k in 0..l.len {
                     let at = l.at(o, k, i);
@@ -122,7 +134,7 @@ impl<E: Element> AxisOp<E> {
     }
 
     /// The gradient of the input as recorded operations.
-    pub(crate) fn backward_recorded(
+    pub(crate) fn backward_recorded<E: Element>(
         &self,
         g: &Var<E>,
         node: &NodeContext<'_, E>,
@@ -161,12 +173,12 @@ impl<E: Element> AxisOp<E> {
                 }
             }
             AxisKind::Softmax { output } => {
-                let y = node.output(output);
+                let y = node.output(*output);
                 let dot = lane_sums_var(&g.mul(&y), l);
                 y.mul(&g.sub(&expand_lanes(&dot, l)))
             }
             AxisKind::LogSoftmax { output } => {
-                let y = node.output(output);
+                let y = node.output(*output);
                 let total = lane_sums_var(g, l);
                 g.sub(&y.map(UnaryKind::Exp).mul(&expand_lanes(&total, l)))
             }
@@ -175,10 +187,17 @@ impl<E: Element> AxisOp<E> {
     }
 
     /// The tangent of the output for each of `batch` tangents of the input.
-    pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, out: &mut [E]) {
+    pub(crate) fn jvp<E: Element>(
+        &self,
+        saved: &[Storage<E>],
+        tangents: [Option<&[E]>; 2],
+        batch: usize,
+        out: &mut [E],
+    ) {
         let len = out.len() / batch.max(1);
         let Some(t) = tangents[0] else { return };
         let l = self.layout;
+        let y = self.kind.output(saved);
         let n = l.outer * l.len * l.inner;
         for (t, out) in t
             .chunks_exact(n.max(1))
@@ -203,14 +222,14 @@ impl<E: Element> AxisOp<E> {
                         pick => t.get(l.at(o, pick, i)).copied().unwrap_or_else(E::zero),
                     };
                 }),
-                AxisKind::Softmax { output: y } => each_lane(l, |_, o, i| {
+                AxisKind::Softmax { .. } => each_lane(l, |_, o, i| {
                     let dot = lane_sum(o, i, &|at| y[at].to_f64_exact());
                     for k in 0..l.len {
                         let at = l.at(o, k, i);
                         out[at] = y[at] * (t[at] - dot);
                     }
                 }),
-                AxisKind::LogSoftmax { output: y } => each_lane(l, |_, o, i| {
+                AxisKind::LogSoftmax { .. } => each_lane(l, |_, o, i| {
                     let dot = lane_sum(o, i, &|at| y[at].exp().to_f64_exact());
                     for k in 0..l.len {
                         let at = l.at(o, k, i);
@@ -233,7 +252,7 @@ pub(crate) fn expand_lanes<E: Element>(g: &Var<E>, l: AxisLayout) -> Var<E> {
 
 /// The sum of each lane, recorded.
 pub(crate) fn lane_sums_var<E: Element>(x: &Var<E>, l: AxisLayout) -> Var<E> {
-    along(x.operand(), l, lane_sums(&x.data, l, false), || {
+    along(x.operand(), l, lane_sums(&x.data, l, false), |_| {
         AxisKind::Sum
     })
 }
@@ -257,11 +276,11 @@ fn along<E: Element>(
     x: Operand<'_, E>,
     layout: AxisLayout,
     values: Storage<E>,
-    kind: impl FnOnce() -> AxisKind<E>,
+    kind: impl FnOnce(&mut Saver<'_, E>) -> AxisKind,
 ) -> Var<E> {
-    finish(values, [Some(x), None], || {
+    finish(values, [Some(x), None], |saver| {
         Op::Axis(AxisOp {
-            kind: kind(),
+            kind: kind(saver),
             layout,
         })
     })
@@ -389,7 +408,7 @@ fn extremum_lanes<E: Element>(x: Operand<'_, E>, l: AxisLayout, is_max: bool) ->
             out[lane] = value;
         })
     });
-    along(x, l, out, || AxisKind::Extremum {
+    along(x, l, out, |_| AxisKind::Extremum {
         picks: picks.into(),
         is_max,
     })
@@ -418,7 +437,7 @@ pub(crate) fn extremum_at<E: Element>(
             out[lane] = value;
         })
     });
-    along(x, l, out, || AxisKind::Extremum {
+    along(x, l, out, |_| AxisKind::Extremum {
         picks: recorded.into(),
         is_max,
     })
@@ -430,12 +449,12 @@ pub(crate) fn normalise<E: Element>(x: Operand<'_, E>, l: AxisLayout, log: bool)
     if !log {
         output.make_mut().iter_mut().for_each(|v| *v = v.exp());
     }
-    let saved = output.clone();
-    along(x, l, output, || {
+    along(x, l, output, |saver| {
+        let output = saver.save_output();
         if log {
-            AxisKind::LogSoftmax { output: saved }
+            AxisKind::LogSoftmax { output }
         } else {
-            AxisKind::Softmax { output: saved }
+            AxisKind::Softmax { output }
         }
     })
 }
@@ -469,7 +488,9 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     where
         S: HasAxis<AXIS>,
     {
-        self.removing::<AXIS>(|x, l| along(x, l, lane_sums(x.values(), l, false), || AxisKind::Sum))
+        self.removing::<AXIS>(|x, l| {
+            along(x, l, lane_sums(x.values(), l, false), |_| AxisKind::Sum)
+        })
     }
 
     /// The mean along axis `AXIS`, which the result no longer has.
@@ -487,7 +508,9 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     where
         S: HasAxis<AXIS>,
     {
-        self.removing::<AXIS>(|x, l| along(x, l, lane_sums(x.values(), l, true), || AxisKind::Mean))
+        self.removing::<AXIS>(|x, l| {
+            along(x, l, lane_sums(x.values(), l, true), |_| AxisKind::Mean)
+        })
     }
 
     /// The maximum along axis `AXIS`; each lane's gradient goes to its first maximum.
@@ -555,15 +578,6 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         S: HasAxis<AXIS>,
     {
         Tensor::from_var(normalise(self.operand(), AxisLayout::of::<S>(AXIS), true))
-    }
-}
-
-impl<E: Element> AxisOp<E> {
-    /// Lets the saved values go to the buffer pool (when the graph is dropped).
-    pub(crate) fn recycle(self) {
-        if let AxisKind::Softmax { output } | AxisKind::LogSoftmax { output } = self.kind {
-            output.recycle();
-        }
     }
 }
 
@@ -639,7 +653,13 @@ impl CumsumOp {
     }
 
     /// The cumulative sum of each tangent (the operation is linear).
-    pub(crate) fn jvp<E: Element>(&self, tangents: [Option<&[E]>; 2], batch: usize, out: &mut [E]) {
+    pub(crate) fn jvp<E: Element>(
+        &self,
+        _saved: &[Storage<E>],
+        tangents: [Option<&[E]>; 2],
+        batch: usize,
+        out: &mut [E],
+    ) {
         let Some(t) = tangents[0] else { return };
         let len = (out.len() / batch.max(1)).max(1);
         for (t, out) in t.chunks_exact(len).zip(out.chunks_exact_mut(len)) {
@@ -653,7 +673,9 @@ pub(crate) fn cumsum<E: Element>(x: Operand<'_, E>, l: AxisLayout) -> Var<E> {
     let data = build(x.values().len(), |out| {
         running_sums(x.values(), l, false, false, out)
     });
-    finish(data, [Some(x), None], || Op::Cumsum(CumsumOp { layout: l }))
+    finish(data, [Some(x), None], |_| {
+        Op::Cumsum(CumsumOp { layout: l })
+    })
 }
 
 impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {

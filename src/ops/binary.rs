@@ -13,6 +13,7 @@ use crate::ops::{finish, Op, Operand, Var};
 use crate::shape::{Broadcast, Shape};
 use crate::tape::backward::ParentGrads;
 use crate::tape::create_graph::NodeContext;
+use crate::tape::graph::Saved;
 use crate::tape::{BinaryTape, Merge, Tape, UnaryTape};
 use crate::tensor::construction::build;
 use crate::tensor::storage::Storage;
@@ -269,27 +270,25 @@ fn backward_broadcast<E: Element>(
     }
 }
 
-/// The left and right operands' values.
-type Operands<E> = (Storage<E>, Storage<E>);
-
 /// A recorded elementwise binary operation.
 #[derive(Clone)]
-pub(crate) struct BinaryOp<E: Element> {
+pub(crate) struct BinaryOp {
     kind: BinaryKind,
     /// Operand values, kept only when the derivatives read them (Mul, Div).
-    values: Option<Operands<E>>,
+    values: Option<(Saved, Saved)>,
     lhs_len: usize,
     rhs_len: usize,
 }
 
-impl<E: Element> BinaryOp<E> {
+impl BinaryOp {
     pub(crate) fn name(&self) -> &'static str {
         self.kind.name()
     }
 
-    pub(crate) fn backward(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
+    pub(crate) fn backward<E: Element>(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
         let (nl, nr, kind) = (self.lhs_len, self.rhs_len, self.kind);
-        match &self.values {
+        let saved = parents.saved;
+        match self.values.map(|(l, r)| (l.of(saved), r.of(saved))) {
             None => {
                 // Add or Sub: the partials are ±1, so only the broadcast sum remains.
                 for (k, sign) in [(0, E::one()), (1, kind.dr(E::zero(), E::one()))] {
@@ -317,7 +316,7 @@ impl<E: Element> BinaryOp<E> {
 
     /// The gradients as recorded operations: `g · ∂f/∂l` and `g · ∂f/∂r`, each summed
     /// over the repetitions of a broadcast operand.
-    pub(crate) fn backward_recorded(
+    pub(crate) fn backward_recorded<E: Element>(
         &self,
         g: &Var<E>,
         node: &NodeContext<'_, E>,
@@ -325,7 +324,6 @@ impl<E: Element> BinaryOp<E> {
         let (nl, nr) = (self.lhs_len, self.rhs_len);
         let values = self
             .values
-            .as_ref()
             .map(|(l, r)| (node.input(0, l), node.input(1, r)));
         let partial = |k: usize| -> Option<Var<E>> {
             if !node.tracked(k) {
@@ -390,9 +388,16 @@ impl<E: Element> BinaryOp<E> {
     }
 
     /// `t_out = ∂f/∂l · t_l + ∂f/∂r · t_r`, the shorter operand's tangent repeating.
-    pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, out: &mut [E]) {
+    pub(crate) fn jvp<E: Element>(
+        &self,
+        saved: &[Storage<E>],
+        tangents: [Option<&[E]>; 2],
+        batch: usize,
+        out: &mut [E],
+    ) {
         let len = out.len() / batch.max(1);
         let (nl, nr, kind) = (self.lhs_len, self.rhs_len, self.kind);
+        let values = self.values.map(|(l, r)| (l.of(saved), r.of(saved)));
         // The output in blocks of the shorter operand's length: within a block, each
         // operand (and its tangent) is a slice, the shorter one repeating from block to
         // block as broadcasting does.
@@ -400,7 +405,7 @@ impl<E: Element> BinaryOp<E> {
             // No broadcast: each tangent of the batch meets the operands element by element.
             for (k, t) in tangents.into_iter().enumerate() {
                 let Some(t) = t else { continue };
-                let Some((l, r)) = &self.values else {
+                let Some((l, r)) = values else {
                     // A constant partial (+ and -): the whole batch at once.
                     let sign = if k == 0 {
                         E::one()
@@ -434,7 +439,7 @@ impl<E: Element> BinaryOp<E> {
             {
                 for (c, out) in out.chunks_exact_mut(short).enumerate() {
                     let t = &t[block(t, n, c)];
-                    match &self.values {
+                    match values {
                         // Add and Sub: the partial is the constant ±1.
                         None => {
                             let sign = if k == 0 {
@@ -598,10 +603,10 @@ pub(crate) fn apply<E: Element>(
 ) -> Var<E> {
     let (l, r) = (lhs.values(), rhs.values());
     let data = binary_values(lhs.data, rhs.data, kind, len);
-    finish(data, [Some(lhs), Some(rhs)], || {
+    finish(data, [Some(lhs), Some(rhs)], |saver| {
         Op::Binary(BinaryOp {
             kind,
-            values: (!kind.is_linear()).then(|| (lhs.data.clone(), rhs.data.clone())),
+            values: (!kind.is_linear()).then(|| (saver.save(lhs.data), saver.save(rhs.data))),
             lhs_len: l.len(),
             rhs_len: r.len(),
         })
@@ -852,16 +857,6 @@ impl<S: Shape, E: Element, T: Tape> Neg for &Tensor<S, E, T> {
     type Output = Tensor<S, E, UnaryTape<T>>;
     fn neg(self) -> Self::Output {
         self.unary(UnaryKind::Neg)
-    }
-}
-
-impl<E: Element> BinaryOp<E> {
-    /// Lets the saved values go to the buffer pool (when the graph is dropped).
-    pub(crate) fn recycle(self) {
-        if let Some((l, r)) = self.values {
-            l.recycle();
-            r.recycle();
-        }
     }
 }
 

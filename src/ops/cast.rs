@@ -128,6 +128,7 @@ pub(crate) fn cast_var<E: Element, F: Element>(x: &Var<E>, dims: &'static [usize
             source: &From::<E>(PhantomData),
         };
         let out = Produced {
+            value: &data,
             len: data.len(),
             finite: F::all_finite(&data),
         };

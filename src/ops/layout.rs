@@ -158,7 +158,13 @@ impl LayoutOp {
     }
 
     /// The tangent of the output: the same rearrangement of each input's tangent.
-    pub(crate) fn jvp<E: Element>(&self, tangents: [Option<&[E]>; 2], batch: usize, out: &mut [E]) {
+    pub(crate) fn jvp<E: Element>(
+        &self,
+        _saved: &[Storage<E>],
+        tangents: [Option<&[E]>; 2],
+        batch: usize,
+        out: &mut [E],
+    ) {
         let len = out.len() / batch.max(1);
         let chunks = |t: &[E]| t.len() / batch.max(1);
         match self {
@@ -231,14 +237,14 @@ pub(crate) fn gather<E: Element>(
         map.iter()
             .map(|&i| values.get(i).copied().unwrap_or_else(E::nan)),
     );
-    finish(data, [Some(x), None], || {
+    finish(data, [Some(x), None], |_| {
         Op::Layout(LayoutOp::Gather { map, name })
     })
 }
 
 /// The same elements under another shape: shares the storage, records a view.
 pub(crate) fn view<E: Element>(x: Operand<'_, E>) -> Var<E> {
-    finish(x.data.clone(), [Some(x), None], || {
+    finish(x.data.clone(), [Some(x), None], |_| {
         Op::Layout(LayoutOp::View)
     })
 }
@@ -262,7 +268,7 @@ pub(crate) fn concat<E: Element>(
                 .copied()
         })
         .collect();
-    finish(data, [Some(a), Some(b)], || {
+    finish(data, [Some(a), Some(b)], |_| {
         Op::Layout(LayoutOp::Concat {
             layout_a: la,
             layout_b: lb,
@@ -279,7 +285,7 @@ pub(crate) fn scatter_add<E: Element>(x: Operand<'_, E>, map: Arc<[usize]>, len:
             *slot = *slot + v;
         }
     }
-    finish(data.into(), [Some(x), None], || {
+    finish(data.into(), [Some(x), None], |_| {
         Op::Layout(LayoutOp::ScatterAdd { map })
     })
 }
@@ -652,7 +658,13 @@ impl TriangleOp {
     }
 
     /// The same triangle of each tangent.
-    pub(crate) fn jvp<E: Element>(&self, tangents: [Option<&[E]>; 2], batch: usize, out: &mut [E]) {
+    pub(crate) fn jvp<E: Element>(
+        &self,
+        _saved: &[Storage<E>],
+        tangents: [Option<&[E]>; 2],
+        batch: usize,
+        out: &mut [E],
+    ) {
         let Some(t) = tangents[0] else { return };
         let len = (out.len() / batch.max(1)).max(1);
         for (t, out) in t.chunks_exact(len).zip(out.chunks_exact_mut(len)) {
@@ -664,7 +676,7 @@ impl TriangleOp {
 /// The triangle `op` describes of each matrix of `x`, recorded.
 pub(crate) fn triangle<E: Element>(x: Operand<'_, E>, op: TriangleOp) -> Var<E> {
     let data = build(x.values().len(), |out| op.apply(x.values(), out));
-    finish(data, [Some(x), None], || Op::Triangle(op))
+    finish(data, [Some(x), None], |_| Op::Triangle(op))
 }
 
 impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {

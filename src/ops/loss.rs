@@ -14,6 +14,7 @@ use crate::shape::constraint::AxisLayout;
 use crate::shape::{Rank0, Rank1, Rank2, Shape};
 use crate::tape::backward::ParentGrads;
 use crate::tape::create_graph::NodeContext;
+use crate::tape::graph::Saved;
 use crate::tape::{BinaryTape, Merge, Tape, UnaryTape};
 use crate::tensor::storage::Storage;
 use crate::tensor::Tensor;
@@ -48,24 +49,26 @@ enum LossKind {
 /// A recorded cross-entropy over `rows` rows of `classes` logits, with the log-softmax
 /// of the logits (the gradient is `softmax - target`).
 #[derive(Clone)]
-pub(crate) struct CrossEntropyOp<E: Element> {
+pub(crate) struct CrossEntropyOp {
     /// The logits, from which the recorded backward computes the log-softmax again.
-    logits: Storage<E>,
-    log_probs: Storage<E>,
-    target: CrossEntropyTarget<E>,
+    logits: Saved,
+    log_probs: Saved,
+    target: CrossEntropyTarget,
+    /// The number of logits (rows times classes).
+    len: usize,
     classes: usize,
 }
 
 /// What a cross-entropy compares against.
 #[derive(Clone)]
-enum CrossEntropyTarget<E: Element> {
+enum CrossEntropyTarget {
     /// One class index per row.
     Indices(Arc<[usize]>),
     /// One probability distribution per row (a tensor that may itself be tracked).
-    Probabilities(Storage<E>),
+    Probabilities(Saved),
 }
 
-impl<E: Element> CrossEntropyOp<E> {
+impl CrossEntropyOp {
     pub(crate) fn name(&self) -> &'static str {
         match self.target {
             CrossEntropyTarget::Indices(_) => "NllLossBackward0",
@@ -74,7 +77,7 @@ impl<E: Element> CrossEntropyOp<E> {
     }
 
     fn rows(&self) -> usize {
-        self.log_probs.len() / self.classes.max(1)
+        self.len / self.classes.max(1)
     }
 
     /// The layout of the rows, for the log-softmax along them.
@@ -87,18 +90,19 @@ impl<E: Element> CrossEntropyOp<E> {
     }
 
     /// Each row's probability mass of the target (1 for a distribution).
-    fn target_mass(&self, t: &[E], row: usize) -> E {
+    fn target_mass<E: Element>(&self, t: &[E], row: usize) -> E {
         let c = self.classes;
         E::from_f64(sum_f64(c, |k| t[row * c + k].to_f64_exact()))
     }
 
-    pub(crate) fn backward(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
+    pub(crate) fn backward<E: Element>(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
         let (Some(&g), c) = (grad.first(), self.classes.max(1)) else {
             return;
         };
         let rows = self.rows();
         let scale = g / E::from_f64(rows as f64);
-        let lp = &self.log_probs;
+        let saved = parents.saved;
+        let lp = self.log_probs.of(saved);
         match &self.target {
             CrossEntropyTarget::Indices(indices) => {
                 if let Some(gx) = parents.get_mut(0) {
@@ -111,6 +115,7 @@ impl<E: Element> CrossEntropyOp<E> {
                 }
             }
             CrossEntropyTarget::Probabilities(t) => {
+                let t = t.of(saved);
                 if let Some(gx) = parents.get_mut(0) {
                     for row in 0..rows {
                         let mass = self.target_mass(t, row);
@@ -137,20 +142,20 @@ impl<E: Element> CrossEntropyOp<E> {
 
     /// The gradients as recorded operations. The log-softmax is recorded again from the
     /// logits, so that it can be differentiated.
-    pub(crate) fn backward_recorded(
+    pub(crate) fn backward_recorded<E: Element>(
         &self,
         g: &Var<E>,
         node: &NodeContext<'_, E>,
     ) -> [Option<Var<E>>; 2] {
         let l = self.row_layout();
         let scale = g.map(UnaryKind::DivScalar(E::from_f64(self.rows() as f64)));
-        let log_probs = || normalise(node.input(0, &self.logits).operand(), l, true);
+        let log_probs = || normalise(node.input(0, self.logits).operand(), l, true);
         match &self.target {
             CrossEntropyTarget::Indices(indices) => {
                 if !node.tracked(0) {
                     return [None, None];
                 }
-                let one_hot: Storage<E> = (0..self.log_probs.len())
+                let one_hot: Storage<E> = (0..self.len)
                     .map(|at| {
                         let (row, k) = (at / l.len.max(1), at % l.len.max(1));
                         if indices[row] == k {
@@ -171,7 +176,7 @@ impl<E: Element> CrossEntropyOp<E> {
                 [Some(gx.mul(&scale)), None]
             }
             CrossEntropyTarget::Probabilities(t) => {
-                let t = node.input(1, t);
+                let t = node.input(1, *t);
                 let lp = (node.tracked(0) || node.tracked(1)).then(log_probs);
                 let gx = node.tracked(0).then(|| {
                     let lp = lp.as_ref().unwrap_or(g);
@@ -210,9 +215,15 @@ impl<E: Element> CrossEntropyOp<E> {
 
     /// The tangent of the loss: `Σ (softmax · mass - target) · t_x - log_softmax · t_t`
     /// over the rows, divided by their number.
-    pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, out: &mut [E]) {
-        let (n, c, rows) = (self.log_probs.len(), self.classes.max(1), self.rows());
-        let lp = &self.log_probs;
+    pub(crate) fn jvp<E: Element>(
+        &self,
+        saved: &[Storage<E>],
+        tangents: [Option<&[E]>; 2],
+        batch: usize,
+        out: &mut [E],
+    ) {
+        let lp = self.log_probs.of(saved);
+        let (n, c, rows) = (lp.len(), self.classes.max(1), self.rows());
         let tangent = (0..batch).map(|b| {
             let tx = tangents[0].map(|t| &t[b * n..(b + 1) * n]);
             let tt = tangents[1].map(|t| &t[b * n..(b + 1) * n]);
@@ -224,6 +235,7 @@ impl<E: Element> CrossEntropyOp<E> {
                         (probability_minus(l, indices[row] == k), 0.0)
                     }
                     CrossEntropyTarget::Probabilities(t) => {
+                        let t = t.of(saved);
                         let mass = self.target_mass(t, row).to_f64_exact();
                         // No tangent of the target: no term (`-lp · 0` is NaN at lp = -inf).
                         let target_term = tt.map_or(0.0, |tt| -l * tt[at].to_f64_exact());
@@ -248,13 +260,13 @@ impl<E: Element> CrossEntropyOp<E> {
 
 /// A recorded loss, with its input and target.
 #[derive(Clone)]
-pub(crate) struct LossOp<E: Element> {
+pub(crate) struct LossOp {
     kind: LossKind,
-    input: Storage<E>,
-    target: Storage<E>,
+    input: Saved,
+    target: Saved,
 }
 
-impl<E: Element> LossOp<E> {
+impl LossOp {
     pub(crate) fn name(&self) -> &'static str {
         match self.kind {
             LossKind::Mse => "MseLossBackward0",
@@ -262,12 +274,14 @@ impl<E: Element> LossOp<E> {
         }
     }
 
-    pub(crate) fn backward(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
+    pub(crate) fn backward<E: Element>(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
         let Some(&g) = grad.first() else {
             return;
         };
-        let scale = g / E::from_f64(self.input.len().max(1) as f64);
-        let pairs = self.input.iter().zip(self.target.iter());
+        let saved = parents.saved;
+        let (input, target) = (self.input.of(saved), self.target.of(saved));
+        let scale = g / E::from_f64(input.len().max(1) as f64);
+        let pairs = input.iter().zip(target.iter());
         match self.kind {
             LossKind::Mse => {
                 let two = scale + scale;
@@ -299,13 +313,13 @@ impl<E: Element> LossOp<E> {
 
     /// The gradients as recorded operations: MSE `2 (x - y) g / n` and its negative;
     /// BCE `(σ(z) - y) g / n` (as `sigmoid_minus_target`) and `-z g / n`.
-    pub(crate) fn backward_recorded(
+    pub(crate) fn backward_recorded<E: Element>(
         &self,
         g: &Var<E>,
         node: &NodeContext<'_, E>,
     ) -> [Option<Var<E>>; 2] {
-        let n = E::from_f64(self.input.len() as f64);
-        let (x, y) = (node.input(0, &self.input), node.input(1, &self.target));
+        let (x, y) = (node.input(0, self.input), node.input(1, self.target));
+        let n = E::from_f64(x.len() as f64);
         match self.kind {
             LossKind::Mse => {
                 let scale = g.map(UnaryKind::MulScalar(E::from_f64(2.0) / n));
@@ -330,9 +344,15 @@ impl<E: Element> LossOp<E> {
     }
 
     /// The tangent of the loss: the gradient's dot product with the inputs' tangents.
-    pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, out: &mut [E]) {
-        let n = self.input.len();
-        let (x, y) = (&self.input, &self.target);
+    pub(crate) fn jvp<E: Element>(
+        &self,
+        saved: &[Storage<E>],
+        tangents: [Option<&[E]>; 2],
+        batch: usize,
+        out: &mut [E],
+    ) {
+        let (x, y) = (self.input.of(saved), self.target.of(saved));
+        let n = x.len().min(y.len());
         let tangent = (0..batch).map(|b| {
             let t = |k: usize, i: usize| tangents[k].map_or(0.0, |t| t[b * n + i].to_f64_exact());
             let total = sum_f64(n, |i| {
@@ -370,11 +390,13 @@ fn cross_entropy_indices<E: Element>(
         -log_probs[row * classes + indices[row]].to_f64_exact()
     });
     let indices: Arc<[usize]> = indices.into();
-    finish(Storage::collect(1, [loss]), [Some(x), None], || {
+    let len = log_probs.len();
+    finish(Storage::collect(1, [loss]), [Some(x), None], |saver| {
         Op::CrossEntropy(CrossEntropyOp {
-            logits: x.data.clone(),
-            log_probs,
+            logits: saver.save(x.data),
+            log_probs: saver.keep(log_probs),
             target: CrossEntropyTarget::Indices(indices),
+            len,
             classes,
         })
     })
@@ -393,23 +415,29 @@ fn cross_entropy_probabilities<E: Element>(
     let loss = sum_divided(rows * classes, rows, |i| {
         -t[i].to_f64_exact() * log_probs[i].to_f64_exact()
     });
-    finish(Storage::collect(1, [loss]), [Some(x), Some(target)], || {
-        Op::CrossEntropy(CrossEntropyOp {
-            logits: x.data.clone(),
-            log_probs,
-            target: CrossEntropyTarget::Probabilities(target.data.clone()),
-            classes,
-        })
-    })
+    let len = log_probs.len();
+    finish(
+        Storage::collect(1, [loss]),
+        [Some(x), Some(target)],
+        |saver| {
+            Op::CrossEntropy(CrossEntropyOp {
+                logits: saver.save(x.data),
+                log_probs: saver.keep(log_probs),
+                target: CrossEntropyTarget::Probabilities(saver.save(target.data)),
+                len,
+                classes,
+            })
+        },
+    )
 }
 
 /// MSE or BCE with logits of `x` against `y`, whose value is `value`.
 fn loss<E: Element>(x: Operand<'_, E>, y: Operand<'_, E>, kind: LossKind, value: E) -> Var<E> {
-    finish(Storage::collect(1, [value]), [Some(x), Some(y)], || {
+    finish(Storage::collect(1, [value]), [Some(x), Some(y)], |saver| {
         Op::Loss(LossOp {
             kind,
-            input: x.data.clone(),
-            target: y.data.clone(),
+            input: saver.save(x.data),
+            target: saver.save(y.data),
         })
     })
 }
@@ -580,25 +608,6 @@ impl<const C: usize, E: Element, T: Tape> Tensor<Rank1<C>, E, T> {
         T: Merge<TT>,
     {
         self.cross_entropy_prob_rows(target, C)
-    }
-}
-
-impl<E: Element> LossOp<E> {
-    /// Lets the saved values go to the buffer pool (when the graph is dropped).
-    pub(crate) fn recycle(self) {
-        self.input.recycle();
-        self.target.recycle();
-    }
-}
-
-impl<E: Element> CrossEntropyOp<E> {
-    /// Lets the saved values go to the buffer pool (when the graph is dropped).
-    pub(crate) fn recycle(self) {
-        self.logits.recycle();
-        self.log_probs.recycle();
-        if let CrossEntropyTarget::Probabilities(t) = self.target {
-            t.recycle();
-        }
     }
 }
 

@@ -7,6 +7,7 @@ use crate::ops::{finish, Op, Operand, Var};
 use crate::shape::{MatMulShapes, Rank0, Rank1, Shape};
 use crate::tape::backward::ParentGrads;
 use crate::tape::create_graph::NodeContext;
+use crate::tape::graph::Saved;
 use crate::tape::{BinaryTape, Merge, Tape};
 use crate::tensor::storage::Storage;
 use crate::tensor::Tensor;
@@ -16,9 +17,9 @@ use crate::tensor::Tensor;
 /// `k x m`; `rhs_t`: `B` is stored `n x k`). The typed `matmul` never transposes; the
 /// recorded backward's products do, by strides, without copies.
 #[derive(Clone)]
-pub(crate) struct MatMulOp<E: Element> {
-    lhs: Storage<E>,
-    rhs: Storage<E>,
+pub(crate) struct MatMulOp {
+    lhs: Saved,
+    rhs: Saved,
     dims: ProductDims,
     name: &'static str,
 }
@@ -141,29 +142,30 @@ enum Factor {
     Other,
 }
 
-impl<E: Element> MatMulOp<E> {
+impl MatMulOp {
     pub(crate) fn name(&self) -> &'static str {
         self.name
     }
 
     /// The other operand of input `k`: `B` for `A`'s gradient, `A` for `B`'s.
-    fn other(&self, k: usize) -> &Storage<E> {
+    fn other(&self, k: usize) -> Saved {
         if k == 0 {
-            &self.rhs
+            self.rhs
         } else {
-            &self.lhs
+            self.lhs
         }
     }
 
     /// dA += dC · op(B)ᵀ and dB += op(A)ᵀ · dC (transposed back for an operand stored
     /// transposed), each computed only for a tracked operand. A leaf's first gradient is
     /// written by the GEMM directly (no zero fill, beta = 0).
-    pub(crate) fn backward(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
+    pub(crate) fn backward<E: Element>(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
+        let saved = parents.saved;
         for k in 0..2 {
             let (first, second, d) = self.dims.gradient_product(k);
             let pick = |factor: Factor| match factor {
                 Factor::Grad => grad,
-                Factor::Other => &self.other(k)[..],
+                Factor::Other => self.other(k).of(saved),
             };
             let (a, b) = (pick(first), pick(second));
             if d.batch == 1 {
@@ -182,7 +184,7 @@ impl<E: Element> MatMulOp<E> {
     }
 
     /// The same products, recorded.
-    pub(crate) fn backward_recorded(
+    pub(crate) fn backward_recorded<E: Element>(
         &self,
         g: &Var<E>,
         node: &NodeContext<'_, E>,
@@ -208,9 +210,16 @@ impl<E: Element> MatMulOp<E> {
 
     /// `dC = dA · op(B) + op(A) · dB` for each tangent, with `dA`, `dB` stored as the
     /// operands are.
-    pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, out: &mut [E]) {
+    pub(crate) fn jvp<E: Element>(
+        &self,
+        saved: &[Storage<E>],
+        tangents: [Option<&[E]>; 2],
+        batch: usize,
+        out: &mut [E],
+    ) {
         let len = out.len() / batch.max(1);
         let d = self.dims;
+        let (lhs, rhs) = (self.lhs.of(saved), self.rhs.of(saved));
         if d.batch == 1 {
             // One product per term for the whole batch of tangents, where the layout
             // allows: tangents of a row-major `A` stack into a (batch·m x k) matrix, and
@@ -218,27 +227,35 @@ impl<E: Element> MatMulOp<E> {
             // op(A)ᵀ is the batch of results.
             if let (Some(ta), false) = (tangents[0], d.lhs_t) {
                 let stacked = MatRef::row_major(ta, batch * d.m, d.k);
-                gemm(E::one(), stacked, d.op_b(&self.rhs, 0), E::one(), out);
+                gemm(E::one(), stacked, d.op_b(rhs, 0), E::one(), out);
             } else if let Some(ta) = tangents[0] {
-                self.jvp_each(ta, batch, len, out, true);
+                self.jvp_each((lhs, rhs), ta, batch, len, out, true);
             }
             if let (Some(tb), 1) = (tangents[1], d.n) {
                 let stacked = MatRef::row_major(tb, batch, d.k);
-                gemm(E::one(), stacked, d.op_a(&self.lhs, 0).t(), E::one(), out);
+                gemm(E::one(), stacked, d.op_a(lhs, 0).t(), E::one(), out);
             } else if let Some(tb) = tangents[1] {
-                self.jvp_each(tb, batch, len, out, false);
+                self.jvp_each((lhs, rhs), tb, batch, len, out, false);
             }
             return;
         }
         for (k, t) in tangents.into_iter().enumerate() {
             if let Some(t) = t {
-                self.jvp_each(t, batch, len, out, k == 0);
+                self.jvp_each((lhs, rhs), t, batch, len, out, k == 0);
             }
         }
     }
 
     /// Adds `dA · op(B)` (`of_lhs`) or `op(A) · dB` for each tangent of the batch.
-    fn jvp_each(&self, t: &[E], batch: usize, len: usize, out: &mut [E], of_lhs: bool) {
+    fn jvp_each<E: Element>(
+        &self,
+        (lhs, rhs): (&[E], &[E]),
+        t: &[E],
+        batch: usize,
+        len: usize,
+        out: &mut [E],
+        of_lhs: bool,
+    ) {
         let d = self.dims;
         let per = d.batch * if of_lhs { d.lhs_len() } else { d.rhs_len() };
         for (t, out) in t
@@ -249,9 +266,9 @@ impl<E: Element> MatMulOp<E> {
             for i in 0..d.batch {
                 let c = &mut out[d.ranges(i).2];
                 if of_lhs {
-                    gemm(E::one(), d.op_a(t, i), d.op_b(&self.rhs, i), E::one(), c);
+                    gemm(E::one(), d.op_a(t, i), d.op_b(rhs, i), E::one(), c);
                 } else {
-                    gemm(E::one(), d.op_a(&self.lhs, i), d.op_b(t, i), E::one(), c);
+                    gemm(E::one(), d.op_a(lhs, i), d.op_b(t, i), E::one(), c);
                 }
             }
         }
@@ -276,10 +293,10 @@ pub(crate) fn product<E: Element>(
             }
         })
     };
-    finish(out, [Some(a), Some(b)], || {
+    finish(out, [Some(a), Some(b)], |saver| {
         Op::MatMul(MatMulOp {
-            lhs: a.data.clone(),
-            rhs: b.data.clone(),
+            lhs: saver.save(a.data),
+            rhs: saver.save(b.data),
             dims: d,
             name,
         })
@@ -354,14 +371,6 @@ impl<const K: usize, E: Element, TL: Tape> Tensor<Rank1<K>, E, TL> {
         TL: Merge<TR>,
     {
         self.matmul(other)
-    }
-}
-
-impl<E: Element> MatMulOp<E> {
-    /// Lets the saved operands go to the buffer pool (when the graph is dropped).
-    pub(crate) fn recycle(self) {
-        self.lhs.recycle();
-        self.rhs.recycle();
     }
 }
 

@@ -31,7 +31,7 @@ use crate::error::Error;
 use crate::shape::Shape;
 use crate::tape::backward::ParentGrads;
 use crate::tape::create_graph::NodeContext;
-use crate::tape::graph::{self, GraphRef, Input, LeafId};
+use crate::tape::graph::{self, GraphRef, Input, LeafId, Saved, Saver};
 use crate::tape::Tape;
 use crate::tensor::storage::Storage;
 use crate::tensor::Tensor;
@@ -109,9 +109,9 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
 /// the checked backward scans for NaN), its dimensions (to name it in errors) and the
 /// name it was given for pictures (`Tensor::named`).
 #[derive(Clone)]
-pub(crate) struct LeafNode<E: Element> {
+pub(crate) struct LeafNode {
     pub(crate) id: LeafId,
-    pub(crate) data: Storage<E>,
+    pub(crate) data: Saved,
     pub(crate) dims: &'static [usize],
     pub(crate) name: Option<Arc<String>>,
 }
@@ -120,15 +120,15 @@ pub(crate) struct LeafNode<E: Element> {
 #[derive(Clone)]
 pub(crate) enum Op<E: Element> {
     /// A tracked leaf used by an operation of this graph.
-    Leaf(LeafNode<E>),
+    Leaf(LeafNode),
     Unary(unary::UnaryOp<E>),
-    Binary(binary::BinaryOp<E>),
+    Binary(binary::BinaryOp),
     Reduce(reduce::ReduceOp<E>),
-    Axis(axis::AxisOp<E>),
-    MatMul(matmul::MatMulOp<E>),
+    Axis(axis::AxisOp),
+    MatMul(matmul::MatMulOp),
     Layout(layout::LayoutOp),
-    Loss(loss::LossOp<E>),
-    CrossEntropy(loss::CrossEntropyOp<E>),
+    Loss(loss::LossOp),
+    CrossEntropy(loss::CrossEntropyOp),
     /// A user-defined operation (`typegrad::custom`).
     Custom(crate::custom::CustomRecord<E>),
     Cumsum(axis::CumsumOp),
@@ -139,7 +139,7 @@ pub(crate) enum Op<E: Element> {
     /// `where_(mask, a, b)`.
     Where(select::WhereOp),
     /// Log-sum-exp, variance or standard deviation of lanes.
-    Stat(stats::StatOp<E>),
+    Stat(stats::StatOp),
 }
 
 /// Dispatches a method to the record of each kind of operation.
@@ -226,28 +226,15 @@ impl<E: Element> Op<E> {
     /// output's length) the tangent of the output for `batch` tangents of each input,
     /// stored the same way (`tangents[k]` holds `batch` runs of input `k`'s length;
     /// `None` is a zero tangent).
-    pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, out: &mut [E]) {
-        dispatch!(self, op => op.jvp(tangents, batch, out), leaf => {})
-    }
-}
-
-impl<E: Element> Op<E> {
-    /// Lets the values this record saved go to the buffer pool: called for each node
-    /// when a graph is dropped, so that the next step's results reuse them.
-    pub(crate) fn recycle(self) {
-        match self {
-            Op::Leaf(leaf) => leaf.data.recycle(),
-            Op::Unary(op) => op.recycle(),
-            Op::Binary(op) => op.recycle(),
-            Op::Reduce(op) => op.recycle(),
-            Op::Axis(op) => op.recycle(),
-            Op::MatMul(op) => op.recycle(),
-            Op::Loss(op) => op.recycle(),
-            Op::CrossEntropy(op) => op.recycle(),
-            Op::Custom(op) => op.recycle(),
-            Op::Stat(op) => op.recycle(),
-            Op::Layout(_) | Op::Cast(_) | Op::Cumsum(_) | Op::Triangle(_) | Op::Where(_) => {}
-        }
+    /// `saved` are the values the record saved (the node's part of the side table).
+    pub(crate) fn jvp(
+        &self,
+        saved: &[Storage<E>],
+        tangents: [Option<&[E]>; 2],
+        batch: usize,
+        out: &mut [E],
+    ) {
+        dispatch!(self, op => op.jvp(saved, tangents, batch, out), leaf => {})
     }
 }
 
@@ -260,7 +247,7 @@ impl<E: Element> Op<E> {
 pub(crate) fn finish<E: Element>(
     data: Storage<E>,
     inputs: [Option<Operand<'_, E>>; 2],
-    op: impl FnOnce() -> Op<E>,
+    op: impl FnOnce(&mut Saver<'_, E>) -> Op<E>,
 ) -> Var<E> {
     let tracked = |input: &Option<Operand<'_, E>>| input.is_some_and(|i| i.place.is_some());
     if !tracked(&inputs[0]) && !tracked(&inputs[1]) {
@@ -274,9 +261,10 @@ pub(crate) fn finish<E: Element>(
 fn record<E: Element>(
     data: Storage<E>,
     inputs: [Option<Operand<'_, E>>; 2],
-    op: impl FnOnce() -> Op<E>,
+    op: impl FnOnce(&mut Saver<'_, E>) -> Op<E>,
 ) -> Var<E> {
     let out = graph::Produced {
+        value: &data,
         len: data.len(),
         finite: E::all_finite(&data),
     };
@@ -285,7 +273,7 @@ fn record<E: Element>(
         first.and_then(Operand::input),
         second.and_then(Operand::input),
     ];
-    let place = Some(graph::record(op(), out, inputs));
+    let place = Some(graph::record(op, out, inputs));
     Var { data, place }
 }
 

@@ -8,6 +8,7 @@ use crate::ops::{finish, zeros, Op, Operand, Var};
 use crate::shape::{Rank0, Shape};
 use crate::tape::backward::ParentGrads;
 use crate::tape::create_graph::NodeContext;
+use crate::tape::graph::{Saved, Saver};
 use crate::tape::{Tape, UnaryTape};
 use crate::tensor::storage::Storage;
 use crate::tensor::Tensor;
@@ -99,7 +100,8 @@ pub(crate) enum ReduceOp<E: Element> {
     },
     /// The L2 norm, with the input and the norm for the derivative `x / ‖x‖`.
     Norm {
-        input: Storage<E>,
+        input: Saved,
+        output: Saved,
         norm: E,
     },
 }
@@ -116,6 +118,7 @@ impl<E: Element> ReduceOp<E> {
     }
 
     pub(crate) fn backward(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
+        let saved = parents.saved;
         let (Some(&g), Some(gx)) = (grad.first(), parents.get_mut(0)) else {
             return;
         };
@@ -136,14 +139,14 @@ impl<E: Element> ReduceOp<E> {
                     }
                 }
             }
-            ReduceOp::Norm { input, norm } => {
+            ReduceOp::Norm { input, norm, .. } => {
                 // At the origin the norm has no gradient; 0 is PyTorch's subgradient. A
                 // NaN norm (a NaN element) gives NaN everywhere; an infinite one gives
                 // 0 for finite elements and NaN for infinite ones, as `x / ‖x‖` does.
                 if *norm == E::zero() {
                     return;
                 }
-                for (x, &v) in gx.iter_mut().zip(input.iter()) {
+                for (x, &v) in gx.iter_mut().zip(input.of(saved)) {
                     *x = *x + g * v / *norm;
                 }
             }
@@ -177,17 +180,22 @@ impl<E: Element> ReduceOp<E> {
                 g.mul(&Var::constant(weights.into()))
             }
             ReduceOp::Norm { norm, .. } if *norm == E::zero() => Var::constant(zeros(n).into()),
-            ReduceOp::Norm { input, norm } => {
-                let x = node.input(0, input);
-                let norm = Storage::from_slice(&[*norm]);
-                g.mul(&x).div(&node.output(&norm))
+            ReduceOp::Norm { input, output, .. } => {
+                let x = node.input(0, *input);
+                g.mul(&x).div(&node.output(*output))
             }
         };
         [Some(gx), None]
     }
 
     /// The tangent of the scalar for each of `batch` tangents of the input.
-    pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, out: &mut [E]) {
+    pub(crate) fn jvp(
+        &self,
+        saved: &[Storage<E>],
+        tangents: [Option<&[E]>; 2],
+        batch: usize,
+        out: &mut [E],
+    ) {
         let Some(t) = tangents[0] else { return };
         let n = t.len() / batch.max(1);
         if n == 0 {
@@ -203,8 +211,11 @@ impl<E: Element> ReduceOp<E> {
                     E::from_f64(sum / ties.len() as f64)
                 }
                 ReduceOp::Norm { norm, .. } if *norm == E::zero() => E::zero(),
-                ReduceOp::Norm { input, norm } => {
-                    let dot = sum_f64(n, |i| input[i].to_f64_exact() * t[i].to_f64_exact());
+                ReduceOp::Norm { input, norm, .. } => {
+                    let input = input.of(saved);
+                    let dot = sum_f64(n.min(input.len()), |i| {
+                        input[i].to_f64_exact() * t[i].to_f64_exact()
+                    });
                     E::from_f64(dot) / *norm
                 }
             };
@@ -223,13 +234,17 @@ pub(crate) fn expand<E: Element>(g: &Var<E>, n: usize) -> Var<E> {
 
 /// The sum of every element, recorded.
 pub(crate) fn sum<E: Element>(x: Operand<'_, E>) -> Var<E> {
-    reduce(x, pairwise_sum(x.values()), || ReduceOp::Sum)
+    reduce(x, pairwise_sum(x.values()), |_| ReduceOp::Sum)
 }
 
 /// Records a reduction of `x` whose value is `value`.
-fn reduce<E: Element>(x: Operand<'_, E>, value: E, op: impl FnOnce() -> ReduceOp<E>) -> Var<E> {
-    finish(Storage::collect(1, [value]), [Some(x), None], || {
-        Op::Reduce(op())
+fn reduce<E: Element>(
+    x: Operand<'_, E>,
+    value: E,
+    op: impl FnOnce(&mut Saver<'_, E>) -> ReduceOp<E>,
+) -> Var<E> {
+    finish(Storage::collect(1, [value]), [Some(x), None], |saver| {
+        Op::Reduce(op(saver))
     })
 }
 
@@ -288,7 +303,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     pub fn mean(&self) -> Tensor<Rank0, E, UnaryTape<T>> {
         let (x, len) = (self.as_slice(), S::NUM_ELEMENTS);
         let mean = mean_of(len, |i| x[i].to_f64_exact());
-        Tensor::from_var(reduce(self.operand(), mean, || ReduceOp::Mean { len }))
+        Tensor::from_var(reduce(self.operand(), mean, |_| ReduceOp::Mean { len }))
     }
 
     /// The largest element. Its gradient is shared evenly by the positions holding the
@@ -306,7 +321,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// ```
     pub fn max(&self) -> Tensor<Rank0, E, UnaryTape<T>> {
         let (_, value) = extremum(self.as_slice(), true);
-        Tensor::from_var(reduce(self.operand(), value, || ReduceOp::Extremum {
+        Tensor::from_var(reduce(self.operand(), value, |_| ReduceOp::Extremum {
             ties: positions_of(self.as_slice(), value),
             is_max: true,
             is_nan: value.is_nan(),
@@ -325,7 +340,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// ```
     pub fn min(&self) -> Tensor<Rank0, E, UnaryTape<T>> {
         let (_, value) = extremum(self.as_slice(), false);
-        Tensor::from_var(reduce(self.operand(), value, || ReduceOp::Extremum {
+        Tensor::from_var(reduce(self.operand(), value, |_| ReduceOp::Extremum {
             ties: positions_of(self.as_slice(), value),
             is_max: false,
             is_nan: value.is_nan(),
@@ -343,19 +358,11 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// ```
     pub fn norm(&self) -> Tensor<Rank0, E, UnaryTape<T>> {
         let norm = l2_norm(self.as_slice());
-        Tensor::from_var(reduce(self.operand(), norm, || ReduceOp::Norm {
-            input: self.storage().clone(),
+        Tensor::from_var(reduce(self.operand(), norm, |saver| ReduceOp::Norm {
+            input: saver.save(self.storage()),
+            output: saver.save_output(),
             norm,
         }))
-    }
-}
-
-impl<E: Element> ReduceOp<E> {
-    /// Lets the saved values go to the buffer pool (when the graph is dropped).
-    pub(crate) fn recycle(self) {
-        if let ReduceOp::Norm { input, .. } = self {
-            input.recycle();
-        }
     }
 }
 

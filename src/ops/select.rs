@@ -517,7 +517,7 @@ pub(crate) fn pick<E: Element>(mask: &Arc<[bool]>, a: Operand<'_, E>, b: Operand
                 .unwrap_or_else(E::nan)
         })
         .collect();
-    finish(data, [Some(a), Some(b)], || {
+    finish(data, [Some(a), Some(b)], |_| {
         Op::Where(WhereOp {
             mask: mask.clone(),
             lens: [av.len(), bv.len()],
@@ -578,7 +578,13 @@ impl WhereOp {
     }
 
     /// The tangent of each element is the tangent of the element it was taken from.
-    pub(crate) fn jvp<E: Element>(&self, tangents: [Option<&[E]>; 2], batch: usize, out: &mut [E]) {
+    pub(crate) fn jvp<E: Element>(
+        &self,
+        _saved: &[Storage<E>],
+        tangents: [Option<&[E]>; 2],
+        batch: usize,
+        out: &mut [E],
+    ) {
         let len = self.mask.len();
         if len == 0 {
             return;

@@ -19,6 +19,7 @@ use crate::shape::constraint::AxisLayout;
 use crate::shape::{HasAxis, Rank0, Shape};
 use crate::tape::backward::ParentGrads;
 use crate::tape::create_graph::NodeContext;
+use crate::tape::graph::Saved;
 use crate::tape::{Tape, UnaryTape};
 use crate::tensor::construction::build;
 use crate::tensor::storage::Storage;
@@ -26,32 +27,29 @@ use crate::tensor::Tensor;
 
 /// What is computed for each lane, with what the derivatives need.
 #[derive(Clone)]
-pub(crate) enum StatKind<E: Element> {
+pub(crate) enum StatKind {
     /// `y = ln Σ e^x`; `∂y/∂x = e^(x - y)` (the softmax of the lane).
-    Logsumexp {
-        input: Storage<E>,
-        output: Storage<E>,
-    },
+    Logsumexp { input: Saved, output: Saved },
     /// `v = Σ (x - mean)² / (n - correction)`; `∂v/∂x = 2 (x - mean) / (n - correction)`.
     Var {
-        input: Storage<E>,
+        input: Saved,
         means: Arc<[f64]>,
         correction: usize,
     },
     /// `s = √v`; `∂s/∂x = (x - mean) / ((n - correction) s)`, and 0 where `s = 0`
     /// (PyTorch's `std_backward` masks it there).
     Std {
-        input: Storage<E>,
+        input: Saved,
         means: Arc<[f64]>,
         correction: usize,
-        output: Storage<E>,
+        output: Saved,
     },
 }
 
 /// A recorded statistic of the lanes of its input.
 #[derive(Clone)]
-pub(crate) struct StatOp<E: Element> {
-    kind: StatKind<E>,
+pub(crate) struct StatOp {
+    kind: StatKind,
     layout: AxisLayout,
 }
 
@@ -71,7 +69,7 @@ fn dof(l: AxisLayout, correction: usize) -> f64 {
     l.len.saturating_sub(correction) as f64
 }
 
-impl<E: Element> StatOp<E> {
+impl StatOp {
     pub(crate) fn name(&self) -> &'static str {
         match self.kind {
             StatKind::Logsumexp { .. } => "LogsumexpBackward0",
@@ -82,35 +80,37 @@ impl<E: Element> StatOp<E> {
 
     /// `∂y[lane]/∂x[at]` in `f64`, for element `at` of lane `lane`.
     #[inline(always)]
-    fn partial(&self, lane: usize, at: usize) -> f64 {
+    fn partial<E: Element>(&self, saved: &[Storage<E>], lane: usize, at: usize) -> f64 {
         let dof = |correction| dof(self.layout, correction);
+        let value = |v: Saved, i: usize| v.of(saved).get(i).map_or(f64::NAN, |x| x.to_f64_exact());
         match &self.kind {
             StatKind::Logsumexp { input, output } => {
-                (input[at].to_f64_exact() - output[lane].to_f64_exact()).exp()
+                (value(*input, at) - value(*output, lane)).exp()
             }
             StatKind::Var {
                 input,
                 means,
                 correction,
-            } => 2.0 / dof(*correction) * (input[at].to_f64_exact() - means[lane]),
+            } => 2.0 / dof(*correction) * (value(*input, at) - means[lane]),
             StatKind::Std {
                 input,
                 means,
                 correction,
                 output,
             } => {
-                let s = output[lane].to_f64_exact();
+                let s = value(*output, lane);
                 if s == 0.0 {
                     0.0
                 } else {
-                    (input[at].to_f64_exact() - means[lane]) / (dof(*correction) * s)
+                    (value(*input, at) - means[lane]) / (dof(*correction) * s)
                 }
             }
         }
     }
 
     /// `gx[at] += g[lane] · ∂y[lane]/∂x[at]` over every lane.
-    pub(crate) fn backward(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
+    pub(crate) fn backward<E: Element>(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
+        let saved = parents.saved;
         let Some(gx) = parents.get_mut(0) else {
             return;
         };
@@ -119,7 +119,7 @@ impl<E: Element> StatOp<E> {
             let g = grad[lane];
             for k in 0..l.len {
                 let at = l.at(o, k, i);
-                gx[at] = gx[at] + g * E::from_f64(self.partial(lane, at));
+                gx[at] = gx[at] + g * E::from_f64(self.partial(saved, lane, at));
             }
         });
     }
@@ -127,7 +127,7 @@ impl<E: Element> StatOp<E> {
     /// The gradient of the input as recorded operations, each factor a value of the
     /// graph: `g e^(x - y)`, `g · 2 (x - mean(x)) / (n - c)` and, for the standard
     /// deviation, the variance's with `g / 2s` for `g` (0 where `s = 0`).
-    pub(crate) fn backward_recorded(
+    pub(crate) fn backward_recorded<E: Element>(
         &self,
         g: &Var<E>,
         node: &NodeContext<'_, E>,
@@ -138,22 +138,22 @@ impl<E: Element> StatOp<E> {
         let l = self.layout;
         let gx = match &self.kind {
             StatKind::Logsumexp { input, output } => {
-                let (x, y) = (node.input(0, input), node.output(output));
+                let (x, y) = (node.input(0, *input), node.output(*output));
                 let share = x.sub(&expand_lanes(&y, l)).map(UnaryKind::Exp);
                 expand_lanes(g, l).mul(&share)
             }
             StatKind::Var {
                 input, correction, ..
-            } => var_backward_recorded(g, &node.input(0, input), l, *correction),
+            } => var_backward_recorded(g, &node.input(0, *input), l, *correction),
             StatKind::Std {
                 input,
                 correction,
                 output,
                 ..
             } => {
-                let y = node.output(output);
+                let y = node.output(*output);
                 let two = UnaryKind::MulScalar(E::from_f64(2.0));
-                let zero_at: Arc<[bool]> = output.iter().map(|&s| s == E::zero()).collect();
+                let zero_at: Arc<[bool]> = y.data.iter().map(|&s| s == E::zero()).collect();
                 let g_var = if zero_at.iter().any(|&z| z) {
                     // g / 2s where s ≠ 0, and 0 where s = 0, with a divisor of 1 there so
                     // that no infinity enters the graph (whose derivative would be NaN).
@@ -165,14 +165,20 @@ impl<E: Element> StatOp<E> {
                 } else {
                     g.div(&y.map(two))
                 };
-                var_backward_recorded(&g_var, &node.input(0, input), l, *correction)
+                var_backward_recorded(&g_var, &node.input(0, *input), l, *correction)
             }
         };
         [Some(gx), None]
     }
 
     /// `t_y[lane] = Σ ∂y[lane]/∂x[at] · t[at]` over the lane, in `f64`.
-    pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, out: &mut [E]) {
+    pub(crate) fn jvp<E: Element>(
+        &self,
+        saved: &[Storage<E>],
+        tangents: [Option<&[E]>; 2],
+        batch: usize,
+        out: &mut [E],
+    ) {
         let Some(t) = tangents[0] else { return };
         let l = self.layout;
         let (n, lanes) = (l.outer * l.len * l.inner, l.outer * l.inner);
@@ -187,7 +193,7 @@ impl<E: Element> StatOp<E> {
             each_lane(l, |lane, o, i| {
                 out[lane] = E::from_f64(sum_f64(l.len, |k| {
                     let at = l.at(o, k, i);
-                    self.partial(lane, at) * t[at].to_f64_exact()
+                    self.partial(saved, lane, at) * t[at].to_f64_exact()
                 }));
             });
         }
@@ -270,16 +276,15 @@ fn spread<E: Element>(x: Operand<'_, E>, l: AxisLayout, unbiased: bool, std: boo
         .iter()
         .map(|&v| E::from_f64(if std { v.sqrt() } else { v }))
         .collect();
-    let output = values.clone();
-    finish(values, [Some(x), None], || {
-        let (input, means) = (x.data.clone(), means.into());
+    finish(values, [Some(x), None], |saver| {
+        let (input, means) = (saver.save(x.data), means.into());
         Op::Stat(StatOp {
             kind: if std {
                 StatKind::Std {
                     input,
                     means,
                     correction,
-                    output,
+                    output: saver.save_output(),
                 }
             } else {
                 StatKind::Var {
@@ -296,12 +301,11 @@ fn spread<E: Element>(x: Operand<'_, E>, l: AxisLayout, unbiased: bool, std: boo
 /// Log-sum-exp of the lanes of `x`, recorded.
 fn logsumexp<E: Element>(x: Operand<'_, E>, l: AxisLayout) -> Var<E> {
     let values = logsumexp_lanes(x.values(), l);
-    let output = values.clone();
-    finish(values, [Some(x), None], || {
+    finish(values, [Some(x), None], |saver| {
         Op::Stat(StatOp {
             kind: StatKind::Logsumexp {
-                input: x.data.clone(),
-                output,
+                input: saver.save(x.data),
+                output: saver.save_output(),
             },
             layout: l,
         })
@@ -429,19 +433,6 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     {
         let l = AxisLayout::of::<S>(AXIS);
         Tensor::from_var(spread(self.operand(), l, unbiased, true))
-    }
-}
-
-impl<E: Element> StatOp<E> {
-    /// Lets the saved values go to the buffer pool (when the graph is dropped).
-    pub(crate) fn recycle(self) {
-        match self.kind {
-            StatKind::Logsumexp { input, output } | StatKind::Std { input, output, .. } => {
-                input.recycle();
-                output.recycle();
-            }
-            StatKind::Var { input, .. } => input.recycle(),
-        }
     }
 }
 

@@ -17,6 +17,7 @@ use crate::ops::{finish, Op, Operand, Var};
 use crate::shape::Shape;
 use crate::tape::backward::ParentGrads;
 use crate::tape::create_graph::NodeContext;
+use crate::tape::graph::Saved;
 use crate::tape::{Tape, UnaryTape};
 use crate::tensor::storage::Storage;
 use crate::tensor::Tensor;
@@ -400,8 +401,8 @@ fn relu_slope<E: Element>(y: E) -> E {
 #[derive(Clone)]
 pub(crate) struct UnaryOp<E: Element> {
     kind: UnaryKind<E>,
-    input: Option<Storage<E>>,
-    output: Option<Storage<E>>,
+    input: Option<Saved>,
+    output: Option<Saved>,
 }
 
 impl<E: Element> UnaryOp<E> {
@@ -410,9 +411,10 @@ impl<E: Element> UnaryOp<E> {
     }
 
     pub(crate) fn backward(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
+        let saved = parents.saved;
         if let Some(gx) = parents.get_mut(0) {
-            let xs = self.input.as_deref().unwrap_or(grad);
-            let ys = self.output.as_deref().unwrap_or(grad);
+            let xs = self.input.map_or(grad, |x| x.of(saved));
+            let ys = self.output.map_or(grad, |y| y.of(saved));
             self.kind.backward(grad, xs, ys, gx);
         }
     }
@@ -425,8 +427,8 @@ impl<E: Element> UnaryOp<E> {
         if !node.tracked(0) {
             return [None, None];
         }
-        let x = self.input.as_ref().map(|x| node.input(0, x));
-        let y = self.output.as_ref().map(|y| node.output(y));
+        let x = self.input.map(|x| node.input(0, x));
+        let y = self.output.map(|y| node.output(y));
         let gx = self.kind.backward_recorded(
             grad,
             x.as_ref().unwrap_or(grad),
@@ -435,14 +437,20 @@ impl<E: Element> UnaryOp<E> {
         [Some(gx), None]
     }
 
-    pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, out: &mut [E]) {
+    pub(crate) fn jvp(
+        &self,
+        saved: &[Storage<E>],
+        tangents: [Option<&[E]>; 2],
+        batch: usize,
+        out: &mut [E],
+    ) {
         let len = out.len() / batch.max(1);
         let Some(t) = tangents[0] else { return };
         if len == 0 || t.len() < batch * len {
             return;
         }
-        let xs = self.input.as_deref().unwrap_or(t);
-        let ys = self.output.as_deref().unwrap_or(t);
+        let xs = self.input.map_or(t, |x| x.of(saved));
+        let ys = self.output.map_or(t, |y| y.of(saved));
         if batch == 1 || self.kind.divides() {
             for (out, t) in out.chunks_exact_mut(len).zip(t.chunks_exact(len)) {
                 self.kind.backward(t, xs, ys, out);
@@ -479,12 +487,11 @@ impl<E: Element> UnaryKind<E> {
 pub(crate) fn apply<E: Element>(x: Operand<'_, E>, kind: UnaryKind<E>) -> Var<E> {
     let output = kind.forward(x.values());
     let (save_x, save_y) = kind.saves();
-    let saved_output = save_y.then(|| output.clone());
-    finish(output, [Some(x), None], || {
+    finish(output, [Some(x), None], |saver| {
         Op::Unary(UnaryOp {
             kind,
-            input: save_x.then(|| x.data.clone()),
-            output: saved_output,
+            input: save_x.then(|| saver.save(x.data)),
+            output: save_y.then(|| saver.save_output()),
         })
     })
 }
@@ -691,16 +698,6 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// ```
     pub fn clamp_max(&self, max: E) -> Tensor<S, E, UnaryTape<T>> {
         self.unary(UnaryKind::ClampMax(max))
-    }
-}
-
-impl<E: Element> UnaryOp<E> {
-    /// Lets the saved values go to the buffer pool (when the graph is dropped).
-    pub(crate) fn recycle(self) {
-        self.input
-            .into_iter()
-            .chain(self.output)
-            .for_each(Storage::recycle);
     }
 }
 

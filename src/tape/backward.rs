@@ -9,6 +9,7 @@ use crate::error::Error;
 use crate::gradients::{GradientStore, Gradients};
 use crate::ops::cast::Source;
 use crate::ops::Op;
+use crate::tensor::storage::Storage;
 
 /// The gradients of an operation's inputs, as an operation's backward sees them: each
 /// input's slot, or nothing for an input that is not tracked.
@@ -17,6 +18,9 @@ pub(crate) struct ParentGrads<'a, E: Element> {
     lower: &'a mut [E],
     leaf_grads: &'a mut [Option<Arc<[E]>>],
     targets: [Option<(Slot, usize)>; 2],
+    /// The values the node's record saved (its part of the graph's side table): copy
+    /// the reference out before taking an input's gradient.
+    pub(crate) saved: &'a [Storage<E>],
 }
 
 impl<E: Element> ParentGrads<'_, E> {
@@ -282,7 +286,7 @@ fn first_non_finite_value<E: Element>(graph: &Graph<E>, root: usize) -> Result<(
         }
         match &record.op {
             Op::Leaf(leaf) => {
-                if let Some(index) = first_non_finite(&leaf.data) {
+                if let Some(index) = first_non_finite(leaf.data.of(graph.saved_of(record))) {
                     return Err(Error::NonFiniteLeaf {
                         node,
                         dims: leaf.dims,
@@ -412,6 +416,7 @@ fn run_with<E: Element>(
             lower,
             leaf_grads: &mut *leaf_grads,
             targets,
+            saved: graph.saved_of(node),
         };
         node.op.backward(grad, &mut parents);
         if check == Check::NonFinite {

@@ -8,7 +8,7 @@ use core::marker::PhantomData;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use super::graph::{resolve, with_live, GraphRef, LeafId, Place, ThreadLocalGraph};
+use super::graph::{resolve, with_live, GraphRef, LeafId, Place, Saved, ThreadLocalGraph};
 use crate::element::sealed::StoredVar;
 use crate::element::Element;
 use crate::error::Error;
@@ -25,7 +25,9 @@ pub(crate) struct NodeContext<'a, E: Element> {
     index: u32,
     parents: [Option<u32>; 2],
     parent_lens: [usize; 2],
-    element: PhantomData<E>,
+    /// The values the node's record saved (copied out of the graph, which is not
+    /// borrowed while the recorded rule records).
+    saved: &'a [Storage<E>],
 }
 
 impl<E: Element> NodeContext<'_, E> {
@@ -39,11 +41,11 @@ impl<E: Element> NodeContext<'_, E> {
         self.parent_lens.get(k).copied().unwrap_or(0)
     }
 
-    /// Input `k`, whose value is `data`, as a value of the graph (a constant if it is
-    /// not tracked).
-    pub(crate) fn input(&self, k: usize, data: &Storage<E>) -> Var<E> {
+    /// Input `k`, whose value the record saved as `data`, as a value of the graph (a
+    /// constant if it is not tracked).
+    pub(crate) fn input(&self, k: usize, data: Saved) -> Var<E> {
         Var {
-            data: data.clone(),
+            data: data.storage(self.saved),
             place: self
                 .parents
                 .get(k)
@@ -53,10 +55,11 @@ impl<E: Element> NodeContext<'_, E> {
         }
     }
 
-    /// The node's own output, whose value is `data`, as a value of the graph.
-    pub(crate) fn output(&self, data: &Storage<E>) -> Var<E> {
+    /// The node's own output, whose value the record saved as `data`, as a value of the
+    /// graph.
+    pub(crate) fn output(&self, data: Saved) -> Var<E> {
         Var {
-            data: data.clone(),
+            data: data.storage(self.saved),
             place: Some(self.node(self.index)),
         }
     }
@@ -217,6 +220,7 @@ fn recorded_pass<E: Element>(
     // Indices are those of `cell` as it is now; recording appends after the root, and
     // if the graph is merged into another meanwhile, `with_live` follows it.
     let mut pending: Vec<Option<Var<E>>> = vec![None; root as usize + 1];
+    let mut saved: Vec<Storage<E>> = Vec::new();
     pending[root as usize] = Some(seed);
     for index in (0..=root).rev() {
         let Some(grad) = pending[index as usize].take() else {
@@ -228,6 +232,10 @@ fn recorded_pass<E: Element>(
                 let node = graph.node(live)?;
                 let parent_len =
                     |p: Option<u32>| p.and_then(|p| graph.node(p)).map_or(0, |n| n.len);
+                // The saved values leave the graph with the record (a small value is
+                // copied, a large one's buffer counted): recording borrows the graph.
+                saved.clear();
+                saved.extend_from_slice(graph.saved_of(node));
                 Some((
                     node.op.clone(),
                     node.parents.map(|p| p.map(|p| p - shift)),
@@ -255,7 +263,7 @@ fn recorded_pass<E: Element>(
             index,
             parents,
             parent_lens,
-            element: PhantomData,
+            saved: &saved,
         };
         let inputs = op.backward_recorded(&grad, &context)?;
         for (parent, input_grad) in parents.into_iter().zip(inputs) {

@@ -151,7 +151,12 @@ fn sweep<'s, E: Element>(
             )
         };
         let inputs = [input(node.parents[0]), input(node.parents[1])];
-        node.op.jvp(inputs, batch, &mut rest[..node.len * batch]);
+        node.op.jvp(
+            graph.saved_of(node),
+            inputs,
+            batch,
+            &mut rest[..node.len * batch],
+        );
     }
     let root_len = nodes.get(root)?.len * batch;
     let tangent = tangent_of(nodes, slots, seed_of, cast_tangents, buffer, root, batch)?;

@@ -325,22 +325,97 @@ pub(crate) struct Node<E: Element> {
     pub(crate) parents: [Option<u32>; 2],
     pub(crate) slot: Slot,
     pub(crate) len: usize,
+    /// Where the values the operation saved for its rules start in the graph's side
+    /// table, and how many there are (the op record names them by [`Saved`] index).
+    saved_at: u32,
+    saved_count: u32,
     /// Whether every element of the output was finite when it was computed (read by
     /// the checked backward to find where a NaN or infinity first appeared).
     pub(crate) finite: bool,
 }
 
+/// A value an operation saved for its rules: its place among the node's saved values,
+/// which sit in the graph's side table rather than in the op record, so that a node
+/// stays small whatever it saved (the backward loop walks nodes, not values).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Saved(u32);
+
+impl Saved {
+    /// The saved value's elements, among `saved` (the node's saved values); empty if
+    /// `saved` does not hold it, which a record built by [`Saver`] never allows.
+    #[inline]
+    pub(crate) fn of<E: Element>(self, saved: &[Storage<E>]) -> &[E] {
+        saved.get(self.0 as usize).map_or(&[], |value| &**value)
+    }
+
+    /// The saved value itself (for the recorded rules, which make it a value of the
+    /// graph again).
+    #[inline]
+    pub(crate) fn storage<E: Element>(self, saved: &[Storage<E>]) -> Storage<E> {
+        saved
+            .get(self.0 as usize)
+            .cloned()
+            .unwrap_or_else(Storage::empty)
+    }
+}
+
+/// What an operation's record is built with: it saves values into the graph's side
+/// table (a small value is copied, a large one's buffer counted) and gets [`Saved`]
+/// handles for them.
+pub(crate) struct Saver<'g, E: Element> {
+    saved: &'g mut Vec<Storage<E>>,
+    start: usize,
+    /// The operation's result.
+    output: &'g Storage<E>,
+}
+
+impl<E: Element> Saver<'_, E> {
+    /// Saves `value` for the operation's rules.
+    #[inline]
+    pub(crate) fn save(&mut self, value: &Storage<E>) -> Saved {
+        self.saved.push(value.clone());
+        Saved(index_u32(self.saved.len() - 1 - self.start))
+    }
+
+    /// Saves `value`, which the operation computed for its rules alone (moved, not
+    /// copied).
+    #[inline]
+    pub(crate) fn keep(&mut self, value: Storage<E>) -> Saved {
+        self.saved.push(value);
+        Saved(index_u32(self.saved.len() - 1 - self.start))
+    }
+
+    /// Saves the operation's result for its rules.
+    #[inline]
+    pub(crate) fn save_output(&mut self) -> Saved {
+        let output = self.output;
+        self.save(output)
+    }
+}
+
+impl<E: Element> Node<E> {
+    /// Where this node's saved values sit in the graph's side table.
+    #[inline]
+    pub(crate) fn saved_range(&self) -> core::ops::Range<usize> {
+        let at = self.saved_at as usize;
+        at..at + self.saved_count as usize
+    }
+}
+
 /// What an operation produced, as its node records it.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Produced {
+#[derive(Clone, Copy)]
+pub(crate) struct Produced<'v, E: Element> {
+    pub(crate) value: &'v Storage<E>,
     pub(crate) len: usize,
     pub(crate) finite: bool,
 }
 
-/// The arena: nodes in creation (topological) order.
+/// The arena: nodes in creation (topological) order, and the values their operations
+/// saved, in a side table in the same order.
 #[derive(Default)]
 pub struct Graph<E: Element> {
     pub(crate) nodes: Vec<Node<E>>,
+    pub(crate) saved: Vec<Storage<E>>,
     buffer_len: usize,
     pub(crate) leaf_count: usize,
     /// How many nodes are casts from a graph of the other element type: when none,
@@ -355,22 +430,43 @@ impl<E: Element> Drop for Graph<E> {
 }
 
 impl<E: Element> Graph<E> {
-    /// Empties the arena, keeping its capacity; every node's saved values go to the
-    /// buffer pool. One loop, however many nodes: no recursion.
+    /// Empties the arena, keeping its capacity; every saved value goes to the buffer
+    /// pool. One loop, however many nodes: no recursion.
     fn clear(&mut self) {
-        for node in self.nodes.drain(..) {
-            node.op.recycle();
+        self.nodes.clear();
+        for value in self.saved.drain(..) {
+            value.recycle();
         }
         self.buffer_len = 0;
         self.leaf_count = 0;
         self.casts = 0;
     }
 
+    /// Node `index`'s saved values.
+    #[inline]
+    pub(crate) fn saved_of(&self, node: &Node<E>) -> &[Storage<E>] {
+        self.saved.get(node.saved_range()).unwrap_or_default()
+    }
+
     pub(crate) fn node(&self, index: u32) -> Option<&Node<E>> {
         self.nodes.get(index as usize)
     }
 
-    fn push(&mut self, op: Op<E>, parents: [Option<u32>; 2], out: Produced) -> u32 {
+    /// Records the operation `make` builds (saving values through the [`Saver`] it is
+    /// given), with its tracked inputs; returns its index.
+    fn push(
+        &mut self,
+        make: impl FnOnce(&mut Saver<'_, E>) -> Op<E>,
+        parents: [Option<u32>; 2],
+        out: Produced<'_, E>,
+    ) -> u32 {
+        let saved_at = self.saved.len();
+        let op = make(&mut Saver {
+            saved: &mut self.saved,
+            start: saved_at,
+            output: out.value,
+        });
+        let saved_count = self.saved.len() - saved_at;
         let len = out.len;
         if let Op::Cast(_) = op {
             self.casts += 1;
@@ -387,6 +483,8 @@ impl<E: Element> Graph<E> {
             parents,
             slot,
             len,
+            saved_at: index_u32(saved_at),
+            saved_count: index_u32(saved_count),
             finite: out.finite,
         });
         index_u32(self.nodes.len() - 1)
@@ -398,8 +496,11 @@ impl<E: Element> Graph<E> {
     /// source's arena's.
     fn append(&mut self, other: &mut Graph<E>, offsets: [u32; 2]) {
         let node_offset = index_u32(self.nodes.len());
+        let saved_offset = index_u32(self.saved.len());
         let (buffer_offset, leaf_offset) = (self.buffer_len, self.leaf_count);
+        self.saved.append(&mut other.saved);
         self.nodes.extend(other.nodes.drain(..).map(|mut node| {
+            node.saved_at += saved_offset;
             node.parents = node.parents.map(|p| p.map(|p| p + node_offset));
             node.slot = match node.slot {
                 Slot::Buffer(at) => Slot::Buffer(at + buffer_offset),
@@ -470,8 +571,8 @@ pub(crate) fn resolve<E: Element>(
 /// Records `op`, producing `out` from `inputs` (`None`: not tracked), and
 /// returns the handle of its result.
 pub(crate) fn record<E: Element>(
-    op: Op<E>,
-    out: Produced,
+    op: impl FnOnce(&mut Saver<'_, E>) -> Op<E>,
+    out: Produced<'_, E>,
     inputs: [Option<Input<'_, E>>; 2],
 ) -> GraphRef<E> {
     let places = inputs;
@@ -520,12 +621,12 @@ pub(crate) fn record<E: Element>(
 pub(crate) fn record_cast<F: Element, E: Element>(
     input: Input<'_, F>,
     mut op: CastOp<E>,
-    out: Produced,
+    out: Produced<'_, E>,
 ) -> GraphRef<E> {
     let push = |cell: &Rc<ThreadLocalGraph>, graphs: &mut Graphs, from: u32| {
         op.from = from;
         op.from_arena = F::ARENA;
-        let index = E::arena_mut(graphs).push(Op::Cast(op), [None, None], out);
+        let index = E::arena_mut(graphs).push(|_| Op::Cast(op), [None, None], out);
         GraphRef::node(Rc::clone(cell), index)
     };
     match &input.place.0 {
@@ -604,8 +705,8 @@ fn merge_locked<'g, E: Element>(
 /// are merged, both borrowed at once; otherwise they are resolved first, and may turn
 /// out to be one graph by now.
 fn record_across<E: Element>(
-    op: Op<E>,
-    out: Produced,
+    op: impl FnOnce(&mut Saver<'_, E>) -> Op<E>,
+    out: Produced<'_, E>,
     places: [Option<Input<'_, E>>; 2],
     a: (&Rc<ThreadLocalGraph>, u32),
     b: (&Rc<ThreadLocalGraph>, u32),
@@ -626,8 +727,8 @@ fn record_across<E: Element>(
 /// [`record_across`] when a cell was a forwarding entry: resolves both inputs to live
 /// graphs and records there, merging if they are still two.
 fn record_resolved<E: Element>(
-    op: Op<E>,
-    out: Produced,
+    op: impl FnOnce(&mut Saver<'_, E>) -> Op<E>,
+    out: Produced<'_, E>,
     places: [Option<Input<'_, E>>; 2],
     a: (&Rc<ThreadLocalGraph>, u32),
     b: (&Rc<ThreadLocalGraph>, u32),
@@ -675,15 +776,21 @@ fn push_leaf<E: Element>(graph: &mut Graph<E>, input: Input<'_, E>) -> u32 {
         Place::Node { .. } => (LeafId::PLACEHOLDER, input.data.len(), None),
     };
     graph.push(
-        Op::Leaf(LeafNode {
-            id,
-            data: input.data.clone(),
-            dims: input.dims,
-            name,
-        }),
+        |saver| {
+            Op::Leaf(LeafNode {
+                id,
+                data: saver.save(input.data),
+                dims: input.dims,
+                name,
+            })
+        },
         [None, None],
         // A leaf's data is scanned only by the checked backward, when needed.
-        Produced { len, finite: true },
+        Produced {
+            value: input.data,
+            len,
+            finite: true,
+        },
     )
 }
 
@@ -691,8 +798,8 @@ fn push_leaf<E: Element>(graph: &mut Graph<E>, input: Input<'_, E>) -> u32 {
 /// resolved indices of the inputs that are nodes (leaves are recorded here).
 fn push_with_inputs<E: Element>(
     graph: &mut Graph<E>,
-    op: Op<E>,
-    out: Produced,
+    op: impl FnOnce(&mut Saver<'_, E>) -> Op<E>,
+    out: Produced<'_, E>,
     places: [Option<Input<'_, E>>; 2],
     node_indices: [u32; 2],
 ) -> u32 {
