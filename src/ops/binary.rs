@@ -227,6 +227,22 @@ fn forward_broadcast<E: Element>(
     })
 }
 
+/// The saved operand `value` among `saved`, or, for an operand the partials being taken
+/// do not read (not saved), `n` elements of `stand_in` in its place: the loops walk the
+/// operand beside the other, but never read its elements.
+#[inline(always)]
+fn value_or_unread<'a, E: Element>(
+    value: Option<Saved>,
+    saved: &'a [Storage<E>],
+    stand_in: &'a [E],
+    n: usize,
+) -> &'a [E] {
+    match value {
+        Some(value) => value.of(saved),
+        None => stand_in.get(..n).unwrap_or(stand_in),
+    }
+}
+
 /// Which operand a gradient belongs to.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Side {
@@ -274,8 +290,9 @@ fn backward_broadcast<E: Element>(
 #[derive(Clone)]
 pub(crate) struct BinaryOp {
     kind: BinaryKind,
-    /// Operand values, kept only when the derivatives read them (Mul, Div).
-    values: Option<(Saved, Saved)>,
+    /// Operand values for the partials of kinds that read them (not Add and Sub), each
+    /// kept only if a tracked operand's partial reads it: `x * c` saves `c` alone.
+    values: Option<(Option<Saved>, Option<Saved>)>,
     lhs_len: usize,
     rhs_len: usize,
 }
@@ -288,7 +305,8 @@ impl BinaryOp {
     pub(crate) fn backward<E: Element>(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
         let (nl, nr, kind) = (self.lhs_len, self.rhs_len, self.kind);
         let saved = parents.saved;
-        match self.values.map(|(l, r)| (l.of(saved), r.of(saved))) {
+        let operand = |v: Option<Saved>, n: usize| value_or_unread(v, saved, grad, n);
+        match self.values.map(|(l, r)| (operand(l, nl), operand(r, nr))) {
             None => {
                 // Add or Sub: the partials are ±1, so only the broadcast sum remains.
                 for (k, sign) in [(0, E::one()), (1, kind.dr(E::zero(), E::one()))] {
@@ -324,24 +342,29 @@ impl BinaryOp {
         let (nl, nr) = (self.lhs_len, self.rhs_len);
         let values = self
             .values
-            .map(|(l, r)| (node.input(0, l), node.input(1, r)));
+            .map(|(l, r)| (l.map(|l| node.input(0, l)), r.map(|r| node.input(1, r))));
         let partial = |k: usize| -> Option<Var<E>> {
             if !node.tracked(k) {
                 return None;
             }
-            let full = match (self.kind, &values) {
-                (BinaryKind::Add, _) => g.clone(),
-                (BinaryKind::Sub, _) if k == 0 => g.clone(),
-                (BinaryKind::Sub, _) => g.map(UnaryKind::Neg),
-                (BinaryKind::Mul, Some((l, r))) => g.mul(if k == 0 { r } else { l }),
-                (BinaryKind::Div, Some((_, r))) if k == 0 => g.div(r),
+            let (l, r) = match &values {
+                Some((l, r)) => (l.as_ref(), r.as_ref()),
+                None => (None, None),
+            };
+            let full = match (self.kind, l, r) {
+                (BinaryKind::Add, _, _) => g.clone(),
+                (BinaryKind::Sub, _, _) if k == 0 => g.clone(),
+                (BinaryKind::Sub, _, _) => g.map(UnaryKind::Neg),
+                (BinaryKind::Mul, _, Some(r)) if k == 0 => g.mul(r),
+                (BinaryKind::Mul, Some(l), _) if k == 1 => g.mul(l),
+                (BinaryKind::Div, _, Some(r)) if k == 0 => g.div(r),
                 // -(g · (l / r)) / r, as `times_dr` orders it.
-                (BinaryKind::Div, Some((l, r))) => g.mul(&l.div(r)).div(r).map(UnaryKind::Neg),
+                (BinaryKind::Div, Some(l), Some(r)) => g.mul(&l.div(r)).div(r).map(UnaryKind::Neg),
                 // ∂/∂y = x / h / h, ∂/∂x = -y / h / h, with y on the left and h the
                 // hypotenuse, recorded as s·√((y/s)² + (x/s)²) for a constant scale s
                 // (the larger magnitude): the same function for any s > 0, so its
                 // derivatives are exact, and the squares neither overflow nor underflow.
-                (BinaryKind::Atan2, Some((l, r))) => {
+                (BinaryKind::Atan2, Some(l), Some(r)) => {
                     let scale = Var::constant(broadcast_values(&l.data, &r.data, |a, b| {
                         // A NaN operand makes the result NaN through `l` and `r` anyway.
                         let (a, b) = (a.abs(), b.abs());
@@ -361,13 +384,13 @@ impl BinaryOp {
                         g.mul(&over_squared(l)).map(UnaryKind::Neg)
                     }
                 }
-                (BinaryKind::Pow, Some((l, r))) if k == 0 => {
+                (BinaryKind::Pow, Some(l), Some(r)) if k == 0 => {
                     g.mul(&pow_base_partial_recorded(l, r))
                 }
-                (BinaryKind::Pow, Some((l, r))) => g.mul(&pow_exponent_partial_recorded(l, r)),
+                (BinaryKind::Pow, Some(l), Some(r)) => g.mul(&pow_exponent_partial_recorded(l, r)),
                 // Maximum and minimum: which operand the value came from is piecewise
                 // constant, so its partial is a constant mask.
-                (kind, Some((l, r))) => {
+                (kind @ (BinaryKind::Maximum | BinaryKind::Minimum), Some(l), Some(r)) => {
                     let mask = broadcast_values(&l.data, &r.data, |a, b| {
                         if k == 0 {
                             kind.dl(a, b)
@@ -377,7 +400,7 @@ impl BinaryOp {
                     });
                     g.mul(&Var::constant(mask))
                 }
-                (_, None) => return None,
+                _ => return None,
             };
             Some(crate::ops::axis::sum_to(
                 &full,
@@ -397,7 +420,14 @@ impl BinaryOp {
     ) {
         let len = out.len() / batch.max(1);
         let (nl, nr, kind) = (self.lhs_len, self.rhs_len, self.kind);
-        let values = self.values.map(|(l, r)| (l.of(saved), r.of(saved)));
+        // A value the partials of the tracked operands do not read stands in as that
+        // operand's own tangent (only its length matters).
+        let values = self.values.map(|(l, r)| {
+            (
+                value_or_unread(l, saved, tangents[0].unwrap_or_default(), nl),
+                value_or_unread(r, saved, tangents[1].unwrap_or_default(), nr),
+            )
+        });
         // The output in blocks of the shorter operand's length: within a block, each
         // operand (and its tangent) is a slice, the shorter one repeating from block to
         // block as broadcasting does.
@@ -606,7 +636,19 @@ pub(crate) fn apply<E: Element>(
     finish(data, [Some(lhs), Some(rhs)], |saver| {
         Op::Binary(BinaryOp {
             kind,
-            values: (!kind.is_linear()).then(|| (saver.save(lhs.data), saver.save(rhs.data))),
+            values: (!kind.is_linear()).then(|| {
+                let (l_tracked, r_tracked) = (lhs.place.is_some(), rhs.place.is_some());
+                let (needs_l, needs_r) = match kind {
+                    // ∂(l·r)/∂l = r and ∂/∂r = l; ∂(l/r)/∂l = 1/r, ∂/∂r reads both.
+                    BinaryKind::Mul => (r_tracked, l_tracked),
+                    BinaryKind::Div => (r_tracked, true),
+                    _ => (true, true),
+                };
+                (
+                    needs_l.then(|| saver.save(lhs.data)),
+                    needs_r.then(|| saver.save(rhs.data)),
+                )
+            }),
             lhs_len: l.len(),
             rhs_len: r.len(),
         })
@@ -879,6 +921,35 @@ mod tests {
             let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             let want: Vec<f64> = l.iter().zip(&r).map(|(&a, &b)| kind.f(a, b)).collect();
             assert_eq!(bits(&got), bits(&want), "{kind:?}");
+        }
+    }
+
+    /// `x * c` saves `c` alone and `c / x` saves both, `x / c` `c` alone: every rule
+    /// of each operand, tracked alone, on either side, against finite differences.
+    #[test]
+    fn products_and_quotients_with_one_operand_tracked_keep_every_rule() {
+        use crate::gradcheck::{gradcheck, gradgradcheck, jvpcheck, Tolerance};
+        let c = Tensor::from_array([0.7f64, -1.3, 2.1]);
+        let x = Tensor::from_array([1.5f64, 0.4, -0.9]);
+        let tol = Tolerance::default();
+        type F = fn(
+            &Tensor<Rank1<3>, f64, Tracked>,
+            &Tensor<Rank1<3>, f64>,
+        ) -> Tensor<Rank1<3>, f64, Tracked>;
+        let cases: [(&str, F); 4] = [
+            ("x * c", |x, c| x * c),
+            ("c * x", |x, c| c * x),
+            ("x / c", |x, c| x / c),
+            ("c / x", |x, c| c / x),
+        ];
+        for (name, f) in cases {
+            let scalar = |x: &Tensor<Rank1<3>, f64, Tracked>| (f(x, &c) * x).sum();
+            assert!(gradcheck(scalar, &x, tol).is_ok(), "{name}: gradcheck");
+            assert!(jvpcheck(|x| f(x, &c), &x, tol).is_ok(), "{name}: jvpcheck");
+            assert!(
+                gradgradcheck(scalar, &x, tol).is_ok(),
+                "{name}: gradgradcheck"
+            );
         }
     }
 

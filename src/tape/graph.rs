@@ -29,8 +29,8 @@
 use core::cell::{RefCell, RefMut};
 use core::marker::PhantomData;
 use core::num::NonZeroU64;
+use core::sync::atomic::{AtomicU32, Ordering};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::element::Element;
@@ -48,28 +48,35 @@ pub(crate) struct LeafId(NonZeroU64);
 impl LeafId {
     /// A fresh id, never handed out before in this process.
     ///
-    /// Each thread takes ids in blocks from one process-wide counter, so that tracking a
-    /// value (every parameter, every training step) costs no locked instruction.
+    /// An id is a block number (high 32 bits) and a place in the block (low 32 bits).
+    /// Each thread takes a block of 2^32 ids from one process-wide counter of blocks, a
+    /// 32-bit atomic (targets such as `thumbv7em-none-eabihf` have no 64-bit atomics),
+    /// and hands its ids out without any atomic, so tracking a value (every parameter,
+    /// every training step) costs no locked instruction.
     pub(crate) fn fresh() -> Self {
-        const BLOCK: u64 = 1 << 16;
-        static NEXT_BLOCK: AtomicU64 = AtomicU64::new(1);
+        const BLOCK: u64 = 1 << 32;
+        static NEXT_BLOCK: AtomicU32 = AtomicU32::new(1);
         thread_local! {
             /// The next id of this thread's block, and the end of the block.
             static BLOCK_LEFT: core::cell::Cell<(u64, u64)> = const { core::cell::Cell::new((0, 0)) };
         }
+        let new_block = || {
+            let block = u64::from(NEXT_BLOCK.fetch_add(1, Ordering::Relaxed));
+            (block * BLOCK, block * BLOCK + BLOCK)
+        };
         let id = BLOCK_LEFT
             .try_with(|left| {
                 let (mut next, mut end) = left.get();
                 if next == end {
-                    next = NEXT_BLOCK.fetch_add(BLOCK, Ordering::Relaxed);
-                    end = next.saturating_add(BLOCK);
+                    (next, end) = new_block();
                 }
                 left.set((next + 1, end));
                 next
             })
-            // While the thread is being torn down: one id of a block of its own.
-            .unwrap_or_else(|_| NEXT_BLOCK.fetch_add(BLOCK, Ordering::Relaxed));
-        // The counter would need 2^64 ids to wrap to zero; `MAX` keeps this total.
+            // While the thread is being torn down: the first id of a block of its own.
+            .unwrap_or_else(|_| new_block().0);
+        // Block 0 is never handed out (the counter starts at 1) until 2^32 blocks have
+        // been taken, so an id is never zero in practice; `MAX` keeps this total.
         LeafId(NonZeroU64::new(id).unwrap_or(NonZeroU64::MAX))
     }
 
@@ -854,8 +861,8 @@ mod tests {
     }
 
     #[test]
-    fn leaf_ids_are_unique_across_threads_and_blocks() {
-        // More ids per thread than one block holds, on several threads at once.
+    fn leaf_ids_are_unique_across_threads() {
+        // Ids taken on several threads at once, each from its own block.
         let per_thread: Vec<Vec<LeafId>> = std::thread::scope(|s| {
             let workers: Vec<_> = (0..4)
                 .map(|_| s.spawn(|| (0..70_000).map(|_| LeafId::fresh()).collect()))

@@ -28,8 +28,12 @@ use storage::Storage;
 /// - `T` is [`NoGrad`] (the default: a plain value), [`Tracked`] (records the operations
 ///   that produce it, so `backward` can run) or [`Detached`] (taken out of a graph).
 ///
-/// Storage is shared and immutable once a graph may hold it: `clone`, `detach` and
-/// `track` never copy the elements.
+/// A value of up to 64 bytes (16 `f32`, 8 `f64`) is stored inline and copied with the
+/// tensor; a larger one is shared and immutable once a graph may hold it: `clone`,
+/// `detach` and `track` never copy its elements.
+///
+/// A `Tracked` tensor belongs to the thread that records its graph: it is neither
+/// `Send` nor `Sync`. `NoGrad` and `Detached` tensors are both.
 ///
 /// ```
 /// use typegrad::prelude::*;
@@ -155,7 +159,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
 impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// A new `Tracked` leaf sharing this value's storage (PyTorch's
     /// `requires_grad_(True)`): operations on it are recorded, and `backward` gives its
-    /// gradient. No copy is made.
+    /// gradient. A large value's storage is shared, not copied.
     ///
     /// Each call makes a distinct leaf: gradients are stored per leaf (a
     /// [`crate::optim::Param`] is the exception: all its leaves are one). On a value that
