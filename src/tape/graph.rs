@@ -288,9 +288,14 @@ const MAX_POOLED_GRAPHS: usize = 16;
 
 impl<E: Element> Drop for GraphRef<E> {
     /// The last handle to a graph gives it back for reuse (see `ThreadLocalGraph::give_back`).
+    #[inline]
     fn drop(&mut self) {
-        if let Place::Node { .. } = &self.0 {
-            (E::compiled().release)(self);
+        // Only the last handle has work to do (give the graph back); the others are one
+        // non-atomic count, dropped in place.
+        if let Place::Node { cell, .. } = &self.0 {
+            if Rc::strong_count(cell) == 1 {
+                (E::compiled().release)(self);
+            }
         }
     }
 }
@@ -582,6 +587,23 @@ pub(crate) fn record<E: Element>(
     out: Produced<'_, E>,
     inputs: [Option<Input<'_, E>>; 2],
 ) -> GraphRef<E> {
+    // The most common case first: one tracked input, a node of a live graph (a chain of
+    // operations on one value, with constants).
+    if let [Some(single), None] | [None, Some(single)] = &inputs {
+        if let Place::Node { cell, index } = &single.place.0 {
+            let mut state = cell.lock();
+            if let CellState::Live(graphs) = &mut *state {
+                let parents = if inputs[0].is_some() {
+                    [Some(*index), None]
+                } else {
+                    [None, Some(*index)]
+                };
+                let at = E::arena_mut(graphs).push(op, parents, out);
+                drop(state);
+                return GraphRef::node(Rc::clone(cell), at);
+            }
+        }
+    }
     let places = inputs;
     let mut nodes = places.iter().flatten().filter_map(|p| match &p.place.0 {
         Place::Node { cell, index } => Some((cell, *index)),

@@ -54,8 +54,12 @@ pub struct Tensor<S, E: Element, T: Tape = NoGrad> {
 impl<S, E: Element, T: Tape> Drop for Tensor<S, E, T> {
     /// Lets the value's buffer go to this thread's pool if nothing else holds it, for
     /// the next result of its length (see `tensor::pool`).
+    #[inline]
     fn drop(&mut self) {
-        (E::compiled().recycle)(&mut self.data);
+        // An inline value has nothing to give back: no call.
+        if self.data.is_shared() {
+            (E::compiled().recycle)(&mut self.data);
+        }
     }
 }
 

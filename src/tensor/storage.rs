@@ -76,6 +76,12 @@ impl<E: Element> core::fmt::Debug for Storage<E> {
 }
 
 impl<E: Element> Storage<E> {
+    /// Whether the elements are in a shared buffer (not inline).
+    #[inline]
+    pub(crate) fn is_shared(&self) -> bool {
+        matches!(self.0, Repr::Shared(_))
+    }
+
     /// Whether `len` elements are stored inline.
     #[inline]
     pub(crate) fn fits_inline(len: usize) -> bool {
