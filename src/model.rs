@@ -213,6 +213,43 @@ pub trait Model<E: Element> {
 
     /// Writes [`Model::to_weights`] to a safetensors file at `path`.
     ///
+    /// ```
+    /// use typegrad::model::{Model, Visitor};
+    /// use typegrad::optim::{Param, Sgd};
+    /// use typegrad::prelude::*;
+    /// struct Scale(Param<Rank1<2>, f32>);
+    /// impl Model<f32> for Scale {
+    ///     fn visit<V: Visitor<f32>>(&mut self, v: &mut V) {
+    ///         v.param("scale", &mut self.0);
+    ///     }
+    /// }
+    /// let mut model = Scale(Param::new(Tensor::from_array([1.0, 2.0])));
+    /// let sgd = Sgd::new(0.1)?.with_momentum(0.9)?;
+    /// let grads = model.0.track().sum().backward();
+    /// sgd.step_model(&mut model, &grads);
+    ///
+    /// let path = std::env::temp_dir().join("typegrad-doc-model.safetensors");
+    /// model.save(&path)?; // `scale` and `scale.sgd.velocity`
+    /// let mut loaded = Scale(Param::new(Tensor::zeros()));
+    /// loaded.load(&path)?;
+    /// assert_eq!(loaded.0.value(), model.0.value());
+    ///
+    /// // Another model's file: the error names the tensor.
+    /// struct Other(Param<Rank1<3>, f32>);
+    /// impl Model<f32> for Other {
+    ///     fn visit<V: Visitor<f32>>(&mut self, v: &mut V) {
+    ///         v.param("scale", &mut self.0);
+    ///     }
+    /// }
+    /// let err = Other(Param::new(Tensor::zeros())).load(&path).unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "tensor `scale` is stored as F32 [2], but F32 [3] was asked for"
+    /// );
+    /// # std::fs::remove_file(&path).ok();
+    /// # Ok::<(), typegrad::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// Those of [`Model::to_weights`] and [`Weights::save`].

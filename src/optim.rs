@@ -199,6 +199,33 @@ impl<S: Shape, E: Element> Param<S, E> {
 ///
 /// Implemented by [`Sgd`] and [`Adam`]; a training function generic over
 /// `O: Optimizer<E>` works with either.
+///
+/// ```
+/// use typegrad::model::{Model, Optimizer, Visitor};
+/// use typegrad::optim::{Adam, Param, Sgd};
+/// use typegrad::prelude::*;
+/// struct Line {
+///     slope: Param<Rank0, f64>,
+/// }
+/// impl Model<f64> for Line {
+///     fn visit<V: Visitor<f64>>(&mut self, v: &mut V) {
+///         v.param("slope", &mut self.slope);
+///     }
+/// }
+/// /// Fits y = 2x at x = 1, 2, 3 by least squares.
+/// fn fit(optimizer: &impl Optimizer<f64>) -> f64 {
+///     let mut line = Line { slope: Param::new(Tensor::zeros()) };
+///     let (x, y) = (Tensor::from_array([1.0, 2.0, 3.0]), Tensor::from_array([2.0, 4.0, 6.0]));
+///     for _ in 0..200 {
+///         let loss = (&x * &line.slope.track()).mse(&y);
+///         optimizer.step_model(&mut line, &loss.backward());
+///     }
+///     line.slope.value().item()
+/// }
+/// assert!((fit(&Sgd::new(0.05)?) - 2.0).abs() < 1e-6);
+/// assert!((fit(&Adam::new(0.1)?) - 2.0).abs() < 1e-3);
+/// # Ok::<(), typegrad::Error>(())
+/// ```
 pub trait Optimizer<E: Element> {
     /// Applies one update to `param` from its gradient in `grads`; does nothing if the
     /// parameter has no gradient there.
