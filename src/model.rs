@@ -188,7 +188,8 @@ pub trait Model<E: Element> {
     /// # Errors
     ///
     /// [`Error::InvalidWeightName`] if two parameters have the same name (or a name
-    /// is one a parameter's optimizer state takes).
+    /// is one a parameter's optimizer state takes); [`Error::InvalidWeight`] for an
+    /// Adam step count above 2⁵³, which an `F64` cannot hold exactly.
     #[cfg(feature = "safetensors")]
     fn to_weights(&mut self) -> Result<Weights, Error>
     where
@@ -539,7 +540,8 @@ mod io {
         write.error.map_or(Ok(()), Err)
     }
 
-    /// The path of the sub-model being visited, in one buffer reused by every name.
+    /// The path of the sub-model being visited (`layer1.`), kept in one buffer that
+    /// each nested visit extends and truncates again.
     #[derive(Default)]
     struct Names {
         path: String,
@@ -547,7 +549,7 @@ mod io {
 
     impl Names {
         /// The full name of `name` at the current path.
-        fn full(&mut self, name: impl Display) -> String {
+        fn full(&self, name: impl Display) -> String {
             let mut full = self.path.clone();
             // Writing to a String cannot fail.
             let _ = write!(full, "{name}");
