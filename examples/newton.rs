@@ -7,6 +7,10 @@
 //!    heading, speed) observed by its range to a beacon: the motion and measurement
 //!    Jacobians come from `func::jacobian`, typed `Rank2<4, 4>` and `Rank2<1, 4>`.
 //!
+//! Each model function is written once, generic over the tape: called on a plain value
+//! it computes the value and records nothing, and a transform (`func::jacobian(motion,
+//! &x)`) runs it on a tracked leaf (the compiler infers `T = Tracked`).
+//!
 //! Run with `cargo run --release --example newton`.
 
 use typegrad::func;
@@ -15,9 +19,9 @@ use typegrad::prelude::*;
 const N: usize = 10;
 
 /// Rosenbrock's function: Σ 100 (xᵢ₊₁ - xᵢ²)² + (1 - xᵢ)², minimum 0 at (1, ..., 1).
-fn rosenbrock(x: &Tensor<Rank1<N>, f64, Tracked>) -> Tensor<Rank0, f64, Tracked> {
-    let head: Tensor<Rank1<{ N - 1 }>, f64, Tracked> = x.narrow::<0, 0, { N - 1 }>();
-    let tail: Tensor<Rank1<{ N - 1 }>, f64, Tracked> = x.narrow::<0, 1, { N - 1 }>();
+fn rosenbrock<T: Tape>(x: &Tensor<Rank1<N>, f64, T>) -> Tensor<Rank0, f64, T::Plain> {
+    let head: Tensor<Rank1<{ N - 1 }>, f64, T::Plain> = x.narrow::<0, 0, { N - 1 }>();
+    let tail: Tensor<Rank1<{ N - 1 }>, f64, T::Plain> = x.narrow::<0, 1, { N - 1 }>();
     ((&tail - &head.powf(2.0)).powf(2.0) * 100.0 + (1.0 - &head).powf(2.0)).sum()
 }
 
@@ -78,7 +82,7 @@ fn newton_on_rosenbrock(start: Tensor<Rank1<N>, f64>) -> (Tensor<Rank1<N>, f64>,
                 .and_then(|step| Tensor::<Rank1<N>, f64>::from_vec(step).ok())
                 .map(|step| &x + &step);
             match candidate {
-                Some(next) if rosenbrock(&next.track()).item() < value => {
+                Some(next) if rosenbrock(&next).item() < value => {
                     x = next;
                     damping = (damping / 4.0).max(1e-12);
                     break;
@@ -104,7 +108,7 @@ fn rosenbrock_minima() {
     println!("The same from the classic start (-1.2, 1, -1.2, 1, ...)");
     let start = Tensor::<Rank1<N>, f64>::from_fn(|i| if i % 2 == 0 { -1.2 } else { 1.0 });
     let (x, iterations) = newton_on_rosenbrock(start);
-    let value = rosenbrock(&x.track()).item();
+    let value = rosenbrock(&x).item();
     println!(
         "  converged in {iterations} iterations to a local minimum, f = {value:.6}, x₀ = {:.6}",
         x.as_slice()[0]
@@ -145,8 +149,9 @@ fn subtract_scaled(row: &mut [f64], pivot: &[f64], factor: f64, from: usize) {
 }
 
 /// The unicycle's motion over `DT`: position (x, y), heading θ, speed v, turning at the
-/// known rate `OMEGA`.
-fn motion(state: &Tensor<Rank1<4>, f64, Tracked>) -> Tensor<Rank1<4>, f64, Tracked> {
+/// known rate `OMEGA`. Generic over the tape, so one function gives the predicted state
+/// (`motion(&x)`, plain) and its Jacobian (`func::jacobian(motion, &x)`, tracked).
+fn motion<T: Tape>(state: &Tensor<Rank1<4>, f64, T>) -> Tensor<Rank1<4>, f64, T::Plain> {
     const DT: f64 = 0.1;
     const OMEGA: f64 = 0.3;
     let heading = state.at::<2>();
@@ -161,9 +166,9 @@ fn motion(state: &Tensor<Rank1<4>, f64, Tracked>) -> Tensor<Rank1<4>, f64, Track
 }
 
 /// The range to a beacon at (4, 3).
-fn range(state: &Tensor<Rank1<4>, f64, Tracked>) -> Tensor<Rank1<1>, f64, Tracked> {
+fn range<T: Tape>(state: &Tensor<Rank1<4>, f64, T>) -> Tensor<Rank1<1>, f64, T::Plain> {
     let beacon = Tensor::from_array([4.0, 3.0]);
-    let position: Tensor<Rank1<2>, f64, Tracked> = state.narrow::<0, 0, 2>();
+    let position: Tensor<Rank1<2>, f64, T::Plain> = state.narrow::<0, 0, 2>();
     (&position - &beacon).norm().reshape()
 }
 
@@ -177,7 +182,7 @@ fn extended_kalman_step() {
 
     // Predict: x⁻ = f(x), P⁻ = F P Fᵀ + Q with F = ∂f/∂x.
     let f_jacobian: Tensor<Rank2<4, 4>, f64> = func::jacobian(motion, &state);
-    let predicted = motion(&state.track()).no_grad();
+    let predicted = motion(&state);
     let predicted_cov = f_jacobian.matmul(&covariance).matmul(&f_jacobian.t()) + &process_noise;
     println!("  motion Jacobian F:\n{f_jacobian}");
 
@@ -190,7 +195,7 @@ fn extended_kalman_step() {
         .item()
         + measurement_noise;
     let gain = predicted_cov.matmul(&h_jacobian.t()) / innovation_var;
-    let residual = measured_range - range(&predicted.track()).sum().item();
+    let residual = measured_range - range(&predicted).sum().item();
     let gain_vector: Tensor<Rank1<4>, f64> = gain.reshape();
     let updated = &predicted + &(&gain_vector * residual);
     let updated_cov =

@@ -106,6 +106,20 @@ pub enum Error {
         /// Why it cannot be stored.
         reason: &'static str,
     },
+    /// Loading a model ([`crate::model::Model::load_weights`]): the weights hold a
+    /// tensor that no parameter of the model reads, nor its optimizer state.
+    UnexpectedWeight {
+        /// The tensor's name.
+        name: String,
+    },
+    /// Named weights: a stored tensor whose value cannot be what its name says (an
+    /// Adam step count of 2.5).
+    InvalidWeight {
+        /// The tensor's name.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Named weights (safetensors): bytes that are not a valid safetensors file
     /// (truncated, a corrupt header, byte ranges that do not match the shapes), or
     /// weights that the format cannot hold.
@@ -195,6 +209,13 @@ impl fmt::Display for Error {
             ),
             Error::InvalidWeightName { name, reason } => {
                 write!(f, "cannot store a tensor named `{name}`: {reason}")
+            }
+            Error::UnexpectedWeight { name } => write!(
+                f,
+                "the weights hold a tensor `{name}` that no parameter of the model reads (a field renamed or removed, or the weights of another model?)"
+            ),
+            Error::InvalidWeight { name, reason } => {
+                write!(f, "tensor `{name}` cannot be loaded: {reason}")
             }
             Error::Safetensors {
                 context,

@@ -18,6 +18,31 @@
 //! [`jacobian`] picks forward mode when the input has no more elements than the output
 //! and reverse mode otherwise: a choice made from the sizes in the types, at compile time.
 //!
+//! # One function for values and derivatives
+//!
+//! Write a model once, generic over the tape (`fn motion<T: Tape>(x: &Tensor<_, _, T>)
+//! -> Tensor<_, _, T::Plain>`), and pass it to a transform by name: the compiler infers
+//! `T = Tracked` from the transform's bound, and the same function called on a plain
+//! value computes the value alone, recording nothing. (A closure cannot be generic, so
+//! this needs a named `fn`; a closure over one tape still works as before.)
+//!
+//! ```
+//! use typegrad::func;
+//! use typegrad::prelude::*;
+//! /// A unicycle's motion over 0.1 s: position (x, y), heading, speed.
+//! fn motion<T: Tape>(s: &Tensor<Rank1<4>, f64, T>) -> Tensor<Rank1<4>, f64, T::Plain> {
+//!     let (heading, speed) = (s.at::<2>(), s.at::<3>());
+//!     let dx = &speed * &heading.cos() * 0.1;
+//!     let dy = &speed * &heading.sin() * 0.1;
+//!     s + &Tensor::stack((dx, dy, Tensor::zeros(), Tensor::zeros()))
+//! }
+//! let x = Tensor::from_array([0.0, 0.0, 0.0, 2.0]);
+//! let predicted: Tensor<Rank1<4>, f64> = motion(&x); // plain: nothing recorded
+//! let f: Tensor<Rank2<4, 4>, f64> = func::jacobian(motion, &x); // motion::<Tracked>
+//! assert_eq!(predicted.to_array(), [0.2, 0.0, 0.0, 2.0]);
+//! assert_eq!(f.to_array()[0], [1.0, 0.0, 0.0, 0.1]); // ∂x/∂speed = 0.1 cos 0
+//! ```
+//!
 //! ```
 //! use typegrad::func;
 //! use typegrad::prelude::*;

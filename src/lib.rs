@@ -19,6 +19,7 @@ mod graphviz;
 #[cfg(feature = "nalgebra")]
 pub mod interop;
 mod kernels;
+pub mod model;
 mod ops;
 pub mod optim;
 pub mod parallel;
@@ -32,6 +33,7 @@ mod workspace;
 pub use element::{Element, SameElement};
 pub use error::Error;
 pub use gradients::Gradients;
+pub use ops::binary::RhsOperand;
 pub use ops::select::where_;
 pub use shape::{Rank0, Rank1, Rank2, Rank3, Rank4, Shape};
 pub use tape::{Detached, NoGrad, Tape, Tracked, TrackedGradients};

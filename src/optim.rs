@@ -15,6 +15,7 @@
 use crate::element::Element;
 use crate::error::Error;
 use crate::gradients::Gradients;
+use crate::model::{Model, ParamTape, Step};
 use crate::shape::Shape;
 use crate::tape::graph::LeafId;
 use crate::tape::Tracked;
@@ -66,7 +67,7 @@ pub struct Param<S: Shape, E: Element> {
 }
 
 /// A parameter's optimizer state, tagged by the kind of optimizer that wrote it.
-enum OptimizerState<E> {
+pub(crate) enum OptimizerState<E> {
     /// No state yet, or reset.
     Fresh,
     /// SGD's velocity (kept while momentum is used).
@@ -120,6 +121,26 @@ impl<S: Shape, E: Element> Param<S, E> {
         self.value.track_as(self.id)
     }
 
+    /// This parameter on tape `T`: a tracked leaf naming it ([`Param::track`]) when `T`
+    /// is `Tracked`, its value when `T` is `NoGrad`. A forward function generic over
+    /// `T: ParamTape` thus trains and evaluates with one body
+    /// ([`ParamTape`] has an example).
+    pub fn tensor<T: ParamTape>(&self) -> Tensor<S, E, T> {
+        T::read(self)
+    }
+
+    /// The optimizer state, for saving it.
+    pub(crate) fn state(&self) -> &OptimizerState<E> {
+        &self.state
+    }
+
+    /// Sets the value and the optimizer state (a loaded model); the id stays, so
+    /// leaves tracked before still name this parameter.
+    pub(crate) fn restore(&mut self, value: Tensor<S, E>, state: OptimizerState<E>) {
+        self.value = value;
+        self.state = state;
+    }
+
     /// This parameter's gradient in `grads` (PyTorch's `p.grad`): the sum over every use
     /// of every leaf [`Param::track`] made that reached `grads`. `None` if no backward
     /// pass into `grads` reached this parameter.
@@ -170,6 +191,69 @@ impl<S: Shape, E: Element> Param<S, E> {
             }
             _ => (self.value.as_mut_slice(), &mut [], &mut [], 1),
         }
+    }
+}
+
+/// An optimizer: the update of one parameter from its gradient, and so of every
+/// parameter of a [`Model`].
+///
+/// Implemented by [`Sgd`] and [`Adam`]; a training function generic over
+/// `O: Optimizer<E>` works with either.
+///
+/// ```
+/// use typegrad::model::{Model, Optimizer, Visitor};
+/// use typegrad::optim::{Adam, Param, Sgd};
+/// use typegrad::prelude::*;
+/// struct Line {
+///     slope: Param<Rank0, f64>,
+/// }
+/// impl Model<f64> for Line {
+///     fn visit<V: Visitor<f64>>(&mut self, v: &mut V) {
+///         v.param("slope", &mut self.slope);
+///     }
+/// }
+/// /// Fits y = 2x at x = 1, 2, 3 by least squares.
+/// fn fit(optimizer: &impl Optimizer<f64>) -> f64 {
+///     let mut line = Line { slope: Param::new(Tensor::zeros()) };
+///     let (x, y) = (Tensor::from_array([1.0, 2.0, 3.0]), Tensor::from_array([2.0, 4.0, 6.0]));
+///     for _ in 0..200 {
+///         let loss = (&x * &line.slope.track()).mse(&y);
+///         optimizer.step_model(&mut line, &loss.backward());
+///     }
+///     line.slope.value().item()
+/// }
+/// assert!((fit(&Sgd::new(0.05)?) - 2.0).abs() < 1e-6);
+/// assert!((fit(&Adam::new(0.1)?) - 2.0).abs() < 1e-3);
+/// # Ok::<(), typegrad::Error>(())
+/// ```
+pub trait Optimizer<E: Element> {
+    /// Applies one update to `param` from its gradient in `grads`; does nothing if the
+    /// parameter has no gradient there.
+    fn step<S: Shape>(&self, param: &mut Param<S, E>, grads: &Gradients<E>);
+
+    /// [`Optimizer::step`] for every parameter of `model` (PyTorch's
+    /// `optimizer.step()`); a parameter the backward pass did not reach is left alone.
+    /// Allocates nothing: the visit looks at no name.
+    fn step_model<M: Model<E>>(&self, model: &mut M, grads: &Gradients<E>)
+    where
+        Self: Sized,
+    {
+        model.visit(&mut Step {
+            optimizer: self,
+            grads,
+        });
+    }
+}
+
+impl<E: Element> Optimizer<E> for Sgd<E> {
+    fn step<S: Shape>(&self, param: &mut Param<S, E>, grads: &Gradients<E>) {
+        Sgd::step(self, param, grads);
+    }
+}
+
+impl<E: Element> Optimizer<E> for Adam<E> {
+    fn step<S: Shape>(&self, param: &mut Param<S, E>, grads: &Gradients<E>) {
+        Adam::step(self, param, grads);
     }
 }
 
@@ -294,6 +378,12 @@ impl<E: Element> Sgd<E> {
         })
     }
 
+    /// Steps every parameter of `model` ([`Optimizer::step_model`]: PyTorch's
+    /// `optimizer.step()`); the [`model`](crate::model) module has an example.
+    pub fn step_model<M: Model<E>>(&self, model: &mut M, grads: &Gradients<E>) {
+        Optimizer::step_model(self, model, grads);
+    }
+
     /// Applies one update to `param` from its gradient in `grads`; does nothing if the
     /// parameter has no gradient there. A NaN gradient makes the parameter NaN.
     pub fn step<S: Shape>(&self, param: &mut Param<S, E>, grads: &Gradients<E>) {
@@ -394,6 +484,12 @@ impl<E: Element> Adam<E> {
             weight_decay,
             ..self
         })
+    }
+
+    /// Steps every parameter of `model` ([`Optimizer::step_model`]: PyTorch's
+    /// `optimizer.step()`); the [`model`](crate::model) module has an example.
+    pub fn step_model<M: Model<E>>(&self, model: &mut M, grads: &Gradients<E>) {
+        Optimizer::step_model(self, model, grads);
     }
 
     /// Applies one update to `param` from its gradient in `grads`; does nothing if the

@@ -806,31 +806,119 @@ impl<SL: Shape, E: Element, TL: Tape> Tensor<SL, E, TL> {
     }
 }
 
-/// Implements one operator between tensors for the four by-value/by-reference pairs.
-/// The right operand's element type is a parameter of its own, so that `f32 + f64`
-/// reports [`SameElement`]'s message instead of a list of impls.
-macro_rules! tensor_operator {
-    ($trait:ident $method:ident $kind:ident) => {
-        tensor_operator!(@impl $trait $method $kind, [Tensor<SL, E, TL>], [Tensor<SR, E2, TR>]);
-        tensor_operator!(@impl $trait $method $kind, [&Tensor<SL, E, TL>], [Tensor<SR, E2, TR>]);
-        tensor_operator!(@impl $trait $method $kind, [Tensor<SL, E, TL>], [&Tensor<SR, E2, TR>]);
-        tensor_operator!(@impl $trait $method $kind, [&Tensor<SL, E, TL>], [&Tensor<SR, E2, TR>]);
-    };
-    (@impl $trait:ident $method:ident $kind:ident, [$($lhs:tt)*], [$($rhs:tt)*]) => {
-        impl<SL, SR, E, E2, TL, TR> $trait<$($rhs)*> for $($lhs)*
-        where
-            SL: Broadcast<SR>,
-            SR: Shape,
-            E: Element + SameElement<E2>,
-            E2: Element,
-            TL: Tape + Merge<TR>,
-            TR: Tape,
-        {
-            type Output = Tensor<<SL as Broadcast<SR>>::Output, E, BinaryTape<TL, TR>>;
+/// The right operand of `+`, `-`, `*` or `/` on a tensor of shape `SL`, element type
+/// `E` and tape `TL`: a tensor (by value or by reference) whose shape broadcasts with
+/// `SL`, or a scalar of type `E`.
+///
+/// Each operator has one impl for all right operands, and this trait one impl per kind
+/// of operand, with heads that cannot match the same type. So a wrong operand always
+/// finds exactly one candidate, or none, and the bound that fails says what is wrong: a
+/// shape that does not broadcast ([`Broadcast`]), another element type
+/// ([`SameElement`]), two tape parameters without `Merge` ([`Merge`]), or a scalar of
+/// another type than the tensor's (this trait's message, naming the fix). Separate
+/// impls for scalars and tensors would give a tensor operand two candidates, and rustc
+/// reports neither one's message then, only "cannot add" and a list of impls.
+#[diagnostic::on_unimplemented(
+    message = "a tensor of `{E}` cannot be combined with a value of type `{Self}`",
+    label = "expected a tensor of `{E}`, or a scalar of type `{E}`",
+    note = "typegrad never converts element types implicitly: write a literal as `2.0_{E}` (or `2.0`, which takes the tensor's type), convert a variable with `as {E}`, or, in code generic over the element type `E`, with `E::from_f64(..)`"
+)]
+pub trait RhsOperand<SL: Shape, E: Element, TL: Tape> {
+    /// The result of the operation.
+    type Output;
 
-            fn $method(self, rhs: $($rhs)*) -> Self::Output {
-                #[allow(clippy::needless_borrow)]
-                apply_typed(&self, E::same(&rhs), BinaryKind::$kind)
+    /// `lhs (op) self`.
+    #[doc(hidden)]
+    fn apply(self, lhs: &Tensor<SL, E, TL>, op: Arith) -> Self::Output;
+}
+
+/// The four operators that take a [`RhsOperand`].
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub enum Arith {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+}
+
+impl Arith {
+    fn binary(self) -> BinaryKind {
+        match self {
+            Arith::Add => BinaryKind::Add,
+            Arith::Sub => BinaryKind::Sub,
+            Arith::Mul => BinaryKind::Mul,
+            Arith::Div => BinaryKind::Div,
+        }
+    }
+
+    fn scalar<E: Element>(self, scalar: E) -> UnaryKind<E> {
+        match self {
+            Arith::Add => UnaryKind::AddScalar(scalar),
+            Arith::Sub => UnaryKind::SubScalar(scalar),
+            Arith::Mul => UnaryKind::MulScalar(scalar),
+            Arith::Div => UnaryKind::DivScalar(scalar),
+        }
+    }
+}
+
+// A scalar of the tensor's own type (the head matches only when the operand's type is
+// `E`, which also makes an unsuffixed literal take the tensor's type).
+impl<SL: Shape, E: Element, TL: Tape> RhsOperand<SL, E, TL> for E {
+    type Output = Tensor<SL, E, UnaryTape<TL>>;
+
+    fn apply(self, lhs: &Tensor<SL, E, TL>, op: Arith) -> Self::Output {
+        lhs.unary(op.scalar(self))
+    }
+}
+
+// A tensor, by value and by reference. Its element type is a parameter of its own, so
+// that `f32 + f64` reports `SameElement`'s message. Each head is written out on one line
+// (not by a macro, not by rustfmt): rustc quotes these heads when a scalar of another
+// type is given, and would quote a macro's invocation or eight lines of bounds.
+#[rustfmt::skip]
+impl<SL: Broadcast<SR>, SR: Shape, E: Element + SameElement<E2>, E2: Element, TL: Tape + Merge<TR>, TR: Tape> RhsOperand<SL, E, TL> for Tensor<SR, E2, TR> {
+    type Output = Tensor<<SL as Broadcast<SR>>::Output, E, BinaryTape<TL, TR>>;
+
+    fn apply(self, lhs: &Tensor<SL, E, TL>, op: Arith) -> Self::Output {
+        apply_typed(lhs, E::same(&self), op.binary())
+    }
+}
+
+#[rustfmt::skip]
+impl<SL: Broadcast<SR>, SR: Shape, E: Element + SameElement<E2>, E2: Element, TL: Tape + Merge<TR>, TR: Tape> RhsOperand<SL, E, TL> for &Tensor<SR, E2, TR> {
+    type Output = Tensor<<SL as Broadcast<SR>>::Output, E, BinaryTape<TL, TR>>;
+
+    fn apply(self, lhs: &Tensor<SL, E, TL>, op: Arith) -> Self::Output {
+        apply_typed(lhs, E::same(self), op.binary())
+    }
+}
+
+/// Implements one operator for a tensor by value and by reference, for every right
+/// operand (a tensor or a scalar: [`RhsOperand`]).
+macro_rules! tensor_operator {
+    ($trait:ident $method:ident $op:ident) => {
+        impl<SL: Shape, E: Element, TL: Tape, R: RhsOperand<SL, E, TL>> $trait<R>
+            for Tensor<SL, E, TL>
+        {
+            type Output = R::Output;
+
+            fn $method(self, rhs: R) -> R::Output {
+                rhs.apply(&self, Arith::$op)
+            }
+        }
+
+        impl<SL: Shape, E: Element, TL: Tape, R: RhsOperand<SL, E, TL>> $trait<R>
+            for &Tensor<SL, E, TL>
+        {
+            type Output = R::Output;
+
+            fn $method(self, rhs: R) -> R::Output {
+                rhs.apply(self, Arith::$op)
             }
         }
     };
@@ -840,30 +928,6 @@ tensor_operator!(Add add Add);
 tensor_operator!(Sub sub Sub);
 tensor_operator!(Mul mul Mul);
 tensor_operator!(Div div Div);
-
-/// Implements `tensor (op) scalar` for any element type, by value and by reference.
-macro_rules! scalar_right {
-    ($trait:ident $method:ident $kind:ident) => {
-        impl<S: Shape, E: Element, T: Tape> $trait<E> for Tensor<S, E, T> {
-            type Output = Tensor<S, E, UnaryTape<T>>;
-            fn $method(self, scalar: E) -> Self::Output {
-                self.unary(UnaryKind::$kind(scalar))
-            }
-        }
-
-        impl<S: Shape, E: Element, T: Tape> $trait<E> for &Tensor<S, E, T> {
-            type Output = Tensor<S, E, UnaryTape<T>>;
-            fn $method(self, scalar: E) -> Self::Output {
-                self.unary(UnaryKind::$kind(scalar))
-            }
-        }
-    };
-}
-
-scalar_right!(Add add AddScalar);
-scalar_right!(Sub sub SubScalar);
-scalar_right!(Mul mul MulScalar);
-scalar_right!(Div div DivScalar);
 
 /// Implements `scalar (op) tensor` for `f32` and `f64` (a generic element on the left
 /// is not allowed by the orphan rules), by value and by reference.

@@ -105,11 +105,14 @@ suffix_broadcasts_to! {
 /// | `Rank2<M, K>` | `Rank2<K, N>` | `Rank2<M, N>` |
 /// | `Rank3<B, M, K>` | `Rank3<B, K, N>` | `Rank3<B, M, N>` (batched) |
 /// | `Rank3<B, M, K>` | `Rank2<K, N>` | `Rank3<B, M, N>` (one matrix for the whole batch) |
-#[diagnostic::on_unimplemented(
-    message = "cannot multiply a `{Self}` by a `{Rhs}`: the inner dimensions differ or the ranks do not fit",
-    label = "`{Rhs}` cannot be the right-hand side of a product with `{Self}`",
-    note = "matmul needs the last dimension of the left operand to equal the first (or, for batches, the second-to-last) dimension of the right operand: `Rank2<M, K>` x `Rank2<K, N>` gives `Rank2<M, N>`"
-)]
+///
+/// Implemented once, for every pair of shapes whose ranks fit ([`MatMulRanks`]) and
+/// whose inner dimensions and batch sizes agree ([`InnerDimensionsAgree`],
+/// [`BatchSizesAgree`]). The layering is for the
+/// error messages: a product of shapes that do not fit fails at one of those two
+/// bounds, whose message says which (naming both inner dimensions when they differ),
+/// and rustc lists no candidate impls of this trait (it lists none whose implementing
+/// type is a type parameter), which took 9 of the 29 lines of a mismatch's message.
 pub trait MatMulShapes<Rhs: Shape>: Shape {
     /// Shape of the product.
     type Output: Shape;
@@ -125,7 +128,82 @@ pub trait MatMulShapes<Rhs: Shape>: Shape {
     const RHS_BATCHED: bool;
 }
 
-impl<const K: usize> MatMulShapes<Rank1<K>> for Rank1<K> {
+impl<L: MatMulRanks<R>, R: Shape> MatMulShapes<R> for L {
+    type Output = L::Output;
+    const BATCH: usize = L::BATCH;
+    const M: usize = L::M;
+    const K: usize = L::K;
+    const N: usize = L::N;
+    const RHS_BATCHED: bool = L::RHS_BATCHED;
+}
+
+/// Pairs of ranks that `matmul` accepts (the table of [`MatMulShapes`]); each impl
+/// requires [`InnerDimensionsAgree`] (and [`BatchSizesAgree`] for two batches).
+#[diagnostic::on_unimplemented(
+    message = "cannot multiply a `{Self}` by a `{Rhs}`: the ranks do not fit",
+    label = "`{Rhs}` cannot be the right-hand side of a product with `{Self}`",
+    note = "matmul multiplies a vector or matrix by a vector or matrix, and a batch of matrices `Rank3<B, M, K>` by a batch `Rank3<B, K, N>` or by one matrix `Rank2<K, N>`"
+)]
+pub trait MatMulRanks<Rhs: Shape>: Shape {
+    /// Shape of the product.
+    type Output: Shape;
+    /// Number of independent products (1 unless batched).
+    const BATCH: usize;
+    /// Rows of each left matrix.
+    const M: usize;
+    /// The contracted dimension.
+    const K: usize;
+    /// Columns of each right matrix.
+    const N: usize;
+    /// Whether the right operand advances with the batch (false: one shared matrix).
+    const RHS_BATCHED: bool;
+}
+
+/// The inner dimensions of a product agree: `K == K2`. Implemented only for equal
+/// numbers, as a where-clause of [`MatMulRanks`]' impls, whose heads take the two inner
+/// dimensions as independent parameters: a product of shapes whose ranks fit then
+/// selects its impl and fails here, where the message can name both numbers (a failed
+/// match of an impl head can only name the shapes).
+///
+/// The bound is asked of the marker [`MatMul`], never of a shape: rustc shows the
+/// message of the outermost bound instead of this one when the two have the same
+/// implementing type, which would be the case in `a.matmul(&a)` were it asked of the
+/// left shape.
+#[diagnostic::on_unimplemented(
+    message = "cannot multiply a `{Lhs}` by a `{Rhs}`: the inner dimensions {K} and {K2} differ",
+    label = "the inner dimensions are {K} (left) and {K2} (right)",
+    note = "matmul contracts the last dimension of the left operand with the first (for a batch, the second-to-last) of the right: `Rank2<M, K>` x `Rank2<K, N>` gives `Rank2<M, N>`"
+)]
+pub trait InnerDimensionsAgree<const K: usize, const K2: usize, Lhs, Rhs> {}
+
+// For every type, so that rustc lists no impl when the bound fails (it lists none whose
+// implementing type is a type parameter); the bound is only ever asked of `MatMul`.
+impl<T, Lhs, Rhs, const K: usize> InnerDimensionsAgree<K, K, Lhs, Rhs> for T {}
+
+/// The batch sizes of a batched product agree: `B == B2`. As [`InnerDimensionsAgree`],
+/// for the message naming both sizes.
+#[diagnostic::on_unimplemented(
+    message = "cannot multiply a `{Lhs}` by a `{Rhs}`: the batch sizes {B} and {B2} differ",
+    label = "the batch sizes are {B} (left) and {B2} (right)",
+    note = "a batched matmul multiplies each of the `B` matrices of `Rank3<B, M, K>` by the matrix at the same place in `Rank3<B, K, N>`, or every one of them by one `Rank2<K, N>`"
+)]
+pub trait BatchSizesAgree<const B: usize, const B2: usize, Lhs, Rhs> {}
+
+impl<T, Lhs, Rhs, const B: usize> BatchSizesAgree<B, B, Lhs, Rhs> for T {}
+
+/// The type of which a product asks [`InnerDimensionsAgree`] and [`BatchSizesAgree`]
+/// (a marker, never a value).
+#[derive(Clone, Copy, Debug)]
+pub struct MatMul;
+
+// The impls of the table: each takes the inner dimensions (and a batch's sizes) as
+// independent parameters and requires them equal in its where-clause, so that shapes of
+// fitting ranks select their impl and a disagreement is reported by the bound that says
+// which numbers differ.
+impl<const K: usize, const K2: usize> MatMulRanks<Rank1<K2>> for Rank1<K>
+where
+    MatMul: InnerDimensionsAgree<K, K2, Self, Rank1<K2>>,
+{
     type Output = Rank0;
     const BATCH: usize = 1;
     const M: usize = 1;
@@ -134,7 +212,10 @@ impl<const K: usize> MatMulShapes<Rank1<K>> for Rank1<K> {
     const RHS_BATCHED: bool = false;
 }
 
-impl<const K: usize, const N: usize> MatMulShapes<Rank2<K, N>> for Rank1<K> {
+impl<const N: usize, const K: usize, const K2: usize> MatMulRanks<Rank2<K2, N>> for Rank1<K>
+where
+    MatMul: InnerDimensionsAgree<K, K2, Self, Rank2<K2, N>>,
+{
     type Output = Rank1<N>;
     const BATCH: usize = 1;
     const M: usize = 1;
@@ -143,7 +224,10 @@ impl<const K: usize, const N: usize> MatMulShapes<Rank2<K, N>> for Rank1<K> {
     const RHS_BATCHED: bool = false;
 }
 
-impl<const M: usize, const K: usize> MatMulShapes<Rank1<K>> for Rank2<M, K> {
+impl<const M: usize, const K: usize, const K2: usize> MatMulRanks<Rank1<K2>> for Rank2<M, K>
+where
+    MatMul: InnerDimensionsAgree<K, K2, Self, Rank1<K2>>,
+{
     type Output = Rank1<M>;
     const BATCH: usize = 1;
     const M: usize = M;
@@ -152,7 +236,11 @@ impl<const M: usize, const K: usize> MatMulShapes<Rank1<K>> for Rank2<M, K> {
     const RHS_BATCHED: bool = false;
 }
 
-impl<const M: usize, const K: usize, const N: usize> MatMulShapes<Rank2<K, N>> for Rank2<M, K> {
+impl<const M: usize, const N: usize, const K: usize, const K2: usize> MatMulRanks<Rank2<K2, N>>
+    for Rank2<M, K>
+where
+    MatMul: InnerDimensionsAgree<K, K2, Self, Rank2<K2, N>>,
+{
     type Output = Rank2<M, N>;
     const BATCH: usize = 1;
     const M: usize = M;
@@ -161,8 +249,17 @@ impl<const M: usize, const K: usize, const N: usize> MatMulShapes<Rank2<K, N>> f
     const RHS_BATCHED: bool = false;
 }
 
-impl<const B: usize, const M: usize, const K: usize, const N: usize> MatMulShapes<Rank3<B, K, N>>
-    for Rank3<B, M, K>
+impl<
+        const B: usize,
+        const B2: usize,
+        const M: usize,
+        const N: usize,
+        const K: usize,
+        const K2: usize,
+    > MatMulRanks<Rank3<B2, K2, N>> for Rank3<B, M, K>
+where
+    MatMul: BatchSizesAgree<B, B2, Self, Rank3<B2, K2, N>>,
+    MatMul: InnerDimensionsAgree<K, K2, Self, Rank3<B2, K2, N>>,
 {
     type Output = Rank3<B, M, N>;
     const BATCH: usize = B;
@@ -172,8 +269,10 @@ impl<const B: usize, const M: usize, const K: usize, const N: usize> MatMulShape
     const RHS_BATCHED: bool = true;
 }
 
-impl<const B: usize, const M: usize, const K: usize, const N: usize> MatMulShapes<Rank2<K, N>>
-    for Rank3<B, M, K>
+impl<const B: usize, const M: usize, const N: usize, const K: usize, const K2: usize>
+    MatMulRanks<Rank2<K2, N>> for Rank3<B, M, K>
+where
+    MatMul: InnerDimensionsAgree<K, K2, Self, Rank2<K2, N>>,
 {
     type Output = Rank3<B, M, N>;
     const BATCH: usize = B;

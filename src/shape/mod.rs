@@ -7,8 +7,9 @@
 pub mod constraint;
 
 pub use constraint::{
-    Broadcast, BroadcastsTo, ConcatAxis, HasAxis, MatMulShapes, MatrixBatch, Permute2, Permute3,
-    Permute4, Resize, ScalarShape, Stack,
+    BatchSizesAgree, Broadcast, BroadcastsTo, ConcatAxis, HasAxis, InnerDimensionsAgree, MatMul,
+    MatMulRanks, MatMulShapes, MatrixBatch, Permute2, Permute3, Permute4, Resize, ScalarShape,
+    Stack,
 };
 
 use core::fmt::Debug;

@@ -9,6 +9,8 @@ mod determinism;
 mod extreme_values;
 mod graphviz;
 mod masks_indices_stats;
+#[cfg(feature = "safetensors")]
+mod models;
 mod nan_propagation;
 mod poisoned_pool;
 mod pool_contents;
