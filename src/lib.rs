@@ -19,6 +19,7 @@ mod graphviz;
 #[cfg(feature = "nalgebra")]
 pub mod interop;
 mod kernels;
+pub mod linalg;
 mod ops;
 pub mod optim;
 #[cfg(feature = "safetensors")]

@@ -139,6 +139,8 @@ pub(crate) enum Op<E: Element> {
     Where(select::WhereOp),
     /// Log-sum-exp, variance or standard deviation of lanes.
     Stat(stats::StatOp<E>),
+    /// A linear-algebra operation (`typegrad::linalg`).
+    Linalg(crate::linalg::LinalgOp<E>),
 }
 
 /// Dispatches a method to the record of each kind of operation.
@@ -163,6 +165,7 @@ macro_rules! dispatch {
             Op::Cast(_) => $cast,
             Op::Where($op) => $body,
             Op::Stat($op) => $body,
+            Op::Linalg($op) => $body,
         }
     };
 }
@@ -218,6 +221,7 @@ impl<E: Element> Op<E> {
             Op::Triangle(op) => op.backward_recorded(grad, node),
             Op::Where(op) => op.backward_recorded(grad, node),
             Op::Stat(op) => op.backward_recorded(grad, node),
+            Op::Linalg(op) => op.backward_recorded(grad, node),
         }
     }
 
@@ -245,6 +249,7 @@ impl<E: Element> Op<E> {
             Op::CrossEntropy(op) => op.recycle(),
             Op::Custom(op) => op.recycle(),
             Op::Stat(op) => op.recycle(),
+            Op::Linalg(op) => op.recycle(),
             Op::Layout(_) | Op::Cast(_) | Op::Cumsum(_) | Op::Triangle(_) | Op::Where(_) => {}
         }
     }
