@@ -12,6 +12,7 @@ mod masks_indices_stats;
 mod nan_propagation;
 mod poisoned_pool;
 mod pool_contents;
+mod prop_linalg;
 mod prop_more_ops;
 mod prop_ops;
 mod random_programs;
