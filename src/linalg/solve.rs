@@ -264,7 +264,7 @@ impl<S: SquareMatrix, E: Element, T: Tape> Tensor<S, E, T> {
     /// // PyTorch returns a finite vector for this singular matrix; typegrad refuses it.
     /// let singular = Tensor::from_array([[1.0f64, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]);
     /// assert!(matches!(
-    ///     singular.solve(&Tensor::ones()),
+    ///     singular.solve(&Tensor::<Rank1<3>, f64>::ones()),
     ///     Err(Error::SingularMatrix { .. })
     /// ));
     /// # Ok::<(), Error>(())

@@ -8,6 +8,7 @@ mod custom_functions;
 mod determinism;
 mod extreme_values;
 mod graphviz;
+mod linalg;
 mod masks_indices_stats;
 mod nan_propagation;
 mod poisoned_pool;
