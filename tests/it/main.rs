@@ -9,6 +9,7 @@ mod determinism;
 mod extreme_values;
 mod graphviz;
 mod linalg;
+mod linalg_reference;
 mod masks_indices_stats;
 mod nan_propagation;
 mod poisoned_pool;
