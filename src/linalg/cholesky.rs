@@ -32,6 +32,7 @@ use crate::element::Element;
 use crate::error::Error;
 use crate::ops::unary::UnaryKind;
 use crate::ops::{finish, Op, Operand, Var};
+use crate::shape::Shape;
 use crate::tape::backward::ParentGrads;
 use crate::tape::create_graph::NodeContext;
 use crate::tape::{BinaryTape, Merge, Tape, UnaryTape};
@@ -250,7 +251,7 @@ fn scale_by_two<E: Element>(v: &Var<E>) -> Var<E> {
     scale(v, 2.0)
 }
 
-impl<S: SquareMatrix, E: Element, T: Tape> Tensor<S, E, T> {
+impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// The lower Cholesky factor `L` of a symmetric positive-definite matrix, `A = L Lᵀ`
     /// (PyTorch's `torch.linalg.cholesky`), of each matrix of a batch. Reads the lower
     /// triangle only; the gradient is symmetric (see the module's notes on symmetric
@@ -273,7 +274,10 @@ impl<S: SquareMatrix, E: Element, T: Tape> Tensor<S, E, T> {
     /// );
     /// # Ok::<(), Error>(())
     /// ```
-    pub fn cholesky(&self) -> Result<Tensor<S, E, UnaryTape<T>>, Error> {
+    pub fn cholesky(&self) -> Result<Tensor<S, E, UnaryTape<T>>, Error>
+    where
+        S: SquareMatrix,
+    {
         const OP: &str = "cholesky";
         check_finite(OP, "A", S::DIMS, self.as_slice(), S::N, LOWER)?;
         Ok(Tensor::from_var(cholesky_var(
@@ -307,6 +311,7 @@ impl<S: SquareMatrix, E: Element, T: Tape> Tensor<S, E, T> {
         b: &Tensor<SB, E, TB>,
     ) -> Result<Tensor<SB, E, BinaryTape<T, TB>>, Error>
     where
+        S: SquareMatrix,
         T: Merge<TB>,
     {
         self.cholesky_solve_with(b, Threshold::Default)
@@ -323,6 +328,7 @@ impl<S: SquareMatrix, E: Element, T: Tape> Tensor<S, E, T> {
         threshold: Threshold,
     ) -> Result<Tensor<SB, E, BinaryTape<T, TB>>, Error>
     where
+        S: SquareMatrix,
         T: Merge<TB>,
     {
         const OP: &str = "cholesky_solve";
@@ -341,6 +347,7 @@ impl<S: SquareMatrix, E: Element, T: Tape> Tensor<S, E, T> {
     /// `ln det A` of a symmetric positive-definite matrix (of each of a batch), as
     /// `2 Σ ln Lᵢᵢ` through its Cholesky factor: no overflow however large the
     /// determinant. Its gradient is `A⁻¹` (symmetric, as for [`Tensor::cholesky`]).
+    /// (`D`, inferred, is `Rank0`, or `Rank1<B>` for a batch.)
     ///
     /// # Errors
     /// As [`Tensor::cholesky`]: a matrix that is not positive-definite has no real
@@ -356,7 +363,10 @@ impl<S: SquareMatrix, E: Element, T: Tape> Tensor<S, E, T> {
     /// assert!(g.allclose(&Tensor::from_array(inverse), 1e-14, 1e-15));
     /// # Ok::<(), Error>(())
     /// ```
-    pub fn logdet(&self) -> Result<Tensor<S::PerMatrix, E, UnaryTape<T>>, Error> {
+    pub fn logdet<D: Shape>(&self) -> Result<Tensor<D, E, UnaryTape<T>>, Error>
+    where
+        S: SquareMatrix<PerMatrix = D>,
+    {
         let l = self.cholesky()?;
         Ok(Tensor::from_var(logdet_from_factor(
             l.operand(),

@@ -27,6 +27,7 @@ use super::{add_into, check_finite, identity, load, Dims, LinalgOp, Reads, Scrat
 use crate::element::Element;
 use crate::error::Error;
 use crate::ops::{finish, Op, Operand, Var};
+use crate::shape::Shape;
 use crate::tape::backward::ParentGrads;
 use crate::tape::create_graph::NodeContext;
 use crate::tape::{Tape, UnaryTape};
@@ -313,12 +314,13 @@ impl<E: Element> SlogdetOp<E> {
     }
 }
 
-impl<S: SquareMatrix, E: Element, T: Tape> Tensor<S, E, T> {
+impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// The determinant of the matrix, or of each matrix of a batch (PyTorch's
     /// `torch.linalg.det`), from LU with complete pivoting. A singular matrix has
     /// determinant 0 and is not refused; the gradient there is the cofactor matrix,
     /// exact and finite at rank `n - 1`. A determinant beyond the range of floating point
-    /// is infinite or 0: [`Tensor::slogdet`] gives its logarithm.
+    /// is infinite or 0: [`Tensor::slogdet`] gives its logarithm. (`D`, inferred, is
+    /// `Rank0`, or `Rank1<B>` for a batch.)
     ///
     /// # Errors
     /// [`Error::NonFiniteInput`] if the matrix holds a NaN or an infinity.
@@ -335,7 +337,10 @@ impl<S: SquareMatrix, E: Element, T: Tape> Tensor<S, E, T> {
     /// assert!(g.allclose(&Tensor::from_array(cofactors), 1e-14, 1e-14));
     /// # Ok::<(), Error>(())
     /// ```
-    pub fn det(&self) -> Result<Tensor<S::PerMatrix, E, UnaryTape<T>>, Error> {
+    pub fn det<D: Shape>(&self) -> Result<Tensor<D, E, UnaryTape<T>>, Error>
+    where
+        S: SquareMatrix<PerMatrix = D>,
+    {
         check_finite("det", "A", S::DIMS, self.as_slice(), S::N, Reads::All)?;
         let dims = Dims::of::<S>(S::N);
         let factors = factor(self.as_slice(), dims, true);
@@ -349,6 +354,7 @@ impl<S: SquareMatrix, E: Element, T: Tape> Tensor<S, E, T> {
     /// batch: `ln |det|` stays finite where `det` over- or underflows. A singular matrix
     /// gives `(0, -inf)` and is not refused. The logarithm is differentiable (its
     /// gradient is `A⁻ᵀ`, not finite at a singular matrix); the sign is a constant.
+    /// (`D`, inferred, is `Rank0`, or `Rank1<B>` for a batch.)
     ///
     /// # Errors
     /// [`Error::NonFiniteInput`] if the matrix holds a NaN or an infinity.
@@ -362,15 +368,10 @@ impl<S: SquareMatrix, E: Element, T: Tape> Tensor<S, E, T> {
     /// # Ok::<(), Error>(())
     /// ```
     #[allow(clippy::type_complexity)]
-    pub fn slogdet(
-        &self,
-    ) -> Result<
-        (
-            Tensor<S::PerMatrix, E>,
-            Tensor<S::PerMatrix, E, UnaryTape<T>>,
-        ),
-        Error,
-    > {
+    pub fn slogdet<D: Shape>(&self) -> Result<(Tensor<D, E>, Tensor<D, E, UnaryTape<T>>), Error>
+    where
+        S: SquareMatrix<PerMatrix = D>,
+    {
         check_finite("slogdet", "A", S::DIMS, self.as_slice(), S::N, Reads::All)?;
         let dims = Dims::of::<S>(S::N);
         let factors = factor(self.as_slice(), dims, true);

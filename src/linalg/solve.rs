@@ -21,6 +21,7 @@ use crate::element::sealed::Sealed;
 use crate::element::Element;
 use crate::error::Error;
 use crate::ops::{finish, Op, Operand, Var};
+use crate::shape::Shape;
 use crate::tape::backward::ParentGrads;
 use crate::tape::create_graph::NodeContext;
 use crate::tape::{BinaryTape, Merge, Tape, UnaryTape};
@@ -241,7 +242,7 @@ impl<E: Element> LuSolveOp<E> {
     }
 }
 
-impl<S: SquareMatrix, E: Element, T: Tape> Tensor<S, E, T> {
+impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// The solution `X` of `A X = B` (PyTorch's `torch.linalg.solve`), by LU with
     /// partial pivoting; `B` is a vector or a matrix with `A`'s rows, and a batch of
     /// matrices solves a batch of systems. Differentiable in `A` and `B`.
@@ -274,6 +275,7 @@ impl<S: SquareMatrix, E: Element, T: Tape> Tensor<S, E, T> {
         b: &Tensor<SB, E, TB>,
     ) -> Result<Tensor<SB, E, BinaryTape<T, TB>>, Error>
     where
+        S: SquareMatrix,
         T: Merge<TB>,
     {
         self.solve_with(b, Threshold::Default)
@@ -289,6 +291,7 @@ impl<S: SquareMatrix, E: Element, T: Tape> Tensor<S, E, T> {
         threshold: Threshold,
     ) -> Result<Tensor<SB, E, BinaryTape<T, TB>>, Error>
     where
+        S: SquareMatrix,
         T: Merge<TB>,
     {
         Lu::factor("solve", self, threshold)?.solve_checked("solve", b)
@@ -309,7 +312,10 @@ impl<S: SquareMatrix, E: Element, T: Tape> Tensor<S, E, T> {
     /// assert!(inverse.allclose(&Tensor::from_array([[0.6, -0.7], [-0.2, 0.4]]), 1e-12, 1e-15));
     /// # Ok::<(), Error>(())
     /// ```
-    pub fn inv(&self) -> Result<Tensor<S, E, UnaryTape<T>>, Error> {
+    pub fn inv(&self) -> Result<Tensor<S, E, UnaryTape<T>>, Error>
+    where
+        S: SquareMatrix,
+    {
         self.inv_with(Threshold::Default)
     }
 
@@ -317,7 +323,10 @@ impl<S: SquareMatrix, E: Element, T: Tape> Tensor<S, E, T> {
     ///
     /// # Errors
     /// As [`Tensor::inv`].
-    pub fn inv_with(&self, threshold: Threshold) -> Result<Tensor<S, E, UnaryTape<T>>, Error> {
+    pub fn inv_with(&self, threshold: Threshold) -> Result<Tensor<S, E, UnaryTape<T>>, Error>
+    where
+        S: SquareMatrix,
+    {
         Ok(Lu::factor("inv", self, threshold)?.inverse())
     }
 }

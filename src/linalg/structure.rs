@@ -16,7 +16,7 @@ use crate::ops::layout::gather;
 use crate::ops::matmul::{product, ProductDims};
 use crate::ops::{finish, Op, Operand, Var};
 use crate::shape::constraint::AxisLayout;
-use crate::shape::{Rank1, Rank2};
+use crate::shape::{Rank1, Rank2, Shape};
 use crate::tape::backward::ParentGrads;
 use crate::tape::create_graph::NodeContext;
 use crate::tape::{BinaryTape, Merge, Tape, UnaryTape};
@@ -174,9 +174,10 @@ impl DiagEmbedOp {
     pub(crate) fn recycle(self) {}
 }
 
-impl<S: SquareMatrix, E: Element, T: Tape> Tensor<S, E, T> {
+impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// The trace `Σ Aᵢᵢ` of the matrix, or of each matrix of a batch (PyTorch's
-    /// `torch.trace`, summed in `f64`). Its gradient is the identity.
+    /// `torch.trace`, summed in `f64`). Its gradient is the identity. (`D`, inferred, is
+    /// `Rank0`, or `Rank1<B>` for a batch.)
     ///
     /// ```
     /// use typegrad::prelude::*;
@@ -185,19 +186,25 @@ impl<S: SquareMatrix, E: Element, T: Tape> Tensor<S, E, T> {
     /// assert_eq!(t.item(), 5.0);
     /// assert_eq!(t.backward().get(&a).unwrap().to_vec(), vec![1.0, 0.0, 0.0, 1.0]);
     /// ```
-    pub fn trace(&self) -> Tensor<S::PerMatrix, E, UnaryTape<T>> {
+    pub fn trace<D: Shape>(&self) -> Tensor<D, E, UnaryTape<T>>
+    where
+        S: SquareMatrix<PerMatrix = D>,
+    {
         Tensor::from_var(trace_var(self.operand(), S::BATCH, S::N))
     }
 
     /// The diagonal of the matrix, or of each matrix of a batch (PyTorch's
-    /// `torch.diagonal`).
+    /// `torch.diagonal`). (`D`, inferred, is `Rank1<N>`, or `Rank2<B, N>` for a batch.)
     ///
     /// ```
     /// use typegrad::prelude::*;
     /// let a = Tensor::from_array([[1.0f64, 2.0], [3.0, 4.0]]);
     /// assert_eq!(a.diagonal().to_vec(), vec![1.0, 4.0]);
     /// ```
-    pub fn diagonal(&self) -> Tensor<S::PerRow, E, UnaryTape<T>> {
+    pub fn diagonal<D: Shape>(&self) -> Tensor<D, E, UnaryTape<T>>
+    where
+        S: SquareMatrix<PerRow = D>,
+    {
         Tensor::from_var(diagonal_var(self.operand(), S::BATCH, S::N))
     }
 }

@@ -22,6 +22,7 @@ use super::{
 use crate::element::Element;
 use crate::error::Error;
 use crate::ops::{finish, Op, Operand, Var};
+use crate::shape::Shape;
 use crate::tape::backward::ParentGrads;
 use crate::tape::create_graph::NodeContext;
 use crate::tape::{BinaryTape, Merge, Tape};
@@ -279,7 +280,7 @@ impl<E: Element> TriangularSolveOp<E> {
     }
 }
 
-impl<S: SquareMatrix, E: Element, T: Tape> Tensor<S, E, T> {
+impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// The solution `X` of `T X = B` for a triangular `T` (this tensor), read only in its
     /// `triangle` (the other triangle may hold anything, NaN included), with its diagonal
     /// taken as ones if `diagonal` is [`Diagonal::Unit`] (PyTorch's
@@ -308,6 +309,7 @@ impl<S: SquareMatrix, E: Element, T: Tape> Tensor<S, E, T> {
         diagonal: Diagonal,
     ) -> Result<Tensor<SB, E, BinaryTape<T, TB>>, Error>
     where
+        S: SquareMatrix,
         T: Merge<TB>,
     {
         self.solve_triangular_with(b, triangle, diagonal, Threshold::Default)
@@ -326,6 +328,7 @@ impl<S: SquareMatrix, E: Element, T: Tape> Tensor<S, E, T> {
         threshold: Threshold,
     ) -> Result<Tensor<SB, E, BinaryTape<T, TB>>, Error>
     where
+        S: SquareMatrix,
         T: Merge<TB>,
     {
         const OP: &str = "solve_triangular";
