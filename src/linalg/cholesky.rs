@@ -25,8 +25,8 @@ use super::recorded::{matmul, scale, transpose, triangle_of};
 use super::structure::{diagonal_var, sum_per_matrix};
 use super::triangular::{triangular_solve_var, TriangularShape};
 use super::{
-    add_into, check_condition, check_finite, identity, load, store, Dims, LinalgOp, Reads,
-    RightHandSide, Scratch, SquareMatrix, Threshold, Triangle,
+    add_into, check_condition, check_finite, identity, load, store, Dims, LinalgOp, PackedDims,
+    Reads, RightHandSide, Scratch, SolveName, SquareMatrix, Threshold, Triangle,
 };
 use crate::element::Element;
 use crate::error::Error;
@@ -39,7 +39,7 @@ use crate::tape::{BinaryTape, Merge, Tape, UnaryTape};
 use crate::tensor::{pool, Tensor};
 
 /// The name of the triangular solves that the Cholesky rules and `cholesky_solve` record.
-const SOLVE: &str = "LinalgSolveTriangularBackward0";
+const SOLVE: SolveName = SolveName::Triangular;
 
 /// The lower triangle, as the Cholesky input's finiteness check reads it.
 const LOWER: Reads = Reads::Triangle {
@@ -60,7 +60,7 @@ fn lower_solve(transpose: bool) -> TriangularShape {
 #[derive(Clone)]
 pub(crate) struct CholeskyOp<E: Element> {
     l: Arc<[E]>,
-    dims: Dims,
+    packed: PackedDims,
 }
 
 /// The lower Cholesky factor of each matrix of `a` (lower triangles read), recorded;
@@ -86,23 +86,30 @@ pub(crate) fn cholesky_var<E: Element>(
     let out = store::<E>(l);
     let saved = Arc::clone(&out);
     Ok(finish(out, [Some(a), None], || {
-        Op::Linalg(LinalgOp::Cholesky(CholeskyOp { l: saved, dims }))
+        Op::Linalg(LinalgOp::Cholesky(CholeskyOp {
+            l: saved,
+            packed: dims.pack(),
+        }))
     }))
 }
 
 impl<E: Element> CholeskyOp<E> {
+    fn dims(&self) -> Dims {
+        self.packed.unpack()
+    }
+
     pub(crate) fn name(&self) -> &'static str {
         "LinalgCholeskyExBackward0"
     }
 
     pub(crate) fn backward(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
         let Some(ga) = parents.get_mut(0) else { return };
-        let (n, matrix) = (self.dims.n, self.dims.matrix());
+        let (n, matrix) = (self.dims().n, self.dims().matrix());
         let mut work = Scratch::new(4 * matrix);
         let (l, rest) = work.values().split_at_mut(matrix);
         let (gl, rest) = rest.split_at_mut(matrix);
         let (phi, t) = rest.split_at_mut(matrix);
-        for i in 0..self.dims.batch {
+        for i in 0..self.dims().batch {
             load(&self.l[i * matrix..(i + 1) * matrix], l);
             load(&grad[i * matrix..(i + 1) * matrix], gl);
             // Φ(tril(Lᵀ gL)): P_rc = Σ_p L_pr gL_pc for r >= c (L_pr = 0 for p < r).
@@ -135,8 +142,11 @@ impl<E: Element> CholeskyOp<E> {
         if !node.tracked(0) {
             return [None, None];
         }
-        let Dims { batch, n, .. } = self.dims;
-        let dims = Dims { k: n, ..self.dims };
+        let Dims { batch, n, .. } = self.dims();
+        let dims = Dims {
+            k: n,
+            ..self.dims()
+        };
         let l = node.output(&self.l);
         let p = triangle_of(&matmul(&l, g, batch, n, n, n, true, false), n, true, 0);
         let below = transpose(&triangle_of(&p, n, true, -1), batch, n, n);
@@ -150,12 +160,12 @@ impl<E: Element> CholeskyOp<E> {
 
     pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, out: &mut [E]) {
         let Some(t) = tangents[0] else { return };
-        let (n, matrix) = (self.dims.n, self.dims.matrix());
-        let len = self.dims.batch * matrix;
+        let (n, matrix) = (self.dims().n, self.dims().matrix());
+        let len = self.dims().batch * matrix;
         let mut work = Scratch::new(3 * matrix);
         let (l, rest) = work.values().split_at_mut(matrix);
         let (m, y) = rest.split_at_mut(matrix);
-        for i in 0..self.dims.batch {
+        for i in 0..self.dims().batch {
             load(&self.l[i * matrix..(i + 1) * matrix], l);
             for b in 0..batch {
                 let da = &t[b * len + i * matrix..][..matrix];
@@ -237,7 +247,7 @@ fn solve_with_factor<E: Element>(l: Operand<'_, E>, b: Operand<'_, E>, dims: Dim
         y.operand(),
         dims,
         lower_solve(true),
-        "CholeskySolveBackward0",
+        SolveName::CholeskySolve,
     )
 }
 

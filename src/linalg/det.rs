@@ -23,7 +23,10 @@ use super::kernels::{cofactor, cofactor_derivative, LuRef};
 use super::recorded::{matmul, per_matrix};
 use super::solve::{factor, lu_solve};
 use super::structure::sum_per_matrix;
-use super::{add_into, check_finite, identity, load, Dims, LinalgOp, Reads, Scratch, SquareMatrix};
+use super::{
+    add_into, check_finite, identity, load, Dims, LinalgOp, PackedDims, Reads, Scratch, SolveName,
+    SquareMatrix,
+};
 use crate::element::Element;
 use crate::error::Error;
 use crate::ops::{finish, Op, Operand, Var};
@@ -38,7 +41,7 @@ use crate::tensor::{pool, Tensor};
 pub(crate) struct DetOp<E: Element> {
     factors: Arc<[f64]>,
     a: Arc<[E]>,
-    dims: Dims,
+    packed: PackedDims,
 }
 
 /// A recorded cofactor matrix (the gradient of `det`, in its recorded backward).
@@ -47,7 +50,7 @@ pub(crate) struct CofactorOp<E: Element> {
     factors: Arc<[f64]>,
     a: Arc<[E]>,
     c: Arc<[E]>,
-    dims: Dims,
+    packed: PackedDims,
 }
 
 /// A recorded `ln |det A|`.
@@ -55,7 +58,7 @@ pub(crate) struct CofactorOp<E: Element> {
 pub(crate) struct SlogdetOp<E: Element> {
     factors: Arc<[f64]>,
     a: Arc<[E]>,
-    dims: Dims,
+    packed: PackedDims,
 }
 
 /// The cofactor matrices of every matrix of the batch into `out`, from the factors.
@@ -124,7 +127,7 @@ pub(crate) fn det_from_factors<E: Element>(
         Op::Linalg(LinalgOp::Det(DetOp {
             factors: Arc::clone(factors),
             a: Arc::clone(a.data),
-            dims,
+            packed: dims.pack(),
         }))
     })
 }
@@ -140,7 +143,7 @@ fn cofactor_var<E: Element>(a: Operand<'_, E>, factors: &Arc<[f64]>, dims: Dims)
             factors: Arc::clone(factors),
             a: Arc::clone(a.data),
             c: saved,
-            dims,
+            packed: dims.pack(),
         }))
     })
 }
@@ -159,22 +162,26 @@ pub(crate) fn slogdet_from_factors<E: Element>(
         Op::Linalg(LinalgOp::Slogdet(SlogdetOp {
             factors: Arc::clone(factors),
             a: Arc::clone(a.data),
-            dims,
+            packed: dims.pack(),
         }))
     });
     (Var::constant(sign), log)
 }
 
 impl<E: Element> DetOp<E> {
+    fn dims(&self) -> Dims {
+        self.packed.unpack()
+    }
+
     pub(crate) fn name(&self) -> &'static str {
         "LinalgDetBackward0"
     }
 
     pub(crate) fn backward(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
         let Some(ga) = parents.get_mut(0) else { return };
-        let mut c = Scratch::new(self.dims.batch * self.dims.matrix());
-        cofactors(&self.factors, self.dims, c.values());
-        add_scaled(ga, grad, c.values(), self.dims.matrix());
+        let mut c = Scratch::new(self.dims().batch * self.dims().matrix());
+        cofactors(&self.factors, self.dims(), c.values());
+        add_scaled(ga, grad, c.values(), self.dims().matrix());
     }
 
     pub(crate) fn backward_recorded(
@@ -184,17 +191,17 @@ impl<E: Element> DetOp<E> {
     ) -> [Option<Var<E>>; 2] {
         let ga = node.tracked(0).then(|| {
             let a = node.input(0, &self.a);
-            let c = cofactor_var(a.operand(), &self.factors, self.dims);
-            c.mul(&per_matrix(g, self.dims.batch, self.dims.matrix()))
+            let c = cofactor_var(a.operand(), &self.factors, self.dims());
+            c.mul(&per_matrix(g, self.dims().batch, self.dims().matrix()))
         });
         [ga, None]
     }
 
     pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, out: &mut [E]) {
         let Some(t) = tangents[0] else { return };
-        let mut c = Scratch::new(self.dims.batch * self.dims.matrix());
-        cofactors(&self.factors, self.dims, c.values());
-        add_inner(t, batch, c.values(), self.dims, out);
+        let mut c = Scratch::new(self.dims().batch * self.dims().matrix());
+        cofactors(&self.factors, self.dims(), c.values());
+        add_inner(t, batch, c.values(), self.dims(), out);
     }
 
     pub(crate) fn recycle(self) {
@@ -204,6 +211,10 @@ impl<E: Element> DetOp<E> {
 }
 
 impl<E: Element> CofactorOp<E> {
+    fn dims(&self) -> Dims {
+        self.packed.unpack()
+    }
+
     pub(crate) fn name(&self) -> &'static str {
         "CofactorBackward0"
     }
@@ -211,11 +222,11 @@ impl<E: Element> CofactorOp<E> {
     /// `dC[D]` of every matrix, for `D` read from `d` (one batch of matrices), added
     /// into `out`.
     fn add_derivative(&self, d: &[E], out: &mut [E]) {
-        let (n, matrix) = (self.dims.n, self.dims.matrix());
+        let (n, matrix) = (self.dims().n, self.dims().matrix());
         let mut work = Scratch::new(2 * matrix + 4 * matrix + 2 * n);
         let (df, rest) = work.values().split_at_mut(matrix);
         let (dc, scratch) = rest.split_at_mut(matrix);
-        for i in 0..self.dims.batch {
+        for i in 0..self.dims().batch {
             load(&d[i * matrix..(i + 1) * matrix], df);
             cofactor_derivative(LuRef::of(&self.factors, n, i), df, dc, scratch);
             add_into(&mut out[i * matrix..(i + 1) * matrix], dc);
@@ -235,14 +246,14 @@ impl<E: Element> CofactorOp<E> {
         node: &NodeContext<'_, E>,
     ) -> [Option<Var<E>>; 2] {
         let ga = node.tracked(0).then(|| {
-            let Dims { batch, n, .. } = self.dims;
-            let matrix = self.dims.matrix();
+            let Dims { batch, n, .. } = self.dims();
+            let matrix = self.dims().matrix();
             let a = node.input(0, &self.a);
             let c = node.output(&self.c);
             let along = per_matrix(&sum_per_matrix(&c.mul(g), batch, matrix), batch, matrix);
             let cgt = matmul(&c, g, batch, n, n, n, false, true);
             let cgtc = matmul(&cgt, &c, batch, n, n, n, false, false);
-            let det = det_from_factors(a.operand(), &self.factors, self.dims);
+            let det = det_from_factors(a.operand(), &self.factors, self.dims());
             along
                 .mul(&c)
                 .sub(&cgtc)
@@ -253,7 +264,7 @@ impl<E: Element> CofactorOp<E> {
 
     pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, out: &mut [E]) {
         let Some(t) = tangents[0] else { return };
-        let len = self.dims.batch * self.dims.matrix();
+        let len = self.dims().batch * self.dims().matrix();
         for k in 0..batch {
             self.add_derivative(&t[k * len..(k + 1) * len], &mut out[k * len..(k + 1) * len]);
         }
@@ -267,15 +278,19 @@ impl<E: Element> CofactorOp<E> {
 }
 
 impl<E: Element> SlogdetOp<E> {
+    fn dims(&self) -> Dims {
+        self.packed.unpack()
+    }
+
     pub(crate) fn name(&self) -> &'static str {
         "LinalgSlogdetBackward0"
     }
 
     pub(crate) fn backward(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
         let Some(ga) = parents.get_mut(0) else { return };
-        let mut m = Scratch::new(self.dims.batch * self.dims.matrix());
-        inverse_transposes(&self.factors, self.dims, m.values());
-        add_scaled(ga, grad, m.values(), self.dims.matrix());
+        let mut m = Scratch::new(self.dims().batch * self.dims().matrix());
+        inverse_transposes(&self.factors, self.dims(), m.values());
+        add_scaled(ga, grad, m.values(), self.dims().matrix());
     }
 
     pub(crate) fn backward_recorded(
@@ -284,28 +299,31 @@ impl<E: Element> SlogdetOp<E> {
         node: &NodeContext<'_, E>,
     ) -> [Option<Var<E>>; 2] {
         let ga = node.tracked(0).then(|| {
-            let Dims { batch, n, .. } = self.dims;
+            let Dims { batch, n, .. } = self.dims();
             let a = node.input(0, &self.a);
             let eye = identity::<E>(batch, n);
-            let dims = Dims { k: n, ..self.dims };
+            let dims = Dims {
+                k: n,
+                ..self.dims()
+            };
             let inverse_t = lu_solve(
                 a.operand(),
                 eye.operand(),
                 &self.factors,
                 dims,
                 true,
-                "LinalgSolveExBackward0",
+                SolveName::Solve,
             );
-            inverse_t.mul(&per_matrix(g, batch, self.dims.matrix()))
+            inverse_t.mul(&per_matrix(g, batch, self.dims().matrix()))
         });
         [ga, None]
     }
 
     pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, out: &mut [E]) {
         let Some(t) = tangents[0] else { return };
-        let mut m = Scratch::new(self.dims.batch * self.dims.matrix());
-        inverse_transposes(&self.factors, self.dims, m.values());
-        add_inner(t, batch, m.values(), self.dims, out);
+        let mut m = Scratch::new(self.dims().batch * self.dims().matrix());
+        inverse_transposes(&self.factors, self.dims(), m.values());
+        add_inner(t, batch, m.values(), self.dims(), out);
     }
 
     pub(crate) fn recycle(self) {

@@ -172,6 +172,61 @@ impl Dims {
     }
 }
 
+/// The dimensions as a record keeps them: `n` as a `u32` (a square matrix's `n²` elements
+/// fit in a `usize`, so `n` fits in 32 bits), so that a linear-algebra record is no
+/// larger than a matrix product's and the graph's nodes do not grow.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PackedDims {
+    batch: usize,
+    k: usize,
+    n: u32,
+    batched: bool,
+}
+
+impl Dims {
+    pub(crate) fn pack(self) -> PackedDims {
+        PackedDims {
+            batch: self.batch,
+            k: self.k,
+            // Lossless: `Shape::NUM_ELEMENTS` of an `n x n` matrix is a checked product,
+            // so `n <= sqrt(usize::MAX) < 2^32`.
+            n: u32::try_from(self.n).unwrap_or(u32::MAX),
+            batched: self.batched,
+        }
+    }
+}
+
+impl PackedDims {
+    pub(crate) fn unpack(self) -> Dims {
+        Dims {
+            batch: self.batch,
+            n: self.n as usize,
+            k: self.k,
+            batched: self.batched,
+        }
+    }
+}
+
+/// The PyTorch name a solve record shows (one byte in the record, not a `&str`'s 16).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SolveName {
+    Solve,
+    Inverse,
+    Triangular,
+    CholeskySolve,
+}
+
+impl SolveName {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            SolveName::Solve => "LinalgSolveExBackward0",
+            SolveName::Inverse => "LinalgInvExBackward0",
+            SolveName::Triangular => "LinalgSolveTriangularBackward0",
+            SolveName::CholeskySolve => "CholeskySolveBackward0",
+        }
+    }
+}
+
 /// A scratch buffer of `f64`s from the thread's pool, given back when dropped, so that
 /// the kernels' working space costs no allocation after warm-up.
 pub(crate) struct Scratch(Arc<[f64]>);
@@ -539,5 +594,16 @@ mod tests {
         };
         let err = check_finite("t", "A", &[2, 2], &values, 2, upper).unwrap_err();
         assert!(err.to_string().contains("holds inf at [0, 1]"), "{err}");
+    }
+}
+#[cfg(test)]
+mod record_size {
+    /// A node of the graph holds an `Op`; a linear-algebra record must not make every
+    /// node larger than the largest other record (a matrix product's) does.
+    #[test]
+    fn records_are_no_larger_than_a_matrix_product() {
+        let product = core::mem::size_of::<crate::ops::matmul::MatMulOp<f64>>();
+        let linalg = core::mem::size_of::<super::LinalgOp<f64>>();
+        assert!(linalg <= product, "{linalg} bytes against {product}");
     }
 }

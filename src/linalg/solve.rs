@@ -14,8 +14,8 @@ use std::sync::Arc;
 use super::kernels::{lu_in_place, lu_len, lu_reciprocal_condition, norm1, LuRef, Part};
 use super::recorded::{matmul, negate};
 use super::{
-    add_into, check_condition, check_finite, identity, load, store, Dims, LinalgOp, Reads,
-    RightHandSide, Scratch, SquareMatrix, Threshold,
+    add_into, check_condition, check_finite, identity, load, store, Dims, LinalgOp, PackedDims,
+    Reads, RightHandSide, Scratch, SolveName, SquareMatrix, Threshold,
 };
 use crate::element::sealed::Sealed;
 use crate::element::Element;
@@ -33,9 +33,9 @@ pub(crate) struct LuSolveOp<E: Element> {
     factors: Arc<[f64]>,
     a: Arc<[E]>,
     x: Arc<[E]>,
-    dims: Dims,
+    packed: PackedDims,
     transpose: bool,
-    name: &'static str,
+    name: SolveName,
 }
 
 /// The LU factors of each matrix of `a` (`dims.batch` of them), with complete pivoting
@@ -83,7 +83,7 @@ pub(crate) fn lu_solve<E: Element>(
     factors: &Arc<[f64]>,
     dims: Dims,
     transpose: bool,
-    name: &'static str,
+    name: SolveName,
 ) -> Var<E> {
     let rhs = dims.rhs();
     let mut x = Scratch::new(dims.batch * rhs);
@@ -106,7 +106,7 @@ pub(crate) fn lu_solve<E: Element>(
             factors: Arc::clone(factors),
             a: Arc::clone(a.data),
             x: saved,
-            dims,
+            packed: dims.pack(),
             transpose,
             name,
         }))
@@ -114,22 +114,26 @@ pub(crate) fn lu_solve<E: Element>(
 }
 
 impl<E: Element> LuSolveOp<E> {
+    fn dims(&self) -> Dims {
+        self.packed.unpack()
+    }
+
     pub(crate) fn name(&self) -> &'static str {
-        self.name
+        self.name.as_str()
     }
 
     /// `gB = op(A)⁻ᵀ gX` into a scratch buffer.
     fn rhs_gradient(&self, grad: &[E]) -> Scratch {
-        let rhs = self.dims.rhs();
-        let mut gb = Scratch::new(self.dims.batch * rhs);
+        let rhs = self.dims().rhs();
+        let mut gb = Scratch::new(self.dims().batch * rhs);
         let mut work = Scratch::new(rhs);
         let values = gb.values();
         load(grad, values);
-        for i in 0..self.dims.batch {
-            let lu = LuRef::of(&self.factors, self.dims.n, i);
+        for i in 0..self.dims().batch {
+            let lu = LuRef::of(&self.factors, self.dims().n, i);
             lu.solve(
                 &mut values[i * rhs..(i + 1) * rhs],
-                self.dims.k,
+                self.dims().k,
                 !self.transpose,
                 work.values(),
             );
@@ -144,9 +148,9 @@ impl<E: Element> LuSolveOp<E> {
             add_into(g, gb);
         }
         if let Some(g) = parents.get_mut(0) {
-            let Dims { n, k, .. } = self.dims;
-            let (rhs, matrix) = (self.dims.rhs(), self.dims.matrix());
-            for i in 0..self.dims.batch {
+            let Dims { n, k, .. } = self.dims();
+            let (rhs, matrix) = (self.dims().rhs(), self.dims().matrix());
+            for i in 0..self.dims().batch {
                 let (gb, x) = (&gb[i * rhs..(i + 1) * rhs], &self.x[i * rhs..(i + 1) * rhs]);
                 let g = &mut g[i * matrix..(i + 1) * matrix];
                 // gA = -gB Xᵀ, or -X gBᵀ for a transposed system.
@@ -180,13 +184,13 @@ impl<E: Element> LuSolveOp<E> {
             a.operand(),
             g.operand(),
             &self.factors,
-            self.dims,
+            self.dims(),
             !self.transpose,
             self.name,
         );
         let ga = node.tracked(0).then(|| {
             let x = node.output(&self.x);
-            let Dims { batch, n, k, .. } = self.dims;
+            let Dims { batch, n, k, .. } = self.dims();
             let product = if self.transpose {
                 matmul(&x, &gb, batch, n, k, n, false, true)
             } else {
@@ -198,13 +202,13 @@ impl<E: Element> LuSolveOp<E> {
     }
 
     pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, out: &mut [E]) {
-        let Dims { n, k, .. } = self.dims;
-        let (rhs, matrix) = (self.dims.rhs(), self.dims.matrix());
-        let (out_len, a_len) = (self.dims.batch * rhs, self.dims.batch * matrix);
+        let Dims { n, k, .. } = self.dims();
+        let (rhs, matrix) = (self.dims().rhs(), self.dims().matrix());
+        let (out_len, a_len) = (self.dims().batch * rhs, self.dims().batch * matrix);
         let mut work = Scratch::new(2 * rhs);
         let (v, solve_work) = work.values().split_at_mut(rhs);
         for t in 0..batch {
-            for i in 0..self.dims.batch {
+            for i in 0..self.dims().batch {
                 // v = dB - op(dA) X
                 match tangents[1] {
                     Some(db) => load(&db[t * out_len + i * rhs..][..rhs], v),
@@ -427,7 +431,7 @@ impl<S: SquareMatrix, E: Element, T: Tape> Lu<S, E, T> {
             &self.factors,
             dims,
             false,
-            "LinalgSolveExBackward0",
+            SolveName::Solve,
         )))
     }
 
@@ -441,7 +445,7 @@ impl<S: SquareMatrix, E: Element, T: Tape> Lu<S, E, T> {
             &self.factors,
             dims,
             false,
-            "LinalgInvExBackward0",
+            SolveName::Inverse,
         );
         Tensor::from_var(x)
     }

@@ -16,8 +16,8 @@ use std::sync::Arc;
 use super::kernels::{triangular_reciprocal_condition, triangular_solve};
 use super::recorded::{matmul, negate, triangle_of};
 use super::{
-    add_into, check_condition, check_finite, load, store, Dims, LinalgOp, Reads, RightHandSide,
-    Scratch, SquareMatrix, Threshold,
+    add_into, check_condition, check_finite, load, store, Dims, LinalgOp, PackedDims, Reads,
+    RightHandSide, Scratch, SolveName, SquareMatrix, Threshold,
 };
 use crate::element::Element;
 use crate::error::Error;
@@ -53,9 +53,9 @@ pub enum Diagonal {
 pub(crate) struct TriangularSolveOp<E: Element> {
     t: Arc<[E]>,
     x: Arc<[E]>,
-    dims: Dims,
+    packed: PackedDims,
     shape: TriangularShape,
-    name: &'static str,
+    name: SolveName,
 }
 
 /// How a triangular solve reads its matrix.
@@ -101,7 +101,7 @@ pub(crate) fn triangular_solve_var<E: Element>(
     b: Operand<'_, E>,
     dims: Dims,
     shape: TriangularShape,
-    name: &'static str,
+    name: SolveName,
 ) -> Var<E> {
     let (matrix, rhs) = (dims.matrix(), dims.rhs());
     let mut work = Scratch::new(matrix + dims.batch * rhs);
@@ -126,7 +126,7 @@ pub(crate) fn triangular_solve_var<E: Element>(
         Op::Linalg(LinalgOp::TriangularSolve(TriangularSolveOp {
             t: Arc::clone(t.data),
             x: saved,
-            dims,
+            packed: dims.pack(),
             shape,
             name,
         }))
@@ -157,13 +157,17 @@ pub(crate) fn check_triangular<E: Element>(
 }
 
 impl<E: Element> TriangularSolveOp<E> {
+    fn dims(&self) -> Dims {
+        self.packed.unpack()
+    }
+
     pub(crate) fn name(&self) -> &'static str {
-        self.name
+        self.name.as_str()
     }
 
     pub(crate) fn backward(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
-        let Dims { batch, n, k, .. } = self.dims;
-        let (matrix, rhs) = (self.dims.matrix(), self.dims.rhs());
+        let Dims { batch, n, k, .. } = self.dims();
+        let (matrix, rhs) = (self.dims().matrix(), self.dims().rhs());
         let mut work = Scratch::new(matrix + batch * rhs);
         let (tf, gb) = work.values().split_at_mut(matrix);
         // gB = op(T)⁻ᵀ gX
@@ -215,13 +219,13 @@ impl<E: Element> TriangularSolveOp<E> {
         let gb = triangular_solve_var(
             t.operand(),
             g.operand(),
-            self.dims,
+            self.dims(),
             self.shape.transposed(),
             self.name,
         );
         let gt = node.tracked(0).then(|| {
             let x = node.output(&self.x);
-            let Dims { batch, n, k, .. } = self.dims;
+            let Dims { batch, n, k, .. } = self.dims();
             let product = if self.shape.transpose {
                 matmul(&x, &gb, batch, n, k, n, false, true)
             } else {
@@ -238,13 +242,13 @@ impl<E: Element> TriangularSolveOp<E> {
     }
 
     pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, out: &mut [E]) {
-        let Dims { n, k, .. } = self.dims;
-        let (matrix, rhs) = (self.dims.matrix(), self.dims.rhs());
-        let (out_len, t_len) = (self.dims.batch * rhs, self.dims.batch * matrix);
+        let Dims { n, k, .. } = self.dims();
+        let (matrix, rhs) = (self.dims().matrix(), self.dims().rhs());
+        let (out_len, t_len) = (self.dims().batch * rhs, self.dims().batch * matrix);
         let mut work = Scratch::new(matrix + rhs);
         let (tf, v) = work.values().split_at_mut(matrix);
         let shape = self.shape;
-        for i in 0..self.dims.batch {
+        for i in 0..self.dims().batch {
             load(&self.t[i * matrix..(i + 1) * matrix], tf);
             for b in 0..batch {
                 match tangents[1] {
@@ -352,7 +356,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
             b.operand(),
             dims,
             shape,
-            "LinalgSolveTriangularBackward0",
+            SolveName::Triangular,
         )))
     }
 }
