@@ -221,7 +221,8 @@ fn linalg_allocations() {
     let rhs = Tensor::<Rank1<6>, f64>::from_fn(|i| i as f64 - 2.5);
     // The steps below return early on an error: make sure there is none to take.
     assert!(spd.cholesky().and_then(|l| l.cholesky_solve(&rhs)).is_ok());
-    assert!(spd.solve(&rhs).is_ok() && spd.det().is_ok());
+    assert!(spd.solve(&rhs).is_ok() && spd.det().is_ok() && spd.inv().is_ok());
+    assert!(typegrad::linalg::Cholesky::<_, _, NoGrad>::new(&spd).is_ok());
     let mut grads = Gradients::new();
     let cholesky = allocations_per_step(10, || {
         let a = spd.track();
@@ -241,6 +242,18 @@ fn linalg_allocations() {
         grads.clear();
         (x.sum() + det).backward_into(&mut grads);
     });
+    // A Gaussian's negative log-likelihood through one factorisation, and an inverse.
+    let mut grads = Gradients::new();
+    let likelihood = allocations_per_step(10, || {
+        let a = spd.track();
+        let Ok(chol) = typegrad::linalg::Cholesky::new(&a) else {
+            return;
+        };
+        let Ok(x) = chol.solve(&rhs) else { return };
+        let Ok(inverse) = a.inv() else { return };
+        grads.clear();
+        (rhs.dot(&x) + chol.logdet() + inverse.trace()).backward_into(&mut grads);
+    });
     let spd32 = spd.cast::<f32>();
     let rhs32 = rhs.cast::<f32>();
     let mut grads32 = Gradients::new();
@@ -253,7 +266,13 @@ fn linalg_allocations() {
         grads32.clear();
         x.sum().backward_into(&mut grads32);
     });
-    println!("cholesky + solve: {cholesky} allocations (f32: {cholesky32}); solve + det: {lu}");
+    println!(
+        "cholesky + solve: {cholesky} allocations (f32: {cholesky32}); solve + det: {lu}; likelihood: {likelihood}"
+    );
+    assert_eq!(
+        likelihood, 0,
+        "Cholesky, solve, logdet and inv allocate nothing"
+    );
     assert_eq!(
         cholesky, 0,
         "Cholesky + solve allocates nothing after warm-up"

@@ -22,15 +22,14 @@ use std::sync::Arc;
 
 use super::kernels::{cholesky, cholesky_reciprocal_condition, norm1, triangular_solve, Part};
 use super::recorded::{matmul, scale, transpose, triangle_of};
-use super::structure::{diagonal_var, sum_per_matrix};
+use super::structure::diagonal_var;
 use super::triangular::{triangular_solve_var, TriangularShape};
 use super::{
-    add_into, check_condition, check_finite, identity, load, store, Dims, LinalgOp, PackedDims,
-    Reads, RightHandSide, Scratch, SolveName, SquareMatrix, Threshold, Triangle,
+    add_into, check_condition, check_finite, identity, load, release, store, Dims, LinalgOp,
+    PackedDims, Reads, RightHandSide, Scratch, SolveName, SquareMatrix, Threshold, Triangle,
 };
 use crate::element::Element;
 use crate::error::Error;
-use crate::ops::unary::UnaryKind;
 use crate::ops::{finish, Op, Operand, Var};
 use crate::shape::Shape;
 use crate::tape::backward::ParentGrads;
@@ -242,23 +241,106 @@ fn check_factor<E: Element>(
 /// `(L Lᵀ)⁻¹ B` by two recorded triangular solves (the second named as PyTorch's).
 fn solve_with_factor<E: Element>(l: Operand<'_, E>, b: Operand<'_, E>, dims: Dims) -> Var<E> {
     let y = triangular_solve_var(l, b, dims, lower_solve(false), SOLVE);
-    triangular_solve_var(
+    let x = triangular_solve_var(
         l,
         y.operand(),
         dims,
         lower_solve(true),
         SolveName::CholeskySolve,
-    )
+    );
+    release(y);
+    x
 }
 
 /// `ln det A = 2 Σ ln Lᵢᵢ` for each factor, recorded.
+///
+/// One operation rather than a diagonal, a logarithm, a sum and a doubling: one node, and
+/// no intermediate buffers.
 fn logdet_from_factor<E: Element>(l: Operand<'_, E>, dims: Dims) -> Var<E> {
-    let logs = diagonal_var(l, dims.batch, dims.n).map(UnaryKind::Ln);
-    scale_by_two(&sum_per_matrix(&logs, dims.batch, dims.n))
+    let (n, values) = (dims.n, l.values());
+    let data = pool::collect(
+        dims.batch,
+        (0..dims.batch).map(|b| {
+            let diagonal = |i: usize| values[b * n * n + i * n + i].to_f64_exact();
+            E::from_f64(2.0 * crate::ops::reduce::sum_f64(n, |i| diagonal(i).ln()))
+        }),
+    );
+    finish(data, [Some(l), None], || {
+        Op::Linalg(LinalgOp::LogdetFromFactor(LogdetOp {
+            l: Arc::clone(l.data),
+            packed: dims.pack(),
+        }))
+    })
 }
 
-fn scale_by_two<E: Element>(v: &Var<E>) -> Var<E> {
-    scale(v, 2.0)
+/// A recorded `2 Σ ln Lᵢᵢ` of a Cholesky factor: its VJP is `2 g / Lᵢᵢ` on the diagonal,
+/// its JVP `2 Σ dLᵢᵢ / Lᵢᵢ`, its recorded VJP the same from a recorded diagonal (whose
+/// own rules give the next derivative).
+#[derive(Clone)]
+pub(crate) struct LogdetOp<E: Element> {
+    l: Arc<[E]>,
+    packed: PackedDims,
+}
+
+impl<E: Element> LogdetOp<E> {
+    fn dims(&self) -> Dims {
+        self.packed.unpack()
+    }
+
+    pub(crate) fn name(&self) -> &'static str {
+        "LogdetBackward0"
+    }
+
+    pub(crate) fn backward(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
+        let Some(gl) = parents.get_mut(0) else { return };
+        let n = self.dims().n;
+        for (b, &g) in grad.iter().enumerate() {
+            for i in 0..n {
+                let at = b * n * n + i * n + i;
+                // (2 g) / L_ii: a quotient, not g · (2 / L_ii), as the crate's other
+                // reciprocal partials.
+                gl[at] = gl[at] + (g + g) / self.l[at];
+            }
+        }
+    }
+
+    pub(crate) fn backward_recorded(
+        &self,
+        g: &Var<E>,
+        node: &NodeContext<'_, E>,
+    ) -> [Option<Var<E>>; 2] {
+        let gl = node.tracked(0).then(|| {
+            let Dims { batch, n, .. } = self.dims();
+            let l = node.input(0, &self.l);
+            let diagonal = diagonal_var(l.operand(), batch, n);
+            let rows = super::recorded::per_matrix(g, batch, n);
+            let on_diagonal = scale(&rows, 2.0).div(&diagonal);
+            super::structure::diag_embed_var(on_diagonal.operand(), batch, n)
+        });
+        [gl, None]
+    }
+
+    pub(crate) fn jvp(&self, tangents: [Option<&[E]>; 2], batch: usize, out: &mut [E]) {
+        let Some(t) = tangents[0] else { return };
+        let Dims {
+            batch: matrices, n, ..
+        } = self.dims();
+        let len = matrices * n * n;
+        for k in 0..batch {
+            for b in 0..matrices {
+                let at = |i: usize| b * n * n + i * n + i;
+                let s = crate::ops::reduce::sum_f64(n, |i| {
+                    t[k * len + at(i)].to_f64_exact() / self.l[at(i)].to_f64_exact()
+                });
+                let o = &mut out[k * matrices + b];
+                *o = *o + E::from_f64(2.0 * s);
+            }
+        }
+    }
+
+    pub(crate) fn recycle(self) {
+        pool::recycle(self.l);
+    }
 }
 
 impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
@@ -490,7 +572,9 @@ impl<S: SquareMatrix, E: Element, T: Tape> Cholesky<S, E, T> {
     pub fn inverse(&self) -> Tensor<S, E, UnaryTape<T>> {
         let dims = Dims::of::<S>(S::N);
         let eye = identity::<E>(dims.batch, dims.n);
-        Tensor::from_var(solve_with_factor(self.l.operand(), eye.operand(), dims))
+        let inverse = solve_with_factor(self.l.operand(), eye.operand(), dims);
+        release(eye);
+        Tensor::from_var(inverse)
     }
 
     /// `ln det A = 2 Σ ln Lᵢᵢ`, differentiable in `A`.

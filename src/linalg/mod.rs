@@ -356,6 +356,12 @@ pub(crate) fn check_condition(
     Ok(())
 }
 
+/// Lets an intermediate value go back to the buffer pool (a `Var` has no `Drop` that
+/// does it, as a tensor's does): kept by the graph if a record saved it, else reused.
+pub(crate) fn release<E: Element>(v: Var<E>) {
+    pool::recycle(v.data);
+}
+
 /// `batch` identity matrices `n x n`, as a constant.
 pub(crate) fn identity<E: Element>(batch: usize, n: usize) -> Var<E> {
     let mut data = pool::take_zeroed::<E>(batch * n * n);
@@ -460,6 +466,7 @@ pub(crate) enum LinalgOp<E: Element> {
     LuSolve(solve::LuSolveOp<E>),
     TriangularSolve(triangular::TriangularSolveOp<E>),
     Cholesky(cholesky::CholeskyOp<E>),
+    LogdetFromFactor(cholesky::LogdetOp<E>),
     Det(det::DetOp<E>),
     Cofactor(det::CofactorOp<E>),
     Slogdet(det::SlogdetOp<E>),
@@ -474,6 +481,7 @@ macro_rules! each_op {
             LinalgOp::LuSolve($op) => $body,
             LinalgOp::TriangularSolve($op) => $body,
             LinalgOp::Cholesky($op) => $body,
+            LinalgOp::LogdetFromFactor($op) => $body,
             LinalgOp::Det($op) => $body,
             LinalgOp::Cofactor($op) => $body,
             LinalgOp::Slogdet($op) => $body,

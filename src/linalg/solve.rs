@@ -14,8 +14,8 @@ use std::sync::Arc;
 use super::kernels::{lu_in_place, lu_len, lu_reciprocal_condition, norm1, LuRef, Part};
 use super::recorded::{matmul, negate};
 use super::{
-    add_into, check_condition, check_finite, identity, load, store, Dims, LinalgOp, PackedDims,
-    Reads, RightHandSide, Scratch, SolveName, SquareMatrix, Threshold,
+    add_into, check_condition, check_finite, identity, load, release, store, Dims, LinalgOp,
+    PackedDims, Reads, RightHandSide, Scratch, SolveName, SquareMatrix, Threshold,
 };
 use crate::element::sealed::Sealed;
 use crate::element::Element;
@@ -447,6 +447,7 @@ impl<S: SquareMatrix, E: Element, T: Tape> Lu<S, E, T> {
             false,
             SolveName::Inverse,
         );
+        release(eye);
         Tensor::from_var(x)
     }
 
