@@ -427,7 +427,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         check_finite(OP, "L", S::DIMS, self.as_slice(), S::N, LOWER)?;
         check_finite(OP, "B", SB::DIMS, b.as_slice(), SB::COLUMNS, Reads::All)?;
         let dims = Dims::of::<S>(SB::COLUMNS);
-        let min = threshold.min_rcond::<E>(S::N);
+        let min = threshold.checked::<E>(OP, S::N)?;
         check_factor(OP, self.as_slice(), dims, min, |_, _| None)?;
         Ok(Tensor::from_var(solve_with_factor(
             self.operand(),
@@ -522,7 +522,7 @@ impl<S: SquareMatrix, E: Element, T: Tape> Cholesky<S, E, T> {
             OP,
             l.as_slice(),
             dims,
-            threshold.min_rcond::<E>(n),
+            threshold.checked::<E>(OP, n)?,
             |i, af| {
                 load(&values[i * matrix..(i + 1) * matrix], af);
                 Some(norm1(af, n, Part::SymmetricLower))

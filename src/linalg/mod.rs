@@ -135,6 +135,21 @@ impl Threshold {
             Threshold::MinRcond(value) => value,
         }
     }
+
+    /// [`Threshold::min_rcond`], refusing a threshold that means nothing (NaN,
+    /// negative or infinite) with [`Error::InvalidArgument`] naming the operation.
+    pub(crate) fn checked<E: Element>(self, op: &'static str, n: usize) -> Result<f64, Error> {
+        let value = self.min_rcond::<E>(n);
+        if value.is_finite() && value >= 0.0 {
+            return Ok(value);
+        }
+        Err(Error::InvalidArgument {
+            context: op,
+            argument: "threshold",
+            value,
+            rule: "finite and >= 0",
+        })
+    }
 }
 
 /// The dimensions of a (batched) system: `batch` matrices `n x n`, right-hand sides of

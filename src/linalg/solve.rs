@@ -379,9 +379,9 @@ impl<S: SquareMatrix, E: Element, T: Tape> Lu<S, E, T> {
 
     fn factor(op: &'static str, a: &Tensor<S, E, T>, threshold: Threshold) -> Result<Self, Error> {
         let dims = Dims::of::<S>(S::N);
+        let min = threshold.checked::<E>(op, S::N)?;
         check_finite(op, "A", S::DIMS, a.as_slice(), S::N, Reads::All)?;
         let factors = factor(a.as_slice(), dims, false);
-        let min = threshold.min_rcond::<E>(S::N);
         match check_factors(op, a.as_slice(), &factors, dims, min) {
             Ok(rcond) => Ok(Lu {
                 a: a.clone(),

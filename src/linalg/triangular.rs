@@ -349,7 +349,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
             self.as_slice(),
             dims,
             shape,
-            threshold.min_rcond::<E>(S::N),
+            threshold.checked::<E>(OP, S::N)?,
         )?;
         Ok(Tensor::from_var(triangular_solve_var(
             self.operand(),

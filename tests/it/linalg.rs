@@ -424,3 +424,51 @@ fn singular_slogdet_gradient_is_reported_by_checked_backward() {
         "{err}"
     );
 }
+
+#[test]
+fn thresholds_that_mean_nothing_are_refused() {
+    let a = spd();
+    let b = Tensor::<Rank1<3>, f64>::ones();
+    for value in [f64::NAN, -1e-3, f64::INFINITY] {
+        let t = Threshold::MinRcond(value);
+        let invalid = |r: Result<(), Error>| {
+            matches!(
+                r,
+                Err(Error::InvalidArgument {
+                    argument: "threshold",
+                    ..
+                })
+            )
+        };
+        assert!(invalid(a.solve_with(&b, t).map(drop)), "{value}");
+        assert!(invalid(a.inv_with(t).map(drop)));
+        assert!(invalid(Lu::new_with(&a, t).map(drop)));
+        assert!(invalid(Cholesky::<_, _, NoGrad>::new_with(&a, t).map(drop)));
+        assert!(invalid(
+            a.cholesky().unwrap().cholesky_solve_with(&b, t).map(drop)
+        ));
+        assert!(invalid(
+            a.solve_triangular_with(&b, Triangle::Lower, Diagonal::Stored, t)
+                .map(drop)
+        ));
+    }
+    // 0 accepts every matrix without an exactly zero pivot.
+    assert!(singular().solve_with(&b, Threshold::MinRcond(0.0)).is_ok());
+}
+
+#[test]
+fn condition_estimates_of_known_matrices() {
+    // The singular matrix's estimate is rounding noise, far below N ε.
+    let lu = Lu::new_with(&singular(), Threshold::MinRcond(0.0)).unwrap();
+    println!(
+        "rcond of [[1, 2, 3], [4, 5, 6], [7, 8, 9]]: {:e}",
+        lu.rcond()
+    );
+    assert!(lu.rcond() < 1e-17);
+    // diag(1, 1e-6): exactly 1e-6, at any scale.
+    for scale in [1e-150, 1.0, 1e150] {
+        let a = Tensor::from_array([[1.0f64, 0.0], [0.0, 1e-6]]) * scale;
+        let lu = Lu::new(&a).unwrap();
+        assert!((lu.rcond() - 1e-6).abs() < 1e-18, "{scale}: {}", lu.rcond());
+    }
+}
