@@ -88,10 +88,12 @@ use crate::tensor::{pool, Tensor};
 /// The default threshold is `DEFAULT_RCOND_FACTOR · N · ε`: a matrix whose reciprocal
 /// condition estimate is below it is refused by the solving operations.
 ///
-/// A solution's relative error is bounded by about `ε / rcond`, so at `rcond = N ε` the
-/// bound is `1 / N`: at best one digit, and nothing for the singular matrices whose
-/// estimate rounding lifts to `ε`-size (`[[1, 2, 3], [4, 5, 6], [7, 8, 9]]` estimates
-/// 4e-18 in `f64`). LAPACK's and NumPy's rank tolerances are `N · ε` too.
+/// A solution's relative error is bounded by about `ε / rcond`: at `rcond = N ε` the
+/// bound is `1 / N`, and below it a solution may have no correct digit. A singular
+/// matrix that rounding made invertible has an estimate of order `ε` or less
+/// (`[[1, 2, 3], [4, 5, 6], [7, 8, 9]]`: 1.5e-18 in `f64`), below the threshold. NumPy's
+/// rank tolerance (`matrix_rank`) is `N · ε` relative to the largest singular value, the
+/// same scale.
 pub const DEFAULT_RCOND_FACTOR: f64 = 1.0;
 
 /// When a solving operation refuses a matrix as singular to working precision.
