@@ -254,8 +254,8 @@ pub(crate) fn cholesky(a: &[f64], n: usize, l: &mut [f64]) -> Result<(), usize> 
                 s -= l[i * n + p] * l[j * n + p];
             }
             if i == j {
-                // `!(s > 0)` rather than `s <= 0` so that NaN fails too.
-                if !(s > 0.0) {
+                // NaN fails too.
+                if s.is_nan() || s <= 0.0 {
                     return Err(i + 1);
                 }
                 l[i * n + i] = s.sqrt();
@@ -385,7 +385,8 @@ pub(crate) fn reciprocal_condition(norm: f64, inverse_norm: f64, n: usize) -> f6
     if n == 0 {
         return 1.0;
     }
-    if !(norm > 0.0 && inverse_norm > 0.0) || !inverse_norm.is_finite() {
+    let usable = norm > 0.0 && inverse_norm > 0.0 && inverse_norm.is_finite();
+    if !usable {
         return 0.0;
     }
     (1.0 / norm) * (1.0 / inverse_norm)

@@ -360,8 +360,9 @@ pub(crate) fn check_condition(
     rcond: f64,
     threshold: f64,
 ) -> Result<(), Error> {
-    // `!(rcond >= threshold)` so that a NaN estimate is refused too.
-    if zero_pivot.is_some() || !(rcond > 0.0) || !(rcond >= threshold) {
+    // Written as what is accepted, so that a NaN estimate is refused.
+    let accepted = zero_pivot.is_none() && rcond > 0.0 && rcond >= threshold;
+    if !accepted {
         return Err(Error::SingularMatrix {
             op,
             batch: dims.which(i),

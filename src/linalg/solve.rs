@@ -463,6 +463,7 @@ impl<S: SquareMatrix, E: Element, T: Tape> Lu<S, E, T> {
 
     /// `(sign, ln |det A|)` of each matrix; the logarithm is differentiable in `A`, the
     /// sign is a constant.
+    #[allow(clippy::type_complexity)]
     pub fn slogdet(
         &self,
     ) -> (

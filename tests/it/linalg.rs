@@ -84,8 +84,8 @@ fn cofactors4(a: &[[f64; 4]; 4]) -> [[f64; 4]; 4] {
             + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
     };
     let mut c = [[0.0; 4]; 4];
-    for i in 0..4 {
-        for j in 0..4 {
+    for (i, row_of_c) in c.iter_mut().enumerate() {
+        for (j, cofactor) in row_of_c.iter_mut().enumerate() {
             let mut minor = [[0.0; 3]; 3];
             for (r, row) in (0..4).filter(|&r| r != i).enumerate() {
                 for (k, col) in (0..4).filter(|&k| k != j).enumerate() {
@@ -93,7 +93,7 @@ fn cofactors4(a: &[[f64; 4]; 4]) -> [[f64; 4]; 4] {
                 }
             }
             let sign = if (i + j) % 2 == 0 { 1.0 } else { -1.0 };
-            c[i][j] = sign * det3(minor);
+            *cofactor = sign * det3(minor);
         }
     }
     c
@@ -333,9 +333,9 @@ fn cholesky_gradient_is_symmetric_and_adjoint_to_its_jvp() {
     let l = leaf.cholesky().unwrap();
     let seed = Tensor::from_array([[0.3f64, -0.2, 0.9], [1.1, 0.4, -0.7], [0.2, 0.5, -1.3]]);
     let g = l.backward_with(&seed).get(&leaf).unwrap().to_array();
-    for i in 0..3 {
-        for j in 0..3 {
-            assert_eq!(g[i][j], g[j][i], "symmetric to the last bit");
+    for (i, row) in g.iter().enumerate() {
+        for (j, &value) in row.iter().enumerate() {
+            assert_eq!(value, g[j][i], "symmetric to the last bit");
         }
     }
     // The forward mode takes a tangent's symmetric part, so it is exactly adjoint to the

@@ -67,11 +67,14 @@ fn assert_close(case: &Case, what: &str, got: &[f64], expected: &[f64]) {
     }
 }
 
+/// A tracked `f64` tensor, as the checked functions take and return.
+type Tr<S> = Tensor<S, f64, Tracked>;
+
+/// A checked function of two inputs.
+type Binary<'a, SA, SB, SO> = dyn Fn(&Tr<SA>, &Tr<SB>) -> Tr<SO> + 'a;
+
 /// Checks a function of one input against the case: value, gradient, second derivative.
-fn check_unary<SA: Shape, SO: Shape>(
-    case: &Case,
-    f: &dyn Fn(&Tensor<SA, f64, Tracked>) -> Tensor<SO, f64, Tracked>,
-) {
+fn check_unary<SA: Shape, SO: Shape>(case: &Case, f: &dyn Fn(&Tr<SA>) -> Tr<SO>) {
     let a = case.tensor::<SA>("a").track();
     let seed = case.tensor::<SO>("seed");
     let out = f(&a);
@@ -106,10 +109,7 @@ fn lower_triangle(values: &[f64], n: usize) -> Vec<f64> {
 }
 
 /// Checks a function of two inputs against the case.
-fn check_binary<SA: Shape, SB: Shape, SO: Shape>(
-    case: &Case,
-    f: &dyn Fn(&Tensor<SA, f64, Tracked>, &Tensor<SB, f64, Tracked>) -> Tensor<SO, f64, Tracked>,
-) {
+fn check_binary<SA: Shape, SB: Shape, SO: Shape>(case: &Case, f: &Binary<'_, SA, SB, SO>) {
     check_binary_reading(case, f, None);
 }
 
@@ -120,7 +120,7 @@ fn check_binary<SA: Shape, SB: Shape, SO: Shape>(
 /// triangles agree (the fixture's weight of `a` is lower triangular).
 fn check_binary_reading<SA: Shape, SB: Shape, SO: Shape>(
     case: &Case,
-    f: &dyn Fn(&Tensor<SA, f64, Tracked>, &Tensor<SB, f64, Tracked>) -> Tensor<SO, f64, Tracked>,
+    f: &Binary<'_, SA, SB, SO>,
     lower_n: Option<usize>,
 ) {
     let expected_a = |field: &str| match lower_n {
