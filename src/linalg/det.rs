@@ -9,7 +9,8 @@
 //!   rule, which perturbs a zero pivot by ε, was wrong (pytorch#80761, #104675). JVP
 //!   `d det = ⟨C, dA⟩`. Recorded: `g · C` with `C` recorded as an operation of its own,
 //!   whose rules are `det`'s second derivative (`kernels::cofactor_derivative`, exact at
-//!   rank `n - 1` too) and, recorded, `dC[G] = (⟨C, G⟩ C - C Gᵀ C) / det` (from
+//!   rank `n - 1` too; not finite below rank `n - 1`, where it divides by a zero pivot of the
+//!   leading block) and, recorded, `dC[G] = (⟨C, G⟩ C - C Gᵀ C) / det` (from
 //!   `C = det · A⁻ᵀ`; not finite at a singular matrix, so third derivatives of `det`
 //!   exist only where `A` is invertible).
 //! - `slogdet`: VJP `gA = g · A⁻ᵀ` (solves with the saved factors, never a division by

@@ -268,9 +268,9 @@ pub(crate) fn cholesky(a: &[f64], n: usize, l: &mut [f64]) -> Result<(), usize> 
     Ok(())
 }
 
-/// The 1-norm (largest column sum of magnitudes) of the `n x n` matrix `a`, reading
-/// only the `triangle` if one is given (its diagonal as 1 if `unit`), or the symmetric
-/// matrix whose lower triangle `a` holds if `symmetric_lower`.
+/// The 1-norm (largest column sum of magnitudes) of the `n x n` matrix that `a` holds
+/// in the `part` an operation reads (all of it, a triangle, or the lower triangle of a
+/// symmetric matrix).
 pub(crate) fn norm1(a: &[f64], n: usize, part: Part) -> f64 {
     let mut largest: f64 = 0.0;
     for j in 0..n {
@@ -565,7 +565,7 @@ pub(crate) fn cofactor_derivative(f: LuRef<'_>, d: &[f64], out: &mut [f64], scra
     let (adj_d, rest) = rest.split_at_mut(n * n);
     let (tmp, rest) = rest.split_at_mut(n * n);
     let (kv, rest) = rest.split_at_mut(n);
-    let row_scratch = &mut rest[..n];
+    let e21_k = &mut rest[..n];
     // E = L⁻¹ (P D Q): (P D Q)[i, j] = D[rows[i], cols[j]].
     for i in 0..n {
         for j in 0..n {
@@ -594,8 +594,7 @@ pub(crate) fn cofactor_derivative(f: LuRef<'_>, d: &[f64], out: &mut [f64], scra
     for i in 0..m {
         kv[i] = (0..m).map(|p| k_inv[i * n + p] * f.lu[p * n + m]).sum();
     }
-    // tmp = K E₁₁ K (m x m), and its trace part.
-    // First row_scratch-free: tmp = K E₁₁, then (K E₁₁) K into adj_d's block.
+    // tmp = K E₁₁ (for its trace), then adj_d = K E₁₁ K.
     for i in 0..m {
         for j in 0..m {
             tmp[i * n + j] = (0..m).map(|p| k_inv[i * n + p] * e[p * n + j]).sum();
@@ -607,9 +606,9 @@ pub(crate) fn cofactor_derivative(f: LuRef<'_>, d: &[f64], out: &mut [f64], scra
             adj_d[i * n + j] = (0..m).map(|p| tmp[i * n + p] * k_inv[p * n + j]).sum();
         }
     }
-    // e₂₁ᵀ K (row vector) into row_scratch.
+    // e₂₁ᵀ K (row vector) into e21_k.
     for j in 0..m {
-        row_scratch[j] = (0..m).map(|p| e[m * n + p] * k_inv[p * n + j]).sum();
+        e21_k[j] = (0..m).map(|p| e[m * n + p] * k_inv[p * n + j]).sum();
     }
     let e21_kv: f64 = (0..m).map(|p| e[m * n + p] * kv[p]).sum();
     let s_prime = e[m * n + m] - e21_kv;
@@ -624,11 +623,11 @@ pub(crate) fn cofactor_derivative(f: LuRef<'_>, d: &[f64], out: &mut [f64], scra
         for j in 0..m {
             let k = k_inv[i * n + j];
             tmp[i * n + j] =
-                s_prime * k + epsilon * (trace_ke * k - adj_d[i * n + j]) + kv[i] * row_scratch[j];
+                s_prime * k + epsilon * (trace_ke * k - adj_d[i * n + j]) + kv[i] * e21_k[j];
         }
     }
     for j in 0..m {
-        tmp[m * n + j] = -row_scratch[j];
+        tmp[m * n + j] = -e21_k[j];
     }
     tmp[m * n + m] = trace_ke;
     tmp.iter_mut().for_each(|x| *x *= delta);
