@@ -162,6 +162,30 @@ fn nearly_singular_is_refused_below_the_threshold_only() {
         assert!(lu.rcond() < 1e-12);
         assert!(is_singular(Lu::new_with(&a, Threshold::MinRcond(1e-3))));
     }
+    // Triangular and Cholesky solves judge their matrices the same way.
+    let t = Tensor::from_array([[1.0f64, 0.0], [0.5, 1e-17]]);
+    let b = Tensor::from_array([1.0, 1.0]);
+    assert!(is_singular(t.solve_triangular(
+        &b,
+        Triangle::Lower,
+        Diagonal::Stored
+    )));
+    assert!(t
+        .solve_triangular_with(
+            &b,
+            Triangle::Lower,
+            Diagonal::Stored,
+            Threshold::MinRcond(1e-30)
+        )
+        .is_ok());
+    assert!(t
+        .solve_triangular(&b, Triangle::Lower, Diagonal::Unit)
+        .is_ok());
+    let l = Tensor::from_array([[1.0f64, 0.0], [0.5, 1e-9]]);
+    assert!(is_singular(l.cholesky_solve(&b)));
+    assert!(l
+        .cholesky_solve_with(&b, Threshold::MinRcond(1e-30))
+        .is_ok());
     // f32: the threshold is f32's, so a matrix that f64 solves to 8 digits is refused.
     let a = Tensor::from_array([[1.0f32, 1.0], [1.0, 1.0 + 2f32.powi(-22)]]);
     assert!(is_singular(a.inv()));
