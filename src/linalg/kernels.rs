@@ -200,6 +200,12 @@ pub(crate) fn lu_in_place(factors: &mut [f64], n: usize, complete: bool) {
 /// read only in its `triangle` (strictly, with 1 on the diagonal, if `unit`) and
 /// `op(T)` is `T` or (`transpose`) `Tᵀ`. A zero on the diagonal gives infinities (the
 /// callers check first).
+///
+/// `T` is always read along its rows (contiguous): for `T`, row `i` of `X` is row `i` of
+/// `B` less the rows already solved, weighted by row `i` of `T`; for `Tᵀ`, whose columns
+/// are `T`'s rows, each row of `X` once final is subtracted from the rows still to be
+/// solved (the column-oriented form). A right-hand side that is a vector (`k = 1`, what
+/// the condition estimator solves) has loops of its own.
 pub(crate) fn triangular_solve(
     t: &[f64],
     n: usize,
@@ -209,34 +215,51 @@ pub(crate) fn triangular_solve(
     b: &mut [f64],
     k: usize,
 ) {
-    // Element (i, p) of op(T).
-    let at = |i: usize, p: usize| {
-        if transpose {
-            t[p * n + i]
-        } else {
-            t[i * n + p]
-        }
-    };
     // op(T) is lower triangular when T is lower and not transposed, or upper and
     // transposed: then rows are solved first to last.
     let forward = (triangle == Triangle::Lower) != transpose;
     for step in 0..n {
         let i = if forward { step } else { n - 1 - step };
+        let row_of_t = &t[i * n..(i + 1) * n];
         let (before, rest) = b.split_at_mut(i * k);
         let (row, after) = rest.split_at_mut(k);
-        let solved: &[f64] = if forward { before } else { after };
-        let offset = if forward { 0 } else { i + 1 };
-        for (q, other) in solved.chunks_exact(k.max(1)).enumerate() {
-            let c = at(i, offset + q);
-            if c != 0.0 {
-                for (x, &y) in row.iter_mut().zip(other) {
-                    *x -= c * y;
+        // The rows of B on op(T)'s side of row i: solved if op(T) is T, still to be
+        // solved if it is Tᵀ.
+        let (others, first) = if forward != transpose {
+            (before, 0)
+        } else {
+            (after, i + 1)
+        };
+        let weights = &row_of_t[first..first + others.len() / k.max(1)];
+        if !transpose {
+            if k == 1 {
+                let s: f64 = weights.iter().zip(others.iter()).map(|(w, x)| w * x).sum();
+                row[0] -= s;
+            } else {
+                for (&w, other) in weights.iter().zip(others.chunks_exact(k)) {
+                    for (x, &y) in row.iter_mut().zip(other) {
+                        *x -= w * y;
+                    }
                 }
             }
         }
         if !unit {
-            let d = at(i, i);
+            let d = row_of_t[i];
             row.iter_mut().for_each(|x| *x /= d);
+        }
+        if transpose {
+            if k == 1 {
+                let x = row[0];
+                for (y, &w) in others.iter_mut().zip(weights) {
+                    *y -= w * x;
+                }
+            } else {
+                for (&w, other) in weights.iter().zip(others.chunks_exact_mut(k)) {
+                    for (y, &x) in other.iter_mut().zip(row.iter()) {
+                        *y -= w * x;
+                    }
+                }
+            }
         }
     }
 }
