@@ -18,6 +18,10 @@
 //! [`jacobian`] picks forward mode when the input has no more elements than the output
 //! and reverse mode otherwise: a choice made from the sizes in the types, at compile time.
 //!
+//! A function that can fail (a Cholesky factorisation or a solve of its input, which
+//! return `Result`) goes to the `try_` forms ([`try_grad`], [`try_value_and_grad`],
+//! [`try_vjp`], [`try_jvp`], [`try_jacobian`], [`try_hessian`]), which return its `Err`.
+//!
 //! ```
 //! use typegrad::func;
 //! use typegrad::prelude::*;
