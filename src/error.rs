@@ -77,6 +77,47 @@ pub enum Error {
         /// What the argument must be (`"finite and >= 0"`).
         rule: &'static str,
     },
+    /// Linear algebra: an input holds a NaN or an infinity. The operations that factor
+    /// a matrix refuse it rather than return NaN (LAPACK and PyTorch return NaN, or a
+    /// number, without a word).
+    NonFiniteInput {
+        /// The operation (`"solve"`).
+        op: &'static str,
+        /// Which input (`"A"`, `"B"`).
+        argument: &'static str,
+        /// The input's dimensions.
+        dims: &'static [usize],
+        /// The position of the first such element, one index per dimension.
+        index: Vec<usize>,
+        /// `"NaN"`, `"inf"` or `"-inf"`.
+        value: &'static str,
+    },
+    /// Linear algebra: a matrix is singular to working precision, so a solution would be
+    /// noise (or infinite). Refused when its reciprocal condition estimate
+    /// `1 / (‖A‖₁ ‖A⁻¹‖₁)` is below the threshold (by default a multiple of `N · ε`,
+    /// settable per call with `linalg::Threshold`), or a pivot is exactly zero.
+    SingularMatrix {
+        /// The operation (`"solve"`).
+        op: &'static str,
+        /// Which matrix of a batch (`None` for a single matrix).
+        batch: Option<usize>,
+        /// The first pivot that is exactly zero, if one is (0-based).
+        zero_pivot: Option<usize>,
+        /// The reciprocal condition estimate (0 for an exactly singular matrix).
+        rcond: f64,
+        /// The threshold it was compared with.
+        threshold: f64,
+    },
+    /// Linear algebra: Cholesky of a matrix that is not positive-definite: the leading
+    /// minor of order `order` is not positive (PyTorch's and LAPACK's report).
+    NotPositiveDefinite {
+        /// The operation (`"cholesky"`).
+        op: &'static str,
+        /// Which matrix of a batch (`None` for a single matrix).
+        batch: Option<usize>,
+        /// The order `k` (1-based) of the first leading minor that is not positive.
+        order: usize,
+    },
     /// Named weights (safetensors): no tensor of this name is stored.
     MissingWeight {
         /// The name asked for.
@@ -193,6 +234,49 @@ impl fmt::Display for Error {
                 f,
                 "{context}: invalid {argument}: {value} (must be {rule})"
             ),
+            Error::NonFiniteInput {
+                op,
+                argument,
+                dims,
+                index,
+                value,
+            } => write!(
+                f,
+                "{op}: input {argument} (shape {dims:?}) holds {value} at {index:?}; linear algebra refuses non-finite input"
+            ),
+            Error::SingularMatrix {
+                op,
+                batch,
+                zero_pivot,
+                rcond,
+                threshold,
+            } => {
+                write!(f, "{op}: ")?;
+                if let Some(b) = batch {
+                    write!(f, "matrix {b} of the batch ")?;
+                } else {
+                    write!(f, "the matrix ")?;
+                }
+                match zero_pivot {
+                    Some(p) => write!(f, "is singular (pivot {p} is exactly zero)"),
+                    None => write!(
+                        f,
+                        "is singular to working precision: its reciprocal condition estimate {rcond:e} is below the threshold {threshold:e} (linalg::Threshold sets another)"
+                    ),
+                }
+            }
+            Error::NotPositiveDefinite { op, batch, order } => {
+                write!(f, "{op}: ")?;
+                if let Some(b) = batch {
+                    write!(f, "matrix {b} of the batch ")?;
+                } else {
+                    write!(f, "the matrix ")?;
+                }
+                write!(
+                    f,
+                    "is not positive-definite: the leading minor of order {order} is not positive"
+                )
+            }
             Error::MissingWeight { name, stored } => write!(
                 f,
                 "no tensor named `{name}` among the {stored} stored"

@@ -43,6 +43,10 @@
 //! assert_eq!(f.to_array()[0], [1.0, 0.0, 0.0, 0.1]); // ∂x/∂speed = 0.1 cos 0
 //! ```
 //!
+//! A function that can fail (a Cholesky factorisation or a solve of its input, which
+//! return `Result`) goes to the `try_` forms ([`try_grad`], [`try_value_and_grad`],
+//! [`try_vjp`], [`try_jvp`], [`try_jacobian`], [`try_hessian`]), which return its `Err`.
+//!
 //! ```
 //! use typegrad::func;
 //! use typegrad::prelude::*;
@@ -431,4 +435,185 @@ where
     // Hessian of a twice-differentiable function is symmetric, but the layout is kept
     // exact (row = gradient element, column = direction) for any function.
     Ok(jacobian_by_columns(&leaf, &gradient, n, n))
+}
+
+/// `f`, whose closure may fail, as an infallible function for the transforms above: an
+/// `Err` from `f` is kept in `failure`, and the transform goes on with a constant (a
+/// fresh leaf of zeros, which nothing depends on), so that each transform keeps one
+/// implementation. Every transform calls `f` exactly once.
+fn keeping_failure<'a, S, SO, E, F>(
+    f: &'a F,
+    failure: &'a core::cell::Cell<Option<Error>>,
+) -> impl Fn(&Tensor<S, E, Tracked>) -> Tensor<SO, E, Tracked> + 'a
+where
+    S: Shape,
+    SO: Shape,
+    E: Element,
+    F: Fn(&Tensor<S, E, Tracked>) -> Result<Tensor<SO, E, Tracked>, Error>,
+{
+    move |x| match f(x) {
+        Ok(y) => y,
+        Err(err) => {
+            failure.set(Some(err));
+            Tensor::<SO, E>::zeros().track()
+        }
+    }
+}
+
+/// The result of a transform, or the `Err` its function returned.
+fn unless_failed<R>(result: R, failure: core::cell::Cell<Option<Error>>) -> Result<R, Error> {
+    match failure.into_inner() {
+        Some(err) => Err(err),
+        None => Ok(result),
+    }
+}
+
+/// [`grad`] of a function that may fail (a linear-algebra operation on its input, say):
+/// its `Err` is returned, so that code using `?` on numeric input needs no `expect`.
+///
+/// # Errors
+/// The first `Err` the function returned.
+///
+/// ```
+/// use typegrad::func;
+/// use typegrad::prelude::*;
+/// // The log-determinant of a positive-definite matrix: its gradient is the inverse.
+/// let a = Tensor::from_array([[2.0f64, 0.0], [0.0, 4.0]]);
+/// let g = func::try_grad(|a| a.logdet(), &a)?;
+/// assert!(g.allclose(&Tensor::from_array([[0.5, 0.0], [0.0, 0.25]]), 1e-15, 0.0));
+/// let indefinite = Tensor::from_array([[1.0f64, 2.0], [2.0, 1.0]]);
+/// assert!(matches!(
+///     func::try_grad(|a| a.logdet(), &indefinite),
+///     Err(Error::NotPositiveDefinite { order: 2, .. })
+/// ));
+/// # Ok::<(), Error>(())
+/// ```
+pub fn try_grad<S, SO, E, F>(f: F, x: &Tensor<S, E>) -> Result<Tensor<S, E>, Error>
+where
+    S: Shape,
+    SO: ScalarOutput,
+    E: Element,
+    F: Fn(&Tensor<S, E, Tracked>) -> Result<Tensor<SO, E, Tracked>, Error>,
+{
+    Ok(try_value_and_grad(f, x)?.1)
+}
+
+/// [`value_and_grad`] of a function that may fail.
+///
+/// # Errors
+/// The first `Err` the function returned.
+pub fn try_value_and_grad<S, SO, E, F>(f: F, x: &Tensor<S, E>) -> Result<(E, Tensor<S, E>), Error>
+where
+    S: Shape,
+    SO: ScalarOutput,
+    E: Element,
+    F: Fn(&Tensor<S, E, Tracked>) -> Result<Tensor<SO, E, Tracked>, Error>,
+{
+    let failure = core::cell::Cell::new(None);
+    let result = value_and_grad(keeping_failure(&f, &failure), x);
+    unless_failed(result, failure)
+}
+
+/// [`vjp`] of a function that may fail.
+///
+/// # Errors
+/// The first `Err` the function returned.
+#[allow(clippy::type_complexity)]
+pub fn try_vjp<S, SO, E, F>(
+    f: F,
+    x: &Tensor<S, E>,
+    u: &Tensor<SO, E>,
+) -> Result<(Tensor<SO, E>, Tensor<S, E>), Error>
+where
+    S: Shape,
+    SO: Shape,
+    E: Element,
+    F: Fn(&Tensor<S, E, Tracked>) -> Result<Tensor<SO, E, Tracked>, Error>,
+{
+    let failure = core::cell::Cell::new(None);
+    let result = vjp(keeping_failure(&f, &failure), x, u);
+    unless_failed(result, failure)
+}
+
+/// [`jvp`] of a function that may fail.
+///
+/// # Errors
+/// The first `Err` the function returned.
+#[allow(clippy::type_complexity)]
+pub fn try_jvp<S, SO, E, F>(
+    f: F,
+    x: &Tensor<S, E>,
+    v: &Tensor<S, E>,
+) -> Result<(Tensor<SO, E>, Tensor<SO, E>), Error>
+where
+    S: Shape,
+    SO: Shape,
+    E: Element,
+    F: Fn(&Tensor<S, E, Tracked>) -> Result<Tensor<SO, E, Tracked>, Error>,
+{
+    let failure = core::cell::Cell::new(None);
+    let result = jvp(keeping_failure(&f, &failure), x, v);
+    unless_failed(result, failure)
+}
+
+/// [`jacobian`] of a function that may fail (forward or reverse mode chosen from the
+/// sizes, as `jacobian` does).
+///
+/// # Errors
+/// The first `Err` the function returned.
+///
+/// ```
+/// use typegrad::func;
+/// use typegrad::prelude::*;
+/// // x ↦ A⁻¹ x has Jacobian A⁻¹.
+/// let a = Tensor::from_array([[2.0f64, 0.0], [0.0, 4.0]]);
+/// let j: Tensor<Rank2<2, 2>, f64> = func::try_jacobian(|x| a.solve(x), &Tensor::from_array([1.0, 1.0]))?;
+/// assert_eq!(j.to_vec(), vec![0.5, 0.0, 0.0, 0.25]);
+/// # Ok::<(), Error>(())
+/// ```
+pub fn try_jacobian<S, SO, E, F>(
+    f: F,
+    x: &Tensor<S, E>,
+) -> Result<Tensor<<SO as JacobianShape<S>>::Output, E>, Error>
+where
+    S: Shape,
+    SO: JacobianShape<S>,
+    E: Element,
+    F: Fn(&Tensor<S, E, Tracked>) -> Result<Tensor<SO, E, Tracked>, Error>,
+{
+    let failure = core::cell::Cell::new(None);
+    let result = jacobian(keeping_failure(&f, &failure), x);
+    unless_failed(result, failure)
+}
+
+/// [`hessian`] of a function that may fail.
+///
+/// # Errors
+/// The first `Err` the function returned, or [`hessian`]'s own.
+///
+/// ```
+/// use typegrad::func;
+/// use typegrad::prelude::*;
+/// // The Hessian of ln det A along a diagonal A = diag(x): d² ln x / dx² = -1/x².
+/// let h = func::try_hessian(|x: &Tensor<Rank1<2>, f64, Tracked>| x.diag().logdet(), &Tensor::from_array([1.0, 2.0]))?;
+/// assert!(h.allclose(&Tensor::from_array([[-1.0, 0.0], [0.0, -0.25]]), 1e-12, 1e-14));
+/// # Ok::<(), Error>(())
+/// ```
+pub fn try_hessian<S, SO, E, F>(
+    f: F,
+    x: &Tensor<S, E>,
+) -> Result<Tensor<<S as JacobianShape<S>>::Output, E>, Error>
+where
+    S: JacobianShape<S>,
+    SO: ScalarOutput,
+    E: Element,
+    F: Fn(&Tensor<S, E, Tracked>) -> Result<Tensor<SO, E, Tracked>, Error>,
+{
+    let failure = core::cell::Cell::new(None);
+    let result = hessian(keeping_failure(&f, &failure), x);
+    // The function's own failure first: the transform ran on a stand-in after it.
+    match (failure.into_inner(), result) {
+        (Some(err), _) | (None, Err(err)) => Err(err),
+        (None, Ok(h)) => Ok(h),
+    }
 }

@@ -19,6 +19,7 @@ mod graphviz;
 #[cfg(feature = "nalgebra")]
 pub mod interop;
 mod kernels;
+pub mod linalg;
 pub mod model;
 mod ops;
 pub mod optim;

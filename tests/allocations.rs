@@ -195,6 +195,7 @@ fn allocations_per_training_step() {
 
     transform_allocations();
     model_step_allocations();
+    linalg_allocations();
 }
 
 /// The steady state of the transforms: a Jacobian by forward mode (its function merges
@@ -263,4 +264,74 @@ fn model_step_allocations() {
     });
     println!("model step: {step} allocations");
     assert_eq!(step, 0, "a model step allocates nothing after warm-up");
+}
+
+/// The steady state of linear algebra on fixed sizes: a Cholesky factorisation and a
+/// solve with it on a tracked 6 x 6 matrix, forward and backward; the same through LU
+/// (`solve`) with the determinant. The kernels' working space comes from the buffer pool.
+fn linalg_allocations() {
+    // B Bᵀ + 6 I: symmetric positive-definite.
+    let b = Tensor::<Rank2<6, 6>, f64>::from_fn(|i| ((i * 7919 % 1000) as f64 / 1000.0) - 0.5);
+    let spd = b.matmul(&b.t()) + &Tensor::<Rank1<6>, f64>::full(6.0).diag();
+    let rhs = Tensor::<Rank1<6>, f64>::from_fn(|i| i as f64 - 2.5);
+    // The steps below return early on an error: make sure there is none to take.
+    assert!(spd.cholesky().and_then(|l| l.cholesky_solve(&rhs)).is_ok());
+    assert!(spd.solve(&rhs).is_ok() && spd.det().is_ok() && spd.inv().is_ok());
+    assert!(typegrad::linalg::Cholesky::<_, _, NoGrad>::new(&spd).is_ok());
+    let mut grads = Gradients::new();
+    let cholesky = allocations_per_step(10, || {
+        let a = spd.track();
+        let Ok(l) = a.cholesky() else { return };
+        let Ok(x) = l.cholesky_solve(&rhs) else {
+            return;
+        };
+        grads.clear();
+        x.sum().backward_into(&mut grads);
+    });
+    let mut grads = Gradients::new();
+    let lu = allocations_per_step(10, || {
+        let a = spd.track();
+        let (Ok(x), Ok(det)) = (a.solve(&rhs), a.det()) else {
+            return;
+        };
+        grads.clear();
+        (x.sum() + det).backward_into(&mut grads);
+    });
+    // A Gaussian's negative log-likelihood through one factorisation, and an inverse.
+    let mut grads = Gradients::new();
+    let likelihood = allocations_per_step(10, || {
+        let a = spd.track();
+        let Ok(chol) = typegrad::linalg::Cholesky::new(&a) else {
+            return;
+        };
+        let Ok(x) = chol.solve(&rhs) else { return };
+        let Ok(inverse) = a.inv() else { return };
+        grads.clear();
+        (rhs.dot(&x) + chol.logdet() + inverse.trace()).backward_into(&mut grads);
+    });
+    let spd32 = spd.cast::<f32>();
+    let rhs32 = rhs.cast::<f32>();
+    let mut grads32 = Gradients::new();
+    let cholesky32 = allocations_per_step(10, || {
+        let a = spd32.track();
+        let Ok(l) = a.cholesky() else { return };
+        let Ok(x) = l.cholesky_solve(&rhs32) else {
+            return;
+        };
+        grads32.clear();
+        x.sum().backward_into(&mut grads32);
+    });
+    println!(
+        "cholesky + solve: {cholesky} allocations (f32: {cholesky32}); solve + det: {lu}; likelihood: {likelihood}"
+    );
+    assert_eq!(
+        likelihood, 0,
+        "Cholesky, solve, logdet and inv allocate nothing"
+    );
+    assert_eq!(
+        cholesky, 0,
+        "Cholesky + solve allocates nothing after warm-up"
+    );
+    assert_eq!(cholesky32, 0, "in f32 neither");
+    assert_eq!(lu, 0, "LU solve + det allocates nothing after warm-up");
 }

@@ -606,6 +606,17 @@ pub(crate) struct TriangleOp {
 }
 
 impl TriangleOp {
+    /// The triangle of `rows x cols` matrices bounded by `diagonal`: `tril` if `lower`,
+    /// else `triu` (for the linear-algebra rules, which project onto a triangle).
+    pub(crate) fn new(rows: usize, cols: usize, diagonal: isize, lower: bool) -> Self {
+        TriangleOp {
+            rows,
+            cols,
+            diagonal,
+            lower,
+        }
+    }
+
     /// Whether the element at flat position `flat` of a batch of matrices is kept.
     #[inline]
     fn keeps(self, flat: usize) -> bool {

@@ -38,6 +38,26 @@ pub(crate) struct ProductDims {
 }
 
 impl ProductDims {
+    /// `batch` products of an `m x k` by a `k x n` matrix, either operand stored
+    /// transposed (for the linear-algebra rules, which multiply by transposes).
+    pub(crate) fn new(
+        batch: usize,
+        m: usize,
+        k: usize,
+        n: usize,
+        lhs_t: bool,
+        rhs_t: bool,
+    ) -> Self {
+        ProductDims {
+            batch,
+            m,
+            k,
+            n,
+            lhs_t,
+            rhs_t,
+        }
+    }
+
     fn of<SL: MatMulShapes<SR>, SR: Shape>() -> Self {
         let (batch, m) = if SL::RHS_BATCHED {
             (SL::BATCH, SL::M)

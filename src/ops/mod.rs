@@ -140,6 +140,8 @@ pub(crate) enum Op<E: Element> {
     Where(select::WhereOp),
     /// Log-sum-exp, variance or standard deviation of lanes.
     Stat(stats::StatOp),
+    /// A linear-algebra operation (`typegrad::linalg`).
+    Linalg(crate::linalg::LinalgOp),
 }
 
 /// Dispatches a method to the record of each kind of operation.
@@ -164,6 +166,7 @@ macro_rules! dispatch {
             Op::Cast(_) => $cast,
             Op::Where($op) => $body,
             Op::Stat($op) => $body,
+            Op::Linalg($op) => $body,
         }
     };
 }
@@ -219,6 +222,7 @@ impl<E: Element> Op<E> {
             Op::Triangle(op) => op.backward_recorded(grad, node),
             Op::Where(op) => op.backward_recorded(grad, node),
             Op::Stat(op) => op.backward_recorded(grad, node),
+            Op::Linalg(op) => op.backward_recorded(grad, node),
         }
     }
 
@@ -235,6 +239,17 @@ impl<E: Element> Op<E> {
         out: &mut [E],
     ) {
         dispatch!(self, op => op.jvp(saved, tangents, batch, out), leaf => {})
+    }
+}
+
+impl<E: Element> Op<E> {
+    /// Lets what the record itself keeps (beyond the graph's saved values: a linear-algebra
+    /// operation's factorisation) go to the buffer pool, when the graph is dropped.
+    #[inline]
+    pub(crate) fn recycle(self) {
+        if let Op::Linalg(op) = self {
+            op.recycle();
+        }
     }
 }
 

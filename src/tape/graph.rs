@@ -445,7 +445,9 @@ impl<E: Element> Graph<E> {
     /// Empties the arena, keeping its capacity; every saved value goes to the buffer
     /// pool. One loop, however many nodes: no recursion.
     fn clear(&mut self) {
-        self.nodes.clear();
+        for node in self.nodes.drain(..) {
+            node.op.recycle();
+        }
         for value in self.saved.drain(..) {
             value.recycle();
         }

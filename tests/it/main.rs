@@ -8,12 +8,15 @@ mod custom_functions;
 mod determinism;
 mod extreme_values;
 mod graphviz;
+mod linalg;
+mod linalg_reference;
 mod masks_indices_stats;
 #[cfg(feature = "safetensors")]
 mod models;
 mod nan_propagation;
 mod poisoned_pool;
 mod pool_contents;
+mod prop_linalg;
 mod prop_more_ops;
 mod prop_ops;
 mod random_programs;

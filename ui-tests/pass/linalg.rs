@@ -1,0 +1,44 @@
+// Issue 21: the shapes linear algebra accepts, with every tape; generic code over the
+// size and the tape.
+use typegrad::linalg::{Cholesky, Diagonal, Lu, SquareMatrix, Triangle};
+use typegrad::prelude::*;
+
+/// A Gaussian's negative log-likelihood, generic over the size and the tape.
+fn nll<const N: usize, T: Tape>(
+    k: &Tensor<Rank2<N, N>, f64, T>,
+    y: &Tensor<Rank1<N>, f64>,
+) -> Result<Tensor<Rank0, f64, T::Plain>, Error> {
+    let chol = Cholesky::new(k)?;
+    Ok((y.dot(&chol.solve(y)?) + chol.logdet()) * 0.5)
+}
+
+/// Generic over any square shape, batched or not.
+fn log_volume<S: SquareMatrix, T: Tape>(
+    a: &Tensor<S, f64, T>,
+) -> Result<Tensor<S::PerMatrix, f64, T::Plain>, Error> {
+    Ok(a.slogdet()?.1)
+}
+
+fn main() -> Result<(), Error> {
+    let a = Tensor::<Rank2<3, 3>, f64>::from_array([[4.0, 1.0, 0.0], [1.0, 3.0, 0.0], [0.0, 0.0, 2.0]]);
+    let v = Tensor::<Rank1<3>, f64>::ones();
+    let m = Tensor::<Rank2<3, 5>, f64>::ones();
+    let _: Tensor<Rank1<3>, f64> = a.solve(&v)?;
+    let _: Tensor<Rank2<3, 5>, f64, Tracked> = a.track().solve(&m)?;
+    let _: Tensor<Rank2<3, 5>, f64, Tracked> = a.solve(&m.track())?;
+    let _: Tensor<Rank2<3, 3>, f64> = a.inv()?;
+    let _: Tensor<Rank0, f64, Tracked> = a.track().det()?;
+    let _: Tensor<Rank1<3>, f64> = a.diagonal();
+    let _: Tensor<Rank2<3, 3>, f64> = v.diag();
+    let _: Tensor<Rank2<3, 5>, f64> = v.outer(&Tensor::<Rank1<5>, f64>::ones());
+    let _ = a.solve_triangular(&v, Triangle::Upper, Diagonal::Unit)?;
+    let _: Tensor<Rank0, f64, Tracked> = nll(&a.track(), &v)?;
+    let _: Tensor<Rank0, f64> = nll(&a.detach(), &v)?;
+    let batch = Tensor::<Rank3<4, 3, 3>, f64>::from_fn(|i| if i % 9 % 4 == 0 { 2.0 } else { 0.0 });
+    let _: Tensor<Rank2<4, 3>, f64> = batch.solve(&Tensor::<Rank2<4, 3>, f64>::ones())?;
+    let _: Tensor<Rank1<4>, f64> = batch.det()?;
+    let _: Tensor<Rank1<4>, f64, Tracked> = log_volume(&batch.track())?;
+    let lu = Lu::new(&batch)?;
+    let _: Tensor<Rank3<4, 3, 2>, f64> = lu.solve(&Tensor::<Rank3<4, 3, 2>, f64>::ones())?;
+    Ok(())
+}
