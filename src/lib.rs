@@ -40,6 +40,27 @@ pub use shape::{Rank0, Rank1, Rank2, Rank3, Rank4, Shape};
 pub use tape::{Detached, NoGrad, Tape, Tracked, TrackedGradients};
 pub use tensor::{seeded_rng, GradFn, Indices, Mask, SeededRng, Tensor};
 
+/// The reference guides, the same pages as `docs/` in the repository (their examples
+/// are tested with the crate's documentation).
+pub mod guide {
+    #[doc = include_str!("../docs/compile-time.md")]
+    pub mod compile_time {}
+    #[doc = include_str!("../docs/operations.md")]
+    pub mod operations {}
+    #[doc = include_str!("../docs/transforms.md")]
+    pub mod transforms {}
+    #[doc = include_str!("../docs/linalg.md")]
+    pub mod linear_algebra {}
+    #[doc = include_str!("../docs/training.md")]
+    pub mod training {}
+    #[doc = include_str!("../docs/numerics.md")]
+    pub mod numerics {}
+    #[doc = include_str!("../docs/interop.md")]
+    pub mod interop {}
+    #[doc = include_str!("../docs/performance.md")]
+    pub mod performance {}
+}
+
 /// Everything a user of typegrad needs in scope: `use typegrad::prelude::*;`.
 pub mod prelude {
     pub use crate::element::Element;
