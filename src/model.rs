@@ -109,6 +109,7 @@ use core::fmt::Display;
 use std::path::Path;
 
 use crate::element::Element;
+#[cfg(feature = "safetensors")]
 use crate::error::Error;
 use crate::gradients::Gradients;
 use crate::optim::Param;
