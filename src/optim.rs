@@ -130,12 +130,14 @@ impl<S: Shape, E: Element> Param<S, E> {
     }
 
     /// The optimizer state, for saving it.
+    #[cfg(feature = "safetensors")]
     pub(crate) fn state(&self) -> &OptimizerState<E> {
         &self.state
     }
 
     /// Sets the value and the optimizer state (a loaded model); the id stays, so
     /// leaves tracked before still name this parameter.
+    #[cfg(feature = "safetensors")]
     pub(crate) fn restore(&mut self, value: Tensor<S, E>, state: OptimizerState<E>) {
         self.value = value;
         self.state = state;
