@@ -117,6 +117,62 @@ fn max_and_min_along_an_axis_keep_nan_in_its_lane_only() {
     assert_eq!(r.as_slice()[1], 1.0);
 }
 
+/// `amax`/`amin` as `max`/`min`: a NaN extremum has no position to share its gradient
+/// among, so every element of its lane (of the tensor, for the whole-tensor forms) gets
+/// a NaN gradient, in every rule; the other lanes keep their even shares.
+#[test]
+fn amax_and_amin_of_nan_are_nan_with_nan_gradients_in_its_lane_only() {
+    for is_max in [true, false] {
+        let x = with_nan();
+        let m = if is_max { x.amax() } else { x.amin() };
+        assert!(m.item().is_nan());
+        let g = m.backward().get(&x).unwrap().to_vec();
+        assert!(g.iter().all(|v| v.is_nan()), "{g:?}");
+    }
+    let values = [[1.0, f64::NAN, 3.0], [4.0, 6.0, 6.0]];
+    let m = Tensor::from_array(values).track();
+    for is_max in [true, false] {
+        let lanes = |m: &Tensor<Rank2<2, 3>, f64, Tracked>| {
+            if is_max {
+                m.amax_axis::<1>()
+            } else {
+                m.amin_axis::<1>()
+            }
+        };
+        let r = lanes(&m);
+        assert!(r.as_slice()[0].is_nan());
+        assert_eq!(r.as_slice()[1], if is_max { 6.0 } else { 4.0 });
+        let finite_lane: &[f64] = if is_max {
+            &[0.0, 0.5, 0.5]
+        } else {
+            &[1.0, 0.0, 0.0]
+        };
+        let g = r.sum().backward().get(&m).unwrap().to_vec();
+        assert!(g[..3].iter().all(|v| v.is_nan()), "{g:?}");
+        assert_eq!(&g[3..], finite_lane);
+        let recorded = lanes(&m)
+            .sum()
+            .backward_create_graph()
+            .unwrap()
+            .get(&m)
+            .unwrap()
+            .to_vec();
+        assert!(recorded[..3].iter().all(|v| v.is_nan()), "{recorded:?}");
+        assert_eq!(&recorded[3..], finite_lane);
+        let (_, tangent) = typegrad::func::jvp(lanes, &m.no_grad(), &Tensor::ones());
+        assert!(tangent.as_slice()[0].is_nan());
+        assert_eq!(tangent.as_slice()[1], 1.0);
+    }
+    // The NaN first in its lane, along axis 0.
+    let c = Tensor::from_array([[f64::NAN, 1.0], [2.0, 1.0]]).track();
+    let r = c.amax_axis::<0>();
+    assert!(r.as_slice()[0].is_nan());
+    assert_eq!(r.as_slice()[1], 1.0);
+    let g = r.sum().backward().get(&c).unwrap().to_vec();
+    assert!(g[0].is_nan() && g[2].is_nan());
+    assert_eq!((g[1], g[3]), (0.5, 0.5));
+}
+
 #[test]
 fn norm_of_zero_and_nan_is_nan_and_checked_backward_says_so() {
     let x = Tensor::from_array([0.0, f64::NAN]).track();

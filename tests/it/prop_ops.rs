@@ -4,8 +4,8 @@
 //! (exp, ln, sqrt, abs, sin, cos, tanh, sigmoid, relu, softplus, neg, powf, log1p, expm1,
 //! erf, atan, asin, acos, clamp, clamp_min, clamp_max), arithmetic with a scalar on
 //! either side, `+ - * /`, atan2 and pow between tensors with broadcasting, the
-//! whole-tensor reductions (sum, mean, max, min, norm), every form of matmul, and the
-//! losses (mse, bce_with_logits); plus random compositions of them.
+//! whole-tensor reductions (sum, mean, max, min, amax, amin, norm), every form of
+//! matmul, and the losses (mse, bce_with_logits); plus random compositions of them.
 //!
 //! Each property draws random values and checks several shapes, size-1 dimensions
 //! included; binary operations run over broadcasts in both directions, with both operands
@@ -567,6 +567,17 @@ fn max_gradient() {
 fn min_gradient() {
     property(CASES, distinct(12), &|pool| {
         reduce_shapes!(pool, |x| x.min());
+        Ok(())
+    });
+}
+
+/// amax and amin, away from ties: the gradient is 1 at the (unique) extremum, as max's
+/// and min's (ties: `amax_and_amin_share_ties_evenly_in_every_rule` in prop_more_ops).
+#[test]
+fn amax_and_amin_gradient() {
+    property(CASES, distinct(12), &|pool| {
+        reduce_shapes!(pool, |x| x.amax());
+        reduce_shapes!(pool, |x| x.amin() * x.amax());
         Ok(())
     });
 }
@@ -1205,6 +1216,11 @@ fn grad_fn_names_are_pytorchs() {
         (x.atan2(&p).grad_fn(), "Atan2Backward0"),
         (x.pow(&p).grad_fn(), "PowBackward1"),
         (x.powf(2.0).grad_fn(), "PowBackward0"),
+        (x.amax().grad_fn(), "AmaxBackward0"),
+        (x.amin().grad_fn(), "AminBackward0"),
+        (x.amax_axis::<0>().grad_fn(), "AmaxBackward0"),
+        (x.amin_axis::<0>().grad_fn(), "AminBackward0"),
+        (x.max().grad_fn(), "MaxBackward1"),
     ];
     for (grad_fn, name) in names {
         assert_eq!(grad_fn.unwrap().name(), name);
