@@ -480,6 +480,9 @@ fn layout_operations_move_nan_unchanged() {
     let m = Tensor::from_array([[1.0, f64::NAN], [2.0, 3.0]]).track();
     assert!(m.t().as_slice()[2].is_nan());
     assert!(m.reshape::<Rank1<4>>().as_slice()[1].is_nan());
+    assert!(m.unsqueeze::<1>().as_slice()[1].is_nan());
+    let g = grad_of(m.unsqueeze::<0>() * 2.0, &m);
+    assert_eq!(g, vec![2.0; 4], "moving a NaN reads none of the values");
     assert!(m.select::<1>(1).unwrap().as_slice()[0].is_nan());
     assert!(m.narrow::<1, 1, 1>().as_slice()[0].is_nan());
     let wide: Tensor<Rank3<2, 2, 2>, f64, Tracked> = m.broadcast();

@@ -5,7 +5,7 @@
 //! (`sum_axis`, `mean_axis`, `max_axis`, `min_axis`, `amax_axis`, `amin_axis`) on every
 //! axis of ranks 1 to 4, `softmax` and `log_softmax` along several axes, the
 //! cross-entropies (class indices and class probabilities), and the layout operations
-//! (reshape, broadcast, select, narrow, concat, transpose, permute); then the
+//! (reshape, unsqueeze, broadcast, select, narrow, concat, transpose, permute); then the
 //! deterministic subgradients at ties (`amax`/`amin` in every rule), and the
 //! numerics of the losses at logits of ±1e4 and of sums over a million `f32` values; then
 //! `stack` (arrays and tuples of mixed tapes), `at`, `permute` of a matrix, `cumsum` along
@@ -271,6 +271,22 @@ fn reshape_gradient() {
         // Through a reshape and back, with a product in between (not the identity).
         for_shapes!(pool, |x| (x.reshape::<Rank1<6>>() * x.reshape::<Rank1<6>>().sin())
             .reshape::<Rank2<2, 3>>(); Rank2<2, 3>);
+        Ok(())
+    });
+}
+
+/// `unsqueeze::<A>` at every position of ranks 0 to 3: the gradient is reshaped back.
+#[test]
+fn unsqueeze_gradient() {
+    property(CASES, any_vals(24), &|pool| {
+        for_shapes!(pool, |x| x.unsqueeze::<0>();
+            Rank0, Rank1<5>, Rank2<2, 3>, Rank3<2, 3, 4>);
+        for_shapes!(pool, |x| x.unsqueeze::<1>(); Rank1<5>, Rank2<2, 3>, Rank3<2, 3, 4>);
+        for_shapes!(pool, |x| x.unsqueeze::<2>(); Rank2<2, 3>, Rank3<2, 1, 4>);
+        for_shapes!(pool, |x| x.unsqueeze::<3>(); Rank3<2, 3, 4>);
+        // A column broadcast along rows, times the vector as a row: an outer product,
+        // with both uses of `x` adding into its gradient.
+        for_shapes!(pool, |x| x.unsqueeze::<1>().broadcast::<Rank2<4, 4>>() * x; Rank1<4>);
         Ok(())
     });
 }

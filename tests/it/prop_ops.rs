@@ -1221,6 +1221,8 @@ fn grad_fn_names_are_pytorchs() {
         (x.amax_axis::<0>().grad_fn(), "AmaxBackward0"),
         (x.amin_axis::<0>().grad_fn(), "AminBackward0"),
         (x.max().grad_fn(), "MaxBackward1"),
+        (x.unsqueeze::<1>().grad_fn(), "UnsqueezeBackward0"),
+        (x.reshape::<Rank2<1, 2>>().grad_fn(), "ViewBackward0"),
     ];
     for (grad_fn, name) in names {
         assert_eq!(grad_fn.unwrap().name(), name);
