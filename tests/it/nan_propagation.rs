@@ -173,6 +173,37 @@ fn amax_and_amin_of_nan_are_nan_with_nan_gradients_in_its_lane_only() {
     assert_eq!((g[1], g[3]), (0.5, 0.5));
 }
 
+/// `powi` at a NaN is NaN for every `n`, `x^0` included (IEEE's `pow(NaN, 0)` is 1),
+/// and so is its derivative in every rule, `n = 0` and `n = 1` included (as `powf`).
+#[test]
+fn powi_of_nan_is_nan_for_every_exponent_in_every_rule() {
+    for n in [0, 1, 2, 3, -1, -2, i32::MAX, i32::MIN] {
+        let x = with_nan();
+        let y = x.powi(n);
+        assert!(is_nan_at(y.as_slice(), 1), "{n}: {:?}", y.to_vec());
+        assert!(
+            !y.as_slice()[0].is_nan() && !y.as_slice()[2].is_nan(),
+            "{n}"
+        );
+        assert!(grad_of(y, &x)[1].is_nan(), "{n}: backward");
+        let recorded = x
+            .powi(n)
+            .sum()
+            .backward_create_graph()
+            .unwrap()
+            .get(&x)
+            .unwrap();
+        assert!(is_nan_at(recorded.as_slice(), 1), "{n}: recorded");
+        let (_, tangent) = typegrad::func::jvp(
+            |x: &Tensor<Rank1<3>, f64, Tracked>| x.powi(n),
+            &x.no_grad(),
+            &Tensor::ones(),
+        );
+        assert!(is_nan_at(tangent.as_slice(), 1), "{n}: forward mode");
+    }
+    assert!(Tensor::from_array([f32::NAN]).powi(0).as_slice()[0].is_nan());
+}
+
 #[test]
 fn norm_of_zero_and_nan_is_nan_and_checked_backward_says_so() {
     let x = Tensor::from_array([0.0, f64::NAN]).track();
@@ -231,7 +262,7 @@ fn abs_gradient_at_nan_is_nan() {
 #[test]
 fn every_elementwise_function_propagates_nan() {
     type F = fn(&Tensor<Rank1<3>, f64, Tracked>) -> Tensor<Rank1<3>, f64, Tracked>;
-    let functions: [(&str, F, bool); 29] = [
+    let functions: [(&str, F, bool); 31] = [
         ("neg", |x| -x, false),
         ("x + c", |x| x + 2.0, false),
         ("c + x", |x| 2.0 + x, false),
@@ -241,6 +272,8 @@ fn every_elementwise_function_propagates_nan() {
         ("x / c", |x| x / 2.0, false),
         ("c / x", |x| 2.0 / x, true),
         ("powf", |x| x.powf(3.0), true),
+        ("powi", |x| x.powi(3), true),
+        ("powi 0", |x| x.powi(0), true),
         ("exp", |x| x.exp(), true),
         ("ln", |x| x.ln(), true),
         ("sqrt", |x| x.sqrt(), true),

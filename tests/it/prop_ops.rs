@@ -1,9 +1,9 @@
 //! Property tests of operations' gradients against central finite differences in `f64`,
 //! through the public [`typegrad::gradcheck::gradcheck`] (SPEC §5: "each: forward,
 //! backward, a finite-difference property test"). Covered: the elementwise functions
-//! (exp, ln, sqrt, abs, sin, cos, tanh, sigmoid, relu, softplus, neg, powf, log1p, expm1,
-//! erf, atan, asin, acos, clamp, clamp_min, clamp_max), arithmetic with a scalar on
-//! either side, `+ - * /`, atan2 and pow between tensors with broadcasting, the
+//! (exp, ln, sqrt, abs, sin, cos, tanh, sigmoid, relu, softplus, neg, powf, powi, log1p,
+//! expm1, erf, atan, asin, acos, clamp, clamp_min, clamp_max), arithmetic with a scalar
+//! on either side, `+ - * /`, atan2 and pow between tensors with broadcasting, the
 //! whole-tensor reductions (sum, mean, max, min, amax, amin, norm), every form of
 //! matmul, and the losses (mse, bce_with_logits); plus random compositions of them.
 //!
@@ -362,6 +362,18 @@ unary_property! {
 unary_property! {
     /// d/dx x^n for integer n, on inputs of either sign (away from 0 for n < 1).
     fn powf_integer_exponent_gradient(pool in nonzero(6), n in -3i32..=4) |x| x.powf(f64::from(n))
+}
+
+unary_property! {
+    /// d/dx x^n = n x^(n-1) for an integer power, on inputs of either sign away from 0
+    /// (negative n included).
+    fn powi_gradient(pool in nonzero(6), n in -4i32..=5) |x| x.powi(n)
+}
+
+unary_property! {
+    /// x^n for n >= 0 is a polynomial: smooth everywhere, 0 and its neighbourhood
+    /// included, where `n x^(n-1)` must stay exact (no `0 · ∞`).
+    fn powi_nonnegative_exponent_gradient(pool in any_vals(6), n in 0i32..=4) |x| x.powi(n)
 }
 
 unary_property! {
@@ -1216,6 +1228,7 @@ fn grad_fn_names_are_pytorchs() {
         (x.atan2(&p).grad_fn(), "Atan2Backward0"),
         (x.pow(&p).grad_fn(), "PowBackward1"),
         (x.powf(2.0).grad_fn(), "PowBackward0"),
+        (x.powi(3).grad_fn(), "PowBackward0"),
         (x.amax().grad_fn(), "AmaxBackward0"),
         (x.amin().grad_fn(), "AminBackward0"),
         (x.amax_axis::<0>().grad_fn(), "AmaxBackward0"),
