@@ -1,5 +1,5 @@
-//! Operations along one typed axis: sum, mean, max and min that drop the axis, and
-//! softmax and log-softmax that normalise along it.
+//! Operations along one typed axis: sum, mean, max and min (and `amax`, `amin`) that
+//! drop the axis, and softmax and log-softmax that normalise along it.
 //!
 //! The axis is a const generic (`x.sum_axis::<1>()`); a shape without that axis does
 //! not compile, and the result's type is the shape with exactly that axis removed.
@@ -32,6 +32,14 @@ pub(crate) enum AxisKind {
     /// ties), or [`UNORDERED`] for a lane holding a NaN.
     Extremum {
         picks: Arc<[usize]>,
+        is_max: bool,
+    },
+    /// `amax` or `amin`: each lane's gradient shared evenly by the positions holding its
+    /// extremum (PyTorch's `scale_grad_by_count`), found from the saved input and output
+    /// by the rules themselves, so that the forward pass computes nothing for them.
+    EvenExtremum {
+        input: Saved,
+        output: Saved,
         is_max: bool,
     },
     Softmax {
@@ -80,13 +88,16 @@ impl AxisOp {
             AxisKind::Mean => "MeanBackward1",
             AxisKind::Extremum { is_max: true, .. } => "MaxBackward0",
             AxisKind::Extremum { is_max: false, .. } => "MinBackward0",
+            AxisKind::EvenExtremum { is_max: true, .. } => "AmaxBackward0",
+            AxisKind::EvenExtremum { is_max: false, .. } => "AminBackward0",
             AxisKind::Softmax { .. } => "SoftmaxBackward0",
             AxisKind::LogSoftmax { .. } => "LogSoftmaxBackward0",
         }
     }
 
     pub(crate) fn backward<E: Element>(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
-        let y = self.kind.output(parents.saved);
+        let saved = parents.saved;
+        let y = self.kind.output(saved);
         let Some(gx) = parents.get_mut(0) else {
             return;
         };
@@ -114,6 +125,21 @@ impl AxisOp {
                     *slot = *slot + grad[lane];
                 }
             }),
+            AxisKind::EvenExtremum { input, output, .. } => {
+                let (x, y) = (input.of(saved), output.of(saved));
+                each_lane(l, |lane, o, i| match tie_count(x, l, o, i, y[lane]) {
+                    None => (0..l.len).for_each(|k| gx[l.at(o, k, i)] = E::nan()),
+                    Some(count) => {
+                        let share = grad[lane] / E::from_f64(count as f64);
+                        for k in 0..l.len {
+                            let at = l.at(o, k, i);
+                            if x[at] == y[lane] {
+                                gx[at] = gx[at] + share;
+                            }
+                        }
+                    }
+                });
+            }
             AxisKind::Softmax { .. } => each_lane(l, |_, o, i| {
                 let dot = E::from_f64(sum_f64(l.len, |k| {
                     grad[l.at(o, k, i)].to_f64_exact() * y[l.at(o, k, i)].to_f64_exact()
@@ -172,6 +198,27 @@ impl AxisOp {
                     spread
                 }
             }
+            AxisKind::EvenExtremum { input, output, .. } => {
+                // PyTorch's `scale_grad_by_count`: each lane's gradient divided by its
+                // number of ties, spread along the axis, kept at the ties (a constant
+                // mask, NaN across a NaN lane).
+                let (x, y) = (node.saved(*input), node.saved(*output));
+                let mut counts = vec![E::one(); l.outer * l.inner];
+                let mut mask = vec![E::zero(); x.len()];
+                each_lane(l, |lane, o, i| match tie_count(x, l, o, i, y[lane]) {
+                    None => (0..l.len).for_each(|k| mask[l.at(o, k, i)] = E::nan()),
+                    Some(count) => {
+                        counts[lane] = E::from_f64(count.max(1) as f64);
+                        for k in 0..l.len {
+                            if x[l.at(o, k, i)] == y[lane] {
+                                mask[l.at(o, k, i)] = E::one();
+                            }
+                        }
+                    }
+                });
+                let shares = g.div(&Var::constant(counts.into()));
+                expand_lanes(&shares, l).mul(&Var::constant(mask.into()))
+            }
             AxisKind::Softmax { output } => {
                 let y = node.output(*output);
                 let dot = lane_sums_var(&g.mul(&y), l);
@@ -222,6 +269,28 @@ impl AxisOp {
                         pick => t.get(l.at(o, pick, i)).copied().unwrap_or_else(E::zero),
                     };
                 }),
+                AxisKind::EvenExtremum { input, output, .. } => {
+                    let (x, y) = (input.of(saved), output.of(saved));
+                    // The mean of the tied positions' tangents (PyTorch's
+                    // `amaxamin_jvp`); an empty lane's constant value has tangent 0.
+                    each_lane(l, |lane, o, i| {
+                        out[lane] = match tie_count(x, l, o, i, y[lane]) {
+                            None => E::nan(),
+                            Some(0) => E::zero(),
+                            Some(count) => {
+                                let sum = sum_f64(l.len, |k| {
+                                    let at = l.at(o, k, i);
+                                    if x[at] == y[lane] {
+                                        t[at].to_f64_exact()
+                                    } else {
+                                        0.0
+                                    }
+                                });
+                                E::from_f64(sum / count as f64)
+                            }
+                        };
+                    });
+                }
                 AxisKind::Softmax { .. } => each_lane(l, |_, o, i| {
                     let dot = lane_sum(o, i, &|at| y[at].to_f64_exact());
                     for k in 0..l.len {
@@ -384,21 +453,37 @@ pub(crate) fn log_softmax_lanes<E: Element>(x: &[E], l: AxisLayout) -> Storage<E
     })
 }
 
+/// The position along the axis of lane (`o`, `i`)'s first maximum (or minimum), or of
+/// its first NaN: a NaN wins, so a reduction never hides it. 0 for an empty lane.
+fn lane_best<E: Element>(values: &[E], l: AxisLayout, o: usize, i: usize, is_max: bool) -> usize {
+    let mut best = 0;
+    for k in 1..l.len {
+        let (v, b) = (values[l.at(o, k, i)], values[l.at(o, best, i)]);
+        let better = if is_max { v > b } else { v < b };
+        if !b.is_nan() && (better || v.is_nan()) {
+            best = k;
+        }
+    }
+    best
+}
+
+/// How many elements of lane (`o`, `i`) hold its extremum `y` (the positions that share
+/// `amax`'s gradient), or `None` where `y` is NaN on a lane with elements: no position
+/// can then be credited, and every element's gradient is NaN.
+fn tie_count<E: Element>(x: &[E], l: AxisLayout, o: usize, i: usize, y: E) -> Option<usize> {
+    if y.is_nan() && l.len > 0 {
+        return None;
+    }
+    Some((0..l.len).filter(|&k| x[l.at(o, k, i)] == y).count())
+}
+
 /// The maximum (or minimum) of every lane, with the position chosen in each.
 fn extremum_lanes<E: Element>(x: Operand<'_, E>, l: AxisLayout, is_max: bool) -> Var<E> {
     let values = x.values();
     let mut picks = vec![0; l.outer * l.inner];
     let out = build(l.outer * l.inner, |out| {
         each_lane(l, |lane, o, i| {
-            let mut best = 0;
-            for k in 1..l.len {
-                let (v, b) = (values[l.at(o, k, i)], values[l.at(o, best, i)]);
-                let better = if is_max { v > b } else { v < b };
-                // A NaN wins, so a reduction never hides it.
-                if !b.is_nan() && (better || v.is_nan()) {
-                    best = k;
-                }
-            }
+            let best = lane_best(values, l, o, i, is_max);
             let value = values.get(l.at(o, best, i)).copied().unwrap_or_else(E::nan);
             picks[lane] = if value.is_nan() && l.len > 0 {
                 UNORDERED
@@ -410,6 +495,24 @@ fn extremum_lanes<E: Element>(x: Operand<'_, E>, l: AxisLayout, is_max: bool) ->
     });
     along(x, l, out, |_| AxisKind::Extremum {
         picks: picks.into(),
+        is_max,
+    })
+}
+
+/// The maximum (or minimum) of every lane, its gradient shared evenly by the tied
+/// positions (`amax`, `amin`): saves the input and output, from which the rules find
+/// them (a saved value is shared, not copied).
+fn even_extremum_lanes<E: Element>(x: Operand<'_, E>, l: AxisLayout, is_max: bool) -> Var<E> {
+    let values = x.values();
+    let out = build(l.outer * l.inner, |out| {
+        each_lane(l, |lane, o, i| {
+            let best = lane_best(values, l, o, i, is_max);
+            out[lane] = values.get(l.at(o, best, i)).copied().unwrap_or_else(E::nan);
+        })
+    });
+    along(x, l, out, |saver| AxisKind::EvenExtremum {
+        input: saver.save(x.data),
+        output: saver.save_output(),
         is_max,
     })
 }
@@ -546,6 +649,56 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         S: HasAxis<AXIS>,
     {
         self.removing::<AXIS>(|x, l| extremum_lanes(x, l, false))
+    }
+
+    /// The maximum along axis `AXIS`, which the result no longer has (PyTorch's
+    /// `amax(dim=AXIS)`, `AmaxBackward0`): each lane's gradient is shared evenly by the
+    /// positions holding its maximum, and its tangent is the mean of theirs, where
+    /// [`max_axis`](Self::max_axis) gives it all to the first. A lane holding a `NaN`
+    /// gives `NaN`, and every element of that lane a NaN gradient; the other lanes are
+    /// unaffected. A lane with no elements gives `NaN`, with no gradient.
+    ///
+    /// ```
+    /// use typegrad::gradcheck::{gradcheck, Tolerance};
+    /// use typegrad::prelude::*;
+    /// let m = Tensor::from_array([[1.0f64, 5.0, 5.0], [7.0, 2.0, 3.0]]).track();
+    /// let best: Tensor<Rank1<2>, f64, Tracked> = m.amax_axis::<1>();
+    /// assert_eq!(best.to_vec(), vec![5.0, 7.0]);
+    /// assert_eq!(best.grad_fn().unwrap().name(), "AmaxBackward0");
+    /// let g = best.sum().backward().get(&m).unwrap();
+    /// assert_eq!(g.to_array(), [[0.0, 0.5, 0.5], [1.0, 0.0, 0.0]]);
+    /// // Away from ties its gradient agrees with central finite differences:
+    /// let x = Tensor::from_array([[0.3f64, 1.9], [2.4, -0.7]]);
+    /// gradcheck(|x| x.amax_axis::<0>().exp(), &x, Tolerance::default()).unwrap();
+    /// ```
+    pub fn amax_axis<const AXIS: usize>(
+        &self,
+    ) -> Tensor<<S as HasAxis<AXIS>>::Removed, E, UnaryTape<T>>
+    where
+        S: HasAxis<AXIS>,
+    {
+        self.removing::<AXIS>(|x, l| even_extremum_lanes(x, l, true))
+    }
+
+    /// The minimum along axis `AXIS` (PyTorch's `amin(dim=AXIS)`, `AminBackward0`), each
+    /// lane's gradient shared evenly by the positions holding its minimum; `NaN` as for
+    /// [`amax_axis`](Self::amax_axis).
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let m = Tensor::from_array([[4.0f32, 1.0], [1.0, 3.0]]).track();
+    /// let low = m.amin_axis::<0>();
+    /// assert_eq!(low.to_vec(), vec![1.0, 1.0]);
+    /// let g = (low * Tensor::from_array([2.0, 6.0])).sum().backward().get(&m).unwrap();
+    /// assert_eq!(g.to_array(), [[0.0, 6.0], [2.0, 0.0]]);
+    /// ```
+    pub fn amin_axis<const AXIS: usize>(
+        &self,
+    ) -> Tensor<<S as HasAxis<AXIS>>::Removed, E, UnaryTape<T>>
+    where
+        S: HasAxis<AXIS>,
+    {
+        self.removing::<AXIS>(|x, l| even_extremum_lanes(x, l, false))
     }
 
     /// Softmax along axis `AXIS`: `e^x / Σ e^x` per lane, computed without overflow.

@@ -1,10 +1,10 @@
-//! Operations that move elements without computing on them: reshape, transpose and
-//! permute, explicit broadcast, select and `at` (element access), narrow (typed slicing),
+//! Operations that move elements without computing on them: reshape and unsqueeze,
+//! transpose and permute, explicit broadcast, select and `at` (element access), narrow (typed slicing),
 //! concatenation and stacking, and the triangles of matrices (`tril`, `triu`).
 //!
 //! Most are gathers (`out[i] = x[map[i]]`); the backward of one scatters the gradient
 //! back (`gx[map[i]] += g[i]`), which also sums the copies a broadcast made. Reshape
-//! shares the storage and passes the gradient through. A concatenation is one binary
+//! and unsqueeze share the storage and pass the gradient through. A concatenation is one binary
 //! join, a stack a tree of them; a triangle keeps some elements and zeroes the others.
 //!
 //! Checks that need arithmetic on dimensions (reshape keeps the element count, a
@@ -24,7 +24,7 @@ use crate::shape::constraint::{
 };
 use crate::shape::{
     ConcatAxis, HasAxis, MatrixBatch, Permute2, Permute3, Permute4, Rank0, Rank1, Rank2, Rank3,
-    Rank4, Resize, Shape, Stack,
+    Rank4, Resize, Shape, Stack, Unsqueeze,
 };
 use crate::tape::backward::ParentGrads;
 use crate::tape::create_graph::NodeContext;
@@ -45,8 +45,8 @@ pub(crate) enum LayoutOp {
     /// `out[map[i]] += x[i]` into zeros: the transpose of a gather, which the recorded
     /// backward of a gather (and of max/min along an axis) produces.
     ScatterAdd { map: Arc<[usize]> },
-    /// The same elements under another shape.
-    View,
+    /// The same elements under another shape (`reshape`, `unsqueeze`: `name`).
+    View { name: &'static str },
     /// `out = [a, b]` along an axis: the first `split` elements of each lane come from
     /// `a`. `stack`: a piece of a `Tensor::stack` (whose joins are all along a new
     /// leading axis), not a `concat`.
@@ -62,7 +62,7 @@ impl LayoutOp {
         match self {
             LayoutOp::Gather { name, .. } => name,
             LayoutOp::ScatterAdd { .. } => "ScatterAddBackward0",
-            LayoutOp::View => "ViewBackward0",
+            LayoutOp::View { name } => name,
             LayoutOp::Concat { stack: false, .. } => "CatBackward0",
             LayoutOp::Concat { stack: true, .. } => "StackBackward0",
         }
@@ -86,7 +86,7 @@ impl LayoutOp {
                     }
                 }
             }
-            LayoutOp::View => {
+            LayoutOp::View { .. } => {
                 if let Some(gx) = parents.get_mut(0) {
                     for (x, &g) in gx.iter_mut().zip(grad) {
                         *x = *x + g;
@@ -134,7 +134,7 @@ impl LayoutOp {
                 tracked(0).then(|| gather(g.operand(), map.clone(), "GatherBackward0")),
                 None,
             ],
-            LayoutOp::View => [tracked(0).then(|| g.clone()), None],
+            LayoutOp::View { .. } => [tracked(0).then(|| g.clone()), None],
             LayoutOp::Concat {
                 layout_a,
                 layout_b,
@@ -190,7 +190,7 @@ impl LayoutOp {
                     }
                 }
             }
-            LayoutOp::View => {
+            LayoutOp::View { .. } => {
                 if let Some(t) = tangents[0] {
                     let n = out.len();
                     out.copy_from_slice(&t[..n]);
@@ -242,10 +242,11 @@ pub(crate) fn gather<E: Element>(
     })
 }
 
-/// The same elements under another shape: shares the storage, records a view.
-pub(crate) fn view<E: Element>(x: Operand<'_, E>) -> Var<E> {
+/// The same elements under another shape: shares the storage, records a view as the
+/// operation `name`.
+pub(crate) fn view<E: Element>(x: Operand<'_, E>, name: &'static str) -> Var<E> {
     finish(x.data.clone(), [Some(x), None], |_| {
-        Op::Layout(LayoutOp::View)
+        Op::Layout(LayoutOp::View { name })
     })
 }
 
@@ -343,7 +344,38 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// ```
     pub fn reshape<S2: Shape>(&self) -> Tensor<S2, E, UnaryTape<T>> {
         const { check_reshape(S::DIMS, S::NUM_ELEMENTS, S2::DIMS, S2::NUM_ELEMENTS) };
-        Tensor::from_var(view(self.operand()))
+        Tensor::from_var(view(self.operand(), "ViewBackward0"))
+    }
+
+    /// The same elements with an axis of length 1 inserted at position `AXIS` (PyTorch's
+    /// `unsqueeze(AXIS)`): before axis `AXIS`, or after the last when `AXIS` is the rank.
+    /// A `Rank1<3>` becomes a `Rank2<1, 3>` at 0 and a `Rank2<3, 1>` at 1. It is a reshape:
+    /// the storage is shared (nothing copied) and the gradient passes through unchanged.
+    ///
+    /// A position past the rank, or any position of a `Rank4` (shapes stop at rank 4),
+    /// is a trait error that `cargo check` reports.
+    ///
+    /// ```
+    /// use typegrad::gradcheck::{gradcheck, Tolerance};
+    /// use typegrad::prelude::*;
+    /// let v = Tensor::from_array([1.0f64, 2.0, 3.0]);
+    /// let row: Tensor<Rank2<1, 3>, f64> = v.unsqueeze::<0>();
+    /// let column: Tensor<Rank2<3, 1>, f64> = v.unsqueeze::<1>();
+    /// assert_eq!(row.to_array(), [[1.0, 2.0, 3.0]]);
+    /// assert_eq!(column.to_array(), [[1.0], [2.0], [3.0]]);
+    /// assert_eq!(v.track().unsqueeze::<1>().grad_fn().unwrap().name(), "UnsqueezeBackward0");
+    /// // A column broadcast along a row: an outer product.
+    /// let outer: Tensor<Rank2<3, 3>, f64> = column.broadcast::<Rank2<3, 3>>() * &v;
+    /// assert_eq!(outer.to_array()[2], [3.0, 6.0, 9.0]);
+    /// gradcheck(|v| v.unsqueeze::<1>().sin(), &v, Tolerance::default()).unwrap();
+    /// ```
+    pub fn unsqueeze<const AXIS: usize>(
+        &self,
+    ) -> Tensor<<S as Unsqueeze<AXIS>>::Output, E, UnaryTape<T>>
+    where
+        S: Unsqueeze<AXIS>,
+    {
+        Tensor::from_var(view(self.operand(), "UnsqueezeBackward0"))
     }
 
     /// Broadcasts to shape `S2` by NumPy's rule (PyTorch's `expand`): dimensions are
@@ -1002,6 +1034,24 @@ mod tests {
         let w = Tensor::from_array([1.0f64, 2.0, 3.0, 4.0]);
         let g = (&v * &w).sum().backward().get(&m).unwrap().to_vec();
         assert_eq!(g, vec![1.0, 2.0, 3.0, 4.0]);
+    }
+
+    #[test]
+    fn unsqueeze_shares_storage_and_passes_gradients() {
+        // 100 f64 values are past the inline limit: a shared buffer, not copied.
+        let v = Tensor::<Rank1<100>, f64>::from_fn(|k| k as f64).track();
+        let column: Tensor<Rank2<100, 1>, f64, Tracked> = v.unsqueeze::<1>();
+        assert_eq!(column.as_slice().as_ptr(), v.as_slice().as_ptr());
+        let w = Tensor::<Rank2<100, 1>, f64>::from_fn(|k| 2.0 * k as f64);
+        let g = (&column * &w).sum().backward().get(&v).unwrap();
+        assert_eq!(g.as_slice()[7], 14.0);
+        let s: Tensor<Rank1<1>, f64> = Tensor::<Rank0, f64>::full(3.0).unsqueeze::<0>();
+        assert_eq!(s.to_array(), [3.0]);
+        let x = Tensor::<Rank3<2, 3, 4>, f64>::zeros();
+        let _: Tensor<Rank4<1, 2, 3, 4>, f64> = x.unsqueeze::<0>();
+        let _: Tensor<Rank4<2, 1, 3, 4>, f64> = x.unsqueeze::<1>();
+        let _: Tensor<Rank4<2, 3, 1, 4>, f64> = x.unsqueeze::<2>();
+        let _: Tensor<Rank4<2, 3, 4, 1>, f64> = x.unsqueeze::<3>();
     }
 
     #[test]

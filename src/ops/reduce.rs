@@ -90,12 +90,13 @@ pub(crate) enum ReduceOp<E: Element> {
     Mean {
         len: usize,
     },
-    /// Max or min: the gradient is shared evenly by the positions holding the extreme
-    /// value (`ties`; PyTorch's rule); where the result is NaN, every element's gradient
-    /// is NaN (the comparisons that chose the positions are undefined).
+    /// Max or min (also as `amax`, `amin`): the gradient is shared evenly by the
+    /// positions holding the extreme value (`ties`; PyTorch's rule); where the result is
+    /// NaN, every element's gradient is NaN (the comparisons that chose the positions
+    /// are undefined). `name` is the PyTorch backward name of the method that made it.
     Extremum {
         ties: Arc<[usize]>,
-        is_max: bool,
+        name: &'static str,
         is_nan: bool,
     },
     /// The L2 norm, with the input and the norm for the derivative `x / ‖x‖`.
@@ -111,8 +112,7 @@ impl<E: Element> ReduceOp<E> {
         match self {
             ReduceOp::Sum => "SumBackward0",
             ReduceOp::Mean { .. } => "MeanBackward0",
-            ReduceOp::Extremum { is_max: true, .. } => "MaxBackward1",
-            ReduceOp::Extremum { is_max: false, .. } => "MinBackward1",
+            ReduceOp::Extremum { name, .. } => name,
             ReduceOp::Norm { .. } => "LinalgVectorNormBackward0",
         }
     }
@@ -307,8 +307,9 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     }
 
     /// The largest element. Its gradient is shared evenly by the positions holding the
-    /// maximum, as PyTorch's `max()` does. A tensor with no elements gives `-inf`; a
-    /// `NaN` element gives `NaN` (and NaN gradients).
+    /// maximum, as PyTorch's `max()` does (the same as [`amax`](Self::amax), which PyTorch
+    /// records under another name). A tensor with no elements gives `-inf`; a `NaN`
+    /// element gives `NaN` (and NaN gradients).
     ///
     /// ```
     /// use typegrad::prelude::*;
@@ -320,12 +321,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// assert_eq!(grads.get(&tied).unwrap().to_vec(), vec![0.5, 0.0, 0.5]);
     /// ```
     pub fn max(&self) -> Tensor<Rank0, E, UnaryTape<T>> {
-        let (_, value) = extremum(self.as_slice(), true);
-        Tensor::from_var(reduce(self.operand(), value, |_| ReduceOp::Extremum {
-            ties: positions_of(self.as_slice(), value),
-            is_max: true,
-            is_nan: value.is_nan(),
-        }))
+        self.extremum(true, "MaxBackward1")
     }
 
     /// The smallest element; its gradient is shared evenly by the positions holding it.
@@ -339,10 +335,49 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// assert_eq!(m.backward().get(&x).unwrap().to_vec(), vec![0.0, 0.5, 0.5]);
     /// ```
     pub fn min(&self) -> Tensor<Rank0, E, UnaryTape<T>> {
-        let (_, value) = extremum(self.as_slice(), false);
+        self.extremum(false, "MinBackward1")
+    }
+
+    /// The largest element (PyTorch's `amax()` over every axis, `AmaxBackward0`): the
+    /// gradient is shared evenly by the positions holding the maximum, and the tangent
+    /// is the mean of theirs. The value and every derivative are those of
+    /// [`max`](Self::max), whose whole-tensor rule PyTorch also splits evenly; a `NaN`
+    /// element gives `NaN` and NaN gradients, a tensor with no elements `-inf`.
+    /// [`amax_axis`](Self::amax_axis) reduces one axis.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let x = Tensor::from_array([[3.0f64, 1.0], [3.0, 3.0]]).track();
+    /// let m = x.amax();
+    /// assert_eq!(m.item(), 3.0);
+    /// assert_eq!(m.grad_fn().unwrap().name(), "AmaxBackward0");
+    /// let third = 1.0 / 3.0;
+    /// assert_eq!(m.backward().get(&x).unwrap().to_vec(), vec![third, 0.0, third, third]);
+    /// ```
+    pub fn amax(&self) -> Tensor<Rank0, E, UnaryTape<T>> {
+        self.extremum(true, "AmaxBackward0")
+    }
+
+    /// The smallest element (PyTorch's `amin()`, `AminBackward0`), its gradient shared
+    /// evenly by the positions holding it: [`min`](Self::min) under PyTorch's other name.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let x = Tensor::from_array([-2.0f32, 5.0, -2.0]).track();
+    /// let m = x.amin();
+    /// assert_eq!(m.item(), -2.0);
+    /// assert_eq!(m.backward().get(&x).unwrap().to_vec(), vec![0.5, 0.0, 0.5]);
+    /// ```
+    pub fn amin(&self) -> Tensor<Rank0, E, UnaryTape<T>> {
+        self.extremum(false, "AminBackward0")
+    }
+
+    /// The maximum (or minimum) of every element, recorded as the operation `name`.
+    fn extremum(&self, is_max: bool, name: &'static str) -> Tensor<Rank0, E, UnaryTape<T>> {
+        let (_, value) = extremum(self.as_slice(), is_max);
         Tensor::from_var(reduce(self.operand(), value, |_| ReduceOp::Extremum {
             ties: positions_of(self.as_slice(), value),
-            is_max: false,
+            name,
             is_nan: value.is_nan(),
         }))
     }

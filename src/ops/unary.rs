@@ -253,6 +253,19 @@ unary_ops! {
         } else {
             g.mul(&x.map(UnaryKind::Powf(p - E::one())).map(UnaryKind::MulScalar(p)))
         };
+    /// `c · x^n` for an integer `n` (`powi` is `c = 1`; `n` is widened from `i32`, so
+    /// that the derivatives' `n - 1` cannot overflow). Its derivative is the same
+    /// function with the next parameters, `c n · x^(n-1)` ([`powi_derivative`]), so every
+    /// order is one rounding from `f64` and the recorded derivative is bit for bit the
+    /// plain one: at `x = 0` it is `0^0 = 1` or `0^k = 0`, never `0 · ∞`; for `n = 0` it
+    /// is 0 (NaN at a NaN x, as the value).
+    Powi(c: f64, n: i64) => "PowBackward0", saves(x: true, y: false),
+        f(x) = scaled_powi(x, c, n),
+        df(x, y) = { let (c, n) = powi_derivative(c, n); scaled_powi(x, c, n) },
+        record(g, x, y) = {
+            let (c, n) = powi_derivative(c, n);
+            g.mul(&x.map(UnaryKind::Powi(c, n)))
+        };
     /// `e^x`
     Exp => "ExpBackward0", saves(x: false, y: true),
         f(x) = x.exp(), df(x, y) = y,
@@ -352,6 +365,40 @@ unary_ops! {
     ClampMax(hi: E) => "ClampMaxBackward0", saves(x: true, y: false),
         f(x) = clamp(x, E::neg_infinity(), hi), df(x, y) = clamp_slope(x, E::neg_infinity(), hi),
         record(g, x, y) = g.mul(&x.constant_map(|v| clamp_slope(v, E::neg_infinity(), hi)));
+}
+
+/// `c · x^n` for an integer `n`, computed in `f64` (the exponent exact) and rounded
+/// once to `E`: NaN at a NaN `x` for every `n` (IEEE's `pow(NaN, 0) = 1` would hide it),
+/// else `c` for `n = 0` (at `±∞` and 0 too), `c · x` for `n = 1`, and `c · pow(x, n)`
+/// otherwise. So an `f32` power keeps its sign for an odd `n` above 2^24 (which `n as
+/// f32` would round to an even number), and an intermediate neither overflows nor
+/// underflows where the result does not: `0.1f32^-40` is `inf` because 1e40 is beyond
+/// `f32`, not because a product of `f32`s was. `pow` is within an ulp (repeated
+/// squaring, as `f64::powi` does, loses about one rounding per bit of `n`).
+fn scaled_powi<E: Element>(x: E, c: f64, n: i64) -> E {
+    if x.is_nan() {
+        return x;
+    }
+    let x = x.to_f64_exact();
+    E::from_f64(match n {
+        0 => c,
+        1 => c * x,
+        // A square is correctly rounded either way, and the product is cheaper.
+        2 => c * (x * x),
+        _ => c * x.powf(n as f64),
+    })
+}
+
+/// The parameters `(c n, n - 1)` of the derivative of `c · x^n` (`(0, 0)` for `n = 0`:
+/// the constant 0, NaN at a NaN x). At `x = 0` that derivative is `c` for `n = 1`, 0 for
+/// `n >= 2` and infinite for `n < 0` (the one-sided limits). Only a derivative below
+/// `f64`'s normal range (2.2e-308) can lose digits, as any power rounds there.
+fn powi_derivative(c: f64, n: i64) -> (f64, i64) {
+    if n == 0 {
+        (0.0, 0)
+    } else {
+        (c * n as f64, n - 1)
+    }
 }
 
 /// `√((1 - x)(1 + x))` as recorded operations (the derivative of asin is its reciprocal).
@@ -610,6 +657,32 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// ```
     pub fn powf(&self, p: E) -> Tensor<S, E, UnaryTape<T>> {
         self.unary(UnaryKind::Powf(p))
+    }
+
+    /// `x^n` for an integer power `n`, elementwise (PyTorch's `x ** n` and `pow` with an
+    /// integer exponent, `PowBackward0`). Negative bases are fine for any `n`; `n = 0`
+    /// gives 1 (also at `±inf` and 0) with derivative 0, negative `n` gives `1 / x^|n|`
+    /// (`inf` at 0, with the sign of an odd power). The derivative `n x^(n-1)` is exact
+    /// at `x = 0` (0 for `n >= 2`, 1 for `n = 1`) rather than NaN. The power is computed
+    /// in `f64` with the exponent exact and rounded once, so an `f32` result is correctly
+    /// rounded but for rare halfway cases, and a result is infinite or 0 only where the
+    /// true value is beyond the element type. A `NaN` element gives `NaN` and a NaN
+    /// derivative, for every `n` (IEEE's `pow(NaN, 0) = 1` would hide it).
+    ///
+    /// ```
+    /// use typegrad::gradcheck::{gradcheck, Tolerance};
+    /// use typegrad::prelude::*;
+    /// let x = Tensor::from_array([-2.0f64, 0.0, 3.0]).track();
+    /// let y = x.powi(3);
+    /// assert_eq!(y.to_vec(), vec![-8.0, 0.0, 27.0]);
+    /// assert_eq!(y.grad_fn().unwrap().name(), "PowBackward0");
+    /// assert_eq!(y.sum().backward().get(&x).unwrap().to_vec(), vec![12.0, 0.0, 27.0]);
+    /// assert_eq!(Tensor::from_array([2.0f32, -0.5]).powi(-2).to_vec(), vec![0.25, 4.0]);
+    /// let x = Tensor::from_array([[-1.3f64, 0.4], [2.1, -0.8]]);
+    /// gradcheck(|x| x.powi(5).sum(), &x, Tolerance::default()).unwrap();
+    /// ```
+    pub fn powi(&self, n: i32) -> Tensor<S, E, UnaryTape<T>> {
+        self.unary(UnaryKind::Powi(1.0, i64::from(n)))
     }
 
     /// Arcsine, elementwise, in `[-π/2, π/2]` (PyTorch's `asin`): `NaN` outside

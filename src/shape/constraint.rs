@@ -633,6 +633,41 @@ impl<const N: usize, const A: usize, const B: usize, const C: usize> Stack<N> fo
     type Output = Rank4<N, A, B, C>;
 }
 
+/// Shapes that can gain an axis of length 1 at position `AXIS` (`unsqueeze`), and the
+/// shape with it: the new axis goes before axis `AXIS`, or after the last one when
+/// `AXIS` is the rank. Every shape but [`Rank4`], whose result would have rank 5.
+#[diagnostic::on_unimplemented(
+    message = "a tensor of shape `{Self}` cannot gain an axis at position {AXIS}",
+    label = "no position {AXIS} for a new axis here",
+    note = "`unsqueeze::<AXIS>()` takes a position from 0 to the rank: a `Rank1<N>` becomes `Rank2<1, N>` at 0 or `Rank2<N, 1>` at 1; a `Rank4` cannot gain a fifth axis"
+)]
+pub trait Unsqueeze<const AXIS: usize>: Shape {
+    /// The shape with an axis of length 1 at position `AXIS`.
+    type Output: Shape;
+}
+
+/// Implements [`Unsqueeze`] for one shape and position.
+macro_rules! unsqueeze {
+    ($([$($d:ident),*] $shape:ty, $axis:literal => $out:ty;)*) => {$(
+        impl<$(const $d: usize),*> Unsqueeze<$axis> for $shape {
+            type Output = $out;
+        }
+    )*};
+}
+
+unsqueeze! {
+    [] Rank0, 0 => Rank1<1>;
+    [N] Rank1<N>, 0 => Rank2<1, N>;
+    [N] Rank1<N>, 1 => Rank2<N, 1>;
+    [M, N] Rank2<M, N>, 0 => Rank3<1, M, N>;
+    [M, N] Rank2<M, N>, 1 => Rank3<M, 1, N>;
+    [M, N] Rank2<M, N>, 2 => Rank3<M, N, 1>;
+    [A, B, C] Rank3<A, B, C>, 0 => Rank4<1, A, B, C>;
+    [A, B, C] Rank3<A, B, C>, 1 => Rank4<A, 1, B, C>;
+    [A, B, C] Rank3<A, B, C>, 2 => Rank4<A, B, 1, C>;
+    [A, B, C] Rank3<A, B, C>, 3 => Rank4<A, B, C, 1>;
+}
+
 /// Shapes whose last two axes hold matrices: a [`Rank2`], or a batch of matrices
 /// ([`Rank3`], [`Rank4`]). `tril` and `triu` take the triangle of each matrix.
 #[diagnostic::on_unimplemented(

@@ -9,7 +9,7 @@ pub mod constraint;
 pub use constraint::{
     BatchSizesAgree, Broadcast, BroadcastsTo, ConcatAxis, HasAxis, InnerDimensionsAgree, MatMul,
     MatMulRanks, MatMulShapes, MatrixBatch, Permute2, Permute3, Permute4, Resize, ScalarShape,
-    Stack,
+    Stack, Unsqueeze,
 };
 
 use core::fmt::Debug;

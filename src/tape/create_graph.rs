@@ -64,6 +64,12 @@ impl<E: Element> NodeContext<'_, E> {
         }
     }
 
+    /// A value the node's record saved, as plain elements (for constants of a rule, such
+    /// as a mask of positions, that are not themselves differentiated).
+    pub(crate) fn saved(&self, data: Saved) -> &[E] {
+        data.of(self.saved)
+    }
+
     fn node(&self, index: u32) -> GraphRef<E> {
         GraphRef::node(Rc::clone(self.cell), index)
     }

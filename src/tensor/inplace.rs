@@ -35,8 +35,20 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         self.as_mut_slice().fill(value);
     }
 
-    /// Sets the element at flat row-major position `index`; an error if it is outside
-    /// the tensor.
+    /// Sets the element at flat row-major position `index` (element `(i, j)` of an
+    /// `M` x `N` matrix is at `i * N + j`); [`Tensor::get`] reads one.
+    ///
+    /// # Errors
+    /// [`Error::IndexOutOfBounds`] if `index` is not below the number of elements.
+    ///
+    /// ```
+    /// use typegrad::prelude::*;
+    /// let mut m = Tensor::<Rank2<2, 3>, f32>::zeros();
+    /// m.set(1 * 3 + 2, 5.0)?;
+    /// assert_eq!(m.get([1, 2])?, 5.0);
+    /// assert!(m.set(6, 1.0).is_err());
+    /// # Ok::<(), typegrad::Error>(())
+    /// ```
     pub fn set(&mut self, index: usize, value: E) -> Result<(), Error>
     where
         T: Mutable,

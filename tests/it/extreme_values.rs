@@ -349,3 +349,142 @@ fn a_constant_target_adds_nothing_to_the_tangent() {
         .map(|g| g.to_vec());
     assert!(g.is_some_and(|g| g[0].is_nan()));
 }
+
+/// The value and the derivative of `x.powi(n)` at each of `x`, the derivative by the
+/// backward pass, the recorded backward and forward mode, which must agree (element by
+/// element, or both NaN; the sign of a zero gradient is not compared, since backward
+/// adds into zeros and `0 + -0` is `0`).
+fn powi_every_rule<const N: usize>(x: [f64; N], n: i32) -> (Vec<f64>, Vec<f64>) {
+    let point = Tensor::from_array(x);
+    let leaf = point.track();
+    let value = leaf.powi(n).to_vec();
+    let plain = leaf.powi(n).sum().backward().get(&leaf).map(|g| g.to_vec());
+    let recorded = leaf
+        .powi(n)
+        .sum()
+        .backward_create_graph()
+        .expect("built-in")
+        .get(&leaf)
+        .map(|g| g.to_vec());
+    let (_, tangent) = func::jvp(
+        |x: &Tensor<Rank1<N>, f64, Tracked>| x.powi(n),
+        &point,
+        &Tensor::ones(),
+    );
+    let plain = plain.expect("a gradient");
+    for (rule, other) in [
+        ("recorded", recorded.expect("a gradient")),
+        ("forward", tangent.to_vec()),
+    ] {
+        let agree = plain.len() == other.len()
+            && plain
+                .iter()
+                .zip(&other)
+                .all(|(a, b)| a == b || (a.is_nan() && b.is_nan()));
+        assert!(
+            agree,
+            "x^{n} at {x:?}: backward {plain:?}, {rule} {other:?}"
+        );
+    }
+    (value, plain)
+}
+
+/// `x.powi(n)` and `n x^(n-1)` at 0, at ±∞, at huge and tiny magnitudes and for
+/// exponents near `i32`'s limits: exact at 0 for `n >= 1` (no `0 · ∞`), signed infinities
+/// for negative `n` at ±0 (the one-sided limits), infinite or 0 only where the true value
+/// is beyond `f64` (a square of 2^600 overflows, its derivative 2^601 does not), and
+/// `pow` with the exponent exact, not repeated squaring (which loses a rounding per bit
+/// of `n`: 1.4e-8 relative at n = 2^31 - 1).
+#[test]
+fn integer_powers_at_zero_infinity_and_extreme_magnitudes() {
+    let inf = f64::INFINITY;
+    // At ±0 (the values bitwise: the signs of zeros and infinities are the limits').
+    let at_zero = |n| {
+        let (v, d) = powi_every_rule([0.0, -0.0], n);
+        (bits(&v), d)
+    };
+    assert_eq!(at_zero(0), (bits(&[1.0, 1.0]), vec![0.0, 0.0]));
+    assert_eq!(at_zero(1), (bits(&[0.0, -0.0]), vec![1.0, 1.0]));
+    assert_eq!(at_zero(2), (bits(&[0.0, 0.0]), vec![0.0, 0.0]));
+    assert_eq!(at_zero(3), (bits(&[0.0, -0.0]), vec![0.0, 0.0]));
+    assert_eq!(at_zero(-1), (bits(&[inf, -inf]), vec![-inf, -inf]));
+    assert_eq!(at_zero(-2), (bits(&[inf, inf]), vec![-inf, inf]));
+    // At ±∞.
+    let at_infinity = |n| powi_every_rule([inf, -inf], n);
+    assert_eq!(at_infinity(0), (vec![1.0, 1.0], vec![0.0, 0.0]));
+    assert_eq!(at_infinity(1), (vec![inf, -inf], vec![1.0, 1.0]));
+    assert_eq!(at_infinity(2), (vec![inf, inf], vec![inf, -inf]));
+    assert_eq!(at_infinity(3), (vec![inf, -inf], vec![inf, inf]));
+    let (v, d) = at_infinity(-1);
+    assert_eq!((bits(&v), d), (bits(&[0.0, -0.0]), vec![0.0, 0.0]));
+    // Huge and tiny powers of two (exact): a value beyond f64 with a derivative inside
+    // it, and both beyond, in each direction.
+    let (big, small) = (2f64.powi(600), 2f64.powi(-600));
+    assert_eq!(
+        powi_every_rule([big, small], 2),
+        (vec![inf, 0.0], vec![2f64.powi(601), 2f64.powi(-599)])
+    );
+    assert_eq!(
+        powi_every_rule([big, small], -2),
+        (vec![0.0, inf], vec![-0.0, -inf])
+    );
+    // A subnormal value, exact: (2^512)^-2 = 2^-1024.
+    let (v, _) = powi_every_rule([2f64.powi(512)], -2);
+    assert_eq!(v, vec![f64::from_bits(1 << 50)]);
+    // Overflow exactly where the true value overflows: 2^1023 is finite, 2^1024 is not,
+    // and 1023 · 2^1022 is beyond f64.
+    assert_eq!(
+        powi_every_rule([2.0], 1023),
+        (vec![2f64.powi(1023)], vec![inf])
+    );
+    assert_eq!(powi_every_rule([2.0], 1024), (vec![inf], vec![inf]));
+    // Exponents at i32's limits on -1: the parity decides the sign, and `n - 1` for
+    // i32::MIN does not overflow.
+    assert_eq!(
+        powi_every_rule([-1.0], i32::MAX),
+        (vec![-1.0], vec![2_147_483_647.0])
+    );
+    assert_eq!(
+        powi_every_rule([-1.0], i32::MIN),
+        (vec![1.0], vec![2_147_483_648.0])
+    );
+    // (1 + u)^(2^31 - 1) for u = 2^-30 is e^((2^31 - 1) ln(1 + u)) = e^(2 - 2u + δ) with
+    // δ below 1e-18, so the reference `exp(2 - 2u)` is within an ulp: the power must be
+    // within a few ulps of it (repeated squaring, `f64::powi`, is 1.4e-8 off).
+    let n = i32::MAX;
+    let u = 2f64.powi(-30);
+    let exact = (2.0 - 2.0 * u).exp();
+    let (v, d) = powi_every_rule([1.0 + u], n);
+    assert!((v[0] - exact).abs() <= 4e-16 * exact, "{} vs {exact}", v[0]);
+    let exact_derivative = f64::from(n) * exact / (1.0 + u);
+    assert!(
+        (d[0] - exact_derivative).abs() <= 8e-16 * exact_derivative,
+        "{} vs {exact_derivative}",
+        d[0]
+    );
+    // f32: computed in f64 and rounded once, so an odd power above 2^24 keeps its sign
+    // (`n as f32` is even there) and 0.1^-40 is infinite because 1e40 is beyond f32.
+    let x = Tensor::from_array([-1.0f32, 0.1, 1e20, 1e-30]).track();
+    let odd = x.powi(16_777_217).to_vec();
+    assert_eq!(odd[0], -1.0);
+    assert_eq!(x.powi(-40).to_vec()[1], f32::INFINITY);
+    assert!((x.powi(-38).to_vec()[1] / 1e38 - 1.0).abs() < 1e-6);
+    let squares = x.powi(2);
+    assert_eq!(&squares.to_vec()[2..], &[f32::INFINITY, 0.0]);
+    let d = squares.sum().backward().get(&x).map(|g| g.to_vec());
+    assert_eq!(d.map(|d| d[2..].to_vec()), Some(vec![2e20, 2e-30]));
+    // Second derivatives at 0: n (n - 1) x^(n-2) is 2 for n = 2 and 0 for n = 1 and 3.
+    for (n, want) in [(1, 0.0), (2, 2.0), (3, 0.0)] {
+        let h: Tensor<Rank2<1, 1>, f64> = func::hessian(
+            |x: &Tensor<Rank1<1>, f64, Tracked>| x.powi(n).sum(),
+            &Tensor::from_array([0.0]),
+        )
+        .expect("built-in");
+        assert_eq!(h.as_slice()[0], want, "n = {n}");
+    }
+}
+
+/// The bits of each value (so that -0 and 0 differ).
+fn bits(values: &[f64]) -> Vec<u64> {
+    values.iter().map(|v| v.to_bits()).collect()
+}

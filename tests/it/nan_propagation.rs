@@ -117,6 +117,93 @@ fn max_and_min_along_an_axis_keep_nan_in_its_lane_only() {
     assert_eq!(r.as_slice()[1], 1.0);
 }
 
+/// `amax`/`amin` as `max`/`min`: a NaN extremum has no position to share its gradient
+/// among, so every element of its lane (of the tensor, for the whole-tensor forms) gets
+/// a NaN gradient, in every rule; the other lanes keep their even shares.
+#[test]
+fn amax_and_amin_of_nan_are_nan_with_nan_gradients_in_its_lane_only() {
+    for is_max in [true, false] {
+        let x = with_nan();
+        let m = if is_max { x.amax() } else { x.amin() };
+        assert!(m.item().is_nan());
+        let g = m.backward().get(&x).unwrap().to_vec();
+        assert!(g.iter().all(|v| v.is_nan()), "{g:?}");
+    }
+    let values = [[1.0, f64::NAN, 3.0], [4.0, 6.0, 6.0]];
+    let m = Tensor::from_array(values).track();
+    for is_max in [true, false] {
+        let lanes = |m: &Tensor<Rank2<2, 3>, f64, Tracked>| {
+            if is_max {
+                m.amax_axis::<1>()
+            } else {
+                m.amin_axis::<1>()
+            }
+        };
+        let r = lanes(&m);
+        assert!(r.as_slice()[0].is_nan());
+        assert_eq!(r.as_slice()[1], if is_max { 6.0 } else { 4.0 });
+        let finite_lane: &[f64] = if is_max {
+            &[0.0, 0.5, 0.5]
+        } else {
+            &[1.0, 0.0, 0.0]
+        };
+        let g = r.sum().backward().get(&m).unwrap().to_vec();
+        assert!(g[..3].iter().all(|v| v.is_nan()), "{g:?}");
+        assert_eq!(&g[3..], finite_lane);
+        let recorded = lanes(&m)
+            .sum()
+            .backward_create_graph()
+            .unwrap()
+            .get(&m)
+            .unwrap()
+            .to_vec();
+        assert!(recorded[..3].iter().all(|v| v.is_nan()), "{recorded:?}");
+        assert_eq!(&recorded[3..], finite_lane);
+        let (_, tangent) = typegrad::func::jvp(lanes, &m.no_grad(), &Tensor::ones());
+        assert!(tangent.as_slice()[0].is_nan());
+        assert_eq!(tangent.as_slice()[1], 1.0);
+    }
+    // The NaN first in its lane, along axis 0.
+    let c = Tensor::from_array([[f64::NAN, 1.0], [2.0, 1.0]]).track();
+    let r = c.amax_axis::<0>();
+    assert!(r.as_slice()[0].is_nan());
+    assert_eq!(r.as_slice()[1], 1.0);
+    let g = r.sum().backward().get(&c).unwrap().to_vec();
+    assert!(g[0].is_nan() && g[2].is_nan());
+    assert_eq!((g[1], g[3]), (0.5, 0.5));
+}
+
+/// `powi` at a NaN is NaN for every `n`, `x^0` included (IEEE's `pow(NaN, 0)` is 1),
+/// and so is its derivative in every rule, `n = 0` and `n = 1` included (as `powf`).
+#[test]
+fn powi_of_nan_is_nan_for_every_exponent_in_every_rule() {
+    for n in [0, 1, 2, 3, -1, -2, i32::MAX, i32::MIN] {
+        let x = with_nan();
+        let y = x.powi(n);
+        assert!(is_nan_at(y.as_slice(), 1), "{n}: {:?}", y.to_vec());
+        assert!(
+            !y.as_slice()[0].is_nan() && !y.as_slice()[2].is_nan(),
+            "{n}"
+        );
+        assert!(grad_of(y, &x)[1].is_nan(), "{n}: backward");
+        let recorded = x
+            .powi(n)
+            .sum()
+            .backward_create_graph()
+            .unwrap()
+            .get(&x)
+            .unwrap();
+        assert!(is_nan_at(recorded.as_slice(), 1), "{n}: recorded");
+        let (_, tangent) = typegrad::func::jvp(
+            |x: &Tensor<Rank1<3>, f64, Tracked>| x.powi(n),
+            &x.no_grad(),
+            &Tensor::ones(),
+        );
+        assert!(is_nan_at(tangent.as_slice(), 1), "{n}: forward mode");
+    }
+    assert!(Tensor::from_array([f32::NAN]).powi(0).as_slice()[0].is_nan());
+}
+
 #[test]
 fn norm_of_zero_and_nan_is_nan_and_checked_backward_says_so() {
     let x = Tensor::from_array([0.0, f64::NAN]).track();
@@ -175,7 +262,7 @@ fn abs_gradient_at_nan_is_nan() {
 #[test]
 fn every_elementwise_function_propagates_nan() {
     type F = fn(&Tensor<Rank1<3>, f64, Tracked>) -> Tensor<Rank1<3>, f64, Tracked>;
-    let functions: [(&str, F, bool); 29] = [
+    let functions: [(&str, F, bool); 31] = [
         ("neg", |x| -x, false),
         ("x + c", |x| x + 2.0, false),
         ("c + x", |x| 2.0 + x, false),
@@ -185,6 +272,8 @@ fn every_elementwise_function_propagates_nan() {
         ("x / c", |x| x / 2.0, false),
         ("c / x", |x| 2.0 / x, true),
         ("powf", |x| x.powf(3.0), true),
+        ("powi", |x| x.powi(3), true),
+        ("powi 0", |x| x.powi(0), true),
         ("exp", |x| x.exp(), true),
         ("ln", |x| x.ln(), true),
         ("sqrt", |x| x.sqrt(), true),
@@ -424,6 +513,9 @@ fn layout_operations_move_nan_unchanged() {
     let m = Tensor::from_array([[1.0, f64::NAN], [2.0, 3.0]]).track();
     assert!(m.t().as_slice()[2].is_nan());
     assert!(m.reshape::<Rank1<4>>().as_slice()[1].is_nan());
+    assert!(m.unsqueeze::<1>().as_slice()[1].is_nan());
+    let g = grad_of(m.unsqueeze::<0>() * 2.0, &m);
+    assert_eq!(g, vec![2.0; 4], "moving a NaN reads none of the values");
     assert!(m.select::<1>(1).unwrap().as_slice()[0].is_nan());
     assert!(m.narrow::<1, 1, 1>().as_slice()[0].is_nan());
     let wide: Tensor<Rank3<2, 2, 2>, f64, Tracked> = m.broadcast();

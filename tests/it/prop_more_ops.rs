@@ -2,10 +2,11 @@
 //! differences in `f64` through the public [`typegrad::gradcheck::gradcheck`], with the
 //! same harness (`property`, `check` and the shape macros of `prop_ops`): the elementwise
 //! `maximum` and `minimum` with broadcasting, `dot`, the reductions along an axis
-//! (`sum_axis`, `mean_axis`, `max_axis`, `min_axis`) on every axis of ranks 1 to 4,
-//! `softmax` and `log_softmax` along several axes, the cross-entropies (class indices and
-//! class probabilities), and the layout operations (reshape, broadcast, select, narrow,
-//! concat, transpose, permute); then the deterministic subgradients at ties, and the
+//! (`sum_axis`, `mean_axis`, `max_axis`, `min_axis`, `amax_axis`, `amin_axis`) on every
+//! axis of ranks 1 to 4, `softmax` and `log_softmax` along several axes, the
+//! cross-entropies (class indices and class probabilities), and the layout operations
+//! (reshape, unsqueeze, broadcast, select, narrow, concat, transpose, permute); then the
+//! deterministic subgradients at ties (`amax`/`amin` in every rule), and the
 //! numerics of the losses at logits of ±1e4 and of sums over a million `f32` values; then
 //! `stack` (arrays and tuples of mixed tapes), `at`, `permute` of a matrix, `cumsum` along
 //! every axis, and `tril`/`triu`.
@@ -14,11 +15,12 @@
 //! binary operations with both operands tracked and with either one a constant, and
 //! non-scalar outputs through a vector-Jacobian product with a random seed. Inputs stay
 //! away from kinks: the operands of `maximum`/`minimum` are at least 1e-3 apart (a
-//! thousand finite-difference steps), and the values along each lane of `max_axis` and
-//! `min_axis` are distinct. All gradient checks use `Tolerance::default()`.
+//! thousand finite-difference steps), and the values along each lane of `max_axis`,
+//! `min_axis`, `amax_axis` and `amin_axis` are distinct. All gradient checks use `Tolerance::default()`.
 
 use proptest::collection::vec;
 use proptest::prelude::*;
+use typegrad::func;
 use typegrad::prelude::*;
 
 use crate::prop_ops::{
@@ -138,6 +140,25 @@ fn min_axis_gradient() {
     });
 }
 
+/// `amax_axis` away from ties: each lane's gradient goes to its (unique) maximum, as
+/// `max_axis`'s does.
+#[test]
+fn amax_axis_gradient() {
+    property(CASES, distinct(24), &|pool| {
+        every_axis!(pool, amax_axis);
+        Ok(())
+    });
+}
+
+/// `amin_axis` away from ties.
+#[test]
+fn amin_axis_gradient() {
+    property(CASES, distinct(24), &|pool| {
+        every_axis!(pool, amin_axis);
+        Ok(())
+    });
+}
+
 // ---------------------------------------------------------------------------------------
 // Softmax and log-softmax
 // ---------------------------------------------------------------------------------------
@@ -250,6 +271,22 @@ fn reshape_gradient() {
         // Through a reshape and back, with a product in between (not the identity).
         for_shapes!(pool, |x| (x.reshape::<Rank1<6>>() * x.reshape::<Rank1<6>>().sin())
             .reshape::<Rank2<2, 3>>(); Rank2<2, 3>);
+        Ok(())
+    });
+}
+
+/// `unsqueeze::<A>` at every position of ranks 0 to 3: the gradient is reshaped back.
+#[test]
+fn unsqueeze_gradient() {
+    property(CASES, any_vals(24), &|pool| {
+        for_shapes!(pool, |x| x.unsqueeze::<0>();
+            Rank0, Rank1<5>, Rank2<2, 3>, Rank3<2, 3, 4>);
+        for_shapes!(pool, |x| x.unsqueeze::<1>(); Rank1<5>, Rank2<2, 3>, Rank3<2, 3, 4>);
+        for_shapes!(pool, |x| x.unsqueeze::<2>(); Rank2<2, 3>, Rank3<2, 1, 4>);
+        for_shapes!(pool, |x| x.unsqueeze::<3>(); Rank3<2, 3, 4>);
+        // A column broadcast along rows, times the vector as a row: an outer product,
+        // with both uses of `x` adding into its gradient.
+        for_shapes!(pool, |x| x.unsqueeze::<1>().broadcast::<Rank2<4, 4>>() * x; Rank1<4>);
         Ok(())
     });
 }
@@ -508,6 +545,119 @@ fn axis_extremum_ties_send_the_gradient_to_the_first_index_of_each_lane() {
     assert_eq!(
         grad1::<Rank1<3>, Rank0>(&[1.0, 4.0, 4.0], &[3.0], |x| (x * 2.0).max_axis::<0>()),
         vec![0.0, 6.0, 0.0]
+    );
+}
+
+/// The gradient of `f` at `values` through a vector-Jacobian product with `seed`, by the
+/// backward pass and by the recorded one (which must give the same numbers), and the
+/// tangent of `f` along `direction` in forward mode.
+fn gradient_and_tangent<S: Shape, SO: Shape>(
+    values: &[f64],
+    seed: &[f64],
+    direction: &[f64],
+    f: impl Fn(&Tr<S>) -> Tr<SO>,
+) -> (Vec<f64>, Vec<f64>) {
+    let x = t::<S>(values);
+    let leaf = x.clone().track();
+    let plain = f(&leaf).backward_with(&t::<SO>(seed));
+    let plain = plain.get(&leaf).unwrap().to_vec();
+    let recorded = (f(&leaf) * &t::<SO>(seed))
+        .sum()
+        .backward_create_graph()
+        .unwrap()
+        .get(&leaf)
+        .unwrap()
+        .to_vec();
+    assert_eq!(plain, recorded, "backward and recorded backward");
+    let (_, tangent) = func::jvp(&f, &x, &t::<S>(direction));
+    (plain, tangent.to_vec())
+}
+
+/// `amax`/`amin` share the gradient evenly among tied positions, as PyTorch's
+/// `scale_grad_by_count` does (along an axis, per lane: where `max_axis` gives it all to
+/// the first); the tangent is the mean of the tied positions' tangents (PyTorch's
+/// `amaxamin_jvp`); the recorded gradient is the same numbers; and the second
+/// derivatives go through both (forward over reverse).
+#[test]
+fn amax_and_amin_share_ties_evenly_in_every_rule() {
+    let v6 = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+    // Rows [3, 1, 3] and [2, 2, 2], along axis 1.
+    let m = [3.0, 1.0, 3.0, 2.0, 2.0, 2.0];
+    assert_eq!(
+        gradient_and_tangent::<Rank2<2, 3>, Rank1<2>>(&m, &[2.0, 3.0], &v6, |x| {
+            x.amax_axis::<1>()
+        }),
+        (vec![1.0, 0.0, 1.0, 1.0, 1.0, 1.0], vec![2.0, 5.0])
+    );
+    assert_eq!(
+        gradient_and_tangent::<Rank2<2, 3>, Rank1<2>>(&m, &[2.0, 3.0], &v6, |x| {
+            x.amin_axis::<1>()
+        }),
+        (vec![0.0, 2.0, 0.0, 1.0, 1.0, 1.0], vec![2.0, 5.0])
+    );
+    // Along axis 0 (strided lanes: columns [3, 3], [1, 1], [3, 2]).
+    let m = [3.0, 1.0, 3.0, 3.0, 1.0, 2.0];
+    assert_eq!(
+        gradient_and_tangent::<Rank2<2, 3>, Rank1<3>>(&m, &[1.0, 2.0, 3.0], &v6, |x| {
+            x.amax_axis::<0>()
+        }),
+        (vec![0.5, 1.0, 3.0, 0.5, 1.0, 0.0], vec![2.5, 3.5, 3.0])
+    );
+    assert_eq!(
+        gradient_and_tangent::<Rank2<2, 3>, Rank1<3>>(&m, &[1.0, 2.0, 3.0], &v6, |x| {
+            x.amin_axis::<0>()
+        }),
+        (vec![0.5, 1.0, 0.0, 0.5, 1.0, 3.0], vec![2.5, 3.5, 6.0])
+    );
+    // The middle axis of a rank-3 tensor: lanes (0, ·, 0) = [5, 5, 1], (0, ·, 1) =
+    // [0, 7, 7], (1, ·, 0) = [4, 4, 4], (1, ·, 1) = [9, 8, 9].
+    let x = [5.0, 0.0, 5.0, 7.0, 1.0, 7.0, 4.0, 9.0, 4.0, 8.0, 4.0, 9.0];
+    let v12: Vec<f64> = (1..=12).map(f64::from).collect();
+    assert_eq!(
+        gradient_and_tangent::<Rank3<2, 3, 2>, Rank2<2, 2>>(&x, &[1.0, 2.0, 3.0, 4.0], &v12, |x| x
+            .amax_axis::<1>()),
+        (
+            vec![0.5, 0.0, 0.5, 1.0, 0.0, 1.0, 1.0, 2.0, 1.0, 0.0, 1.0, 2.0],
+            vec![2.0, 5.0, 9.0, 10.0]
+        )
+    );
+    // Three ties: thirds, of an interior value's gradient scaled by the upstream one.
+    let (g, tangent) =
+        gradient_and_tangent::<Rank1<3>, Rank0>(&[7.0, 7.0, 7.0], &[3.0], &[1.0, 2.0, 4.0], |x| {
+            (x * 2.0).amax_axis::<0>()
+        });
+    assert_eq!((g, tangent), (vec![2.0; 3], vec![2.0 * 7.0 / 3.0]));
+    // The whole tensor: amax and amin as max and min.
+    let values = [3.0, 1.0, 3.0, 3.0, -2.0];
+    let v5 = [1.0, 2.0, 3.0, 4.0, 5.0];
+    assert_eq!(
+        gradient_and_tangent::<Rank1<5>, Rank0>(&values, &[6.0], &v5, |x| x.amax()),
+        (vec![2.0, 0.0, 2.0, 2.0, 0.0], vec![8.0 / 3.0])
+    );
+    assert_eq!(
+        gradient_and_tangent::<Rank1<5>, Rank0>(&[1.0, -1.0, 0.0, -1.0, 4.0], &[1.0], &v5, |x| {
+            x.amin()
+        }),
+        (vec![0.0, 0.5, 0.0, 0.5, 0.0], vec![3.0])
+    );
+    // Σ_lanes amax²: the Hessian is 2 w wᵀ within each lane, w its even shares (rows
+    // [3, 3], w = [1/2, 1/2], and [1, 2], w = [0, 1]).
+    let h: Tensor<Rank2<4, 4>, f64> = func::hessian(
+        |x: &Tr<Rank1<4>>| {
+            let m = x.reshape::<Rank2<2, 2>>().amax_axis::<1>();
+            (&m * &m).sum()
+        },
+        &t::<Rank1<4>>(&[3.0, 3.0, 1.0, 2.0]),
+    )
+    .unwrap();
+    assert_eq!(
+        h.to_array(),
+        [
+            [0.5, 0.5, 0.0, 0.0],
+            [0.5, 0.5, 0.0, 0.0],
+            [0.0, 0.0, 0.0, 0.0],
+            [0.0, 0.0, 0.0, 2.0]
+        ]
     );
 }
 

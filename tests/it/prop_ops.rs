@@ -1,11 +1,11 @@
 //! Property tests of operations' gradients against central finite differences in `f64`,
 //! through the public [`typegrad::gradcheck::gradcheck`] (SPEC §5: "each: forward,
 //! backward, a finite-difference property test"). Covered: the elementwise functions
-//! (exp, ln, sqrt, abs, sin, cos, tanh, sigmoid, relu, softplus, neg, powf, log1p, expm1,
-//! erf, atan, asin, acos, clamp, clamp_min, clamp_max), arithmetic with a scalar on
-//! either side, `+ - * /`, atan2 and pow between tensors with broadcasting, the
-//! whole-tensor reductions (sum, mean, max, min, norm), every form of matmul, and the
-//! losses (mse, bce_with_logits); plus random compositions of them.
+//! (exp, ln, sqrt, abs, sin, cos, tanh, sigmoid, relu, softplus, neg, powf, powi, log1p,
+//! expm1, erf, atan, asin, acos, clamp, clamp_min, clamp_max), arithmetic with a scalar
+//! on either side, `+ - * /`, atan2 and pow between tensors with broadcasting, the
+//! whole-tensor reductions (sum, mean, max, min, amax, amin, norm), every form of
+//! matmul, and the losses (mse, bce_with_logits); plus random compositions of them.
 //!
 //! Each property draws random values and checks several shapes, size-1 dimensions
 //! included; binary operations run over broadcasts in both directions, with both operands
@@ -365,6 +365,18 @@ unary_property! {
 }
 
 unary_property! {
+    /// d/dx x^n = n x^(n-1) for an integer power, on inputs of either sign away from 0
+    /// (negative n included).
+    fn powi_gradient(pool in nonzero(6), n in -4i32..=5) |x| x.powi(n)
+}
+
+unary_property! {
+    /// x^n for n >= 0 is a polynomial: smooth everywhere, 0 and its neighbourhood
+    /// included, where `n x^(n-1)` must stay exact (no `0 · ∞`).
+    fn powi_nonnegative_exponent_gradient(pool in any_vals(6), n in 0i32..=4) |x| x.powi(n)
+}
+
+unary_property! {
     /// d/dx ln(1 + x) = 1/(1 + x), above -1 (and near 0, where it is accurate).
     fn log1p_gradient(pool in prop_oneof![range(6, -0.9, 4.0), range(6, -1e-3, 1e-3)])
         |x| x.log1p()
@@ -567,6 +579,17 @@ fn max_gradient() {
 fn min_gradient() {
     property(CASES, distinct(12), &|pool| {
         reduce_shapes!(pool, |x| x.min());
+        Ok(())
+    });
+}
+
+/// amax and amin, away from ties: the gradient is 1 at the (unique) extremum, as max's
+/// and min's (ties: `amax_and_amin_share_ties_evenly_in_every_rule` in prop_more_ops).
+#[test]
+fn amax_and_amin_gradient() {
+    property(CASES, distinct(12), &|pool| {
+        reduce_shapes!(pool, |x| x.amax());
+        reduce_shapes!(pool, |x| x.amin() * x.amax());
         Ok(())
     });
 }
@@ -1205,6 +1228,14 @@ fn grad_fn_names_are_pytorchs() {
         (x.atan2(&p).grad_fn(), "Atan2Backward0"),
         (x.pow(&p).grad_fn(), "PowBackward1"),
         (x.powf(2.0).grad_fn(), "PowBackward0"),
+        (x.powi(3).grad_fn(), "PowBackward0"),
+        (x.amax().grad_fn(), "AmaxBackward0"),
+        (x.amin().grad_fn(), "AminBackward0"),
+        (x.amax_axis::<0>().grad_fn(), "AmaxBackward0"),
+        (x.amin_axis::<0>().grad_fn(), "AminBackward0"),
+        (x.max().grad_fn(), "MaxBackward1"),
+        (x.unsqueeze::<1>().grad_fn(), "UnsqueezeBackward0"),
+        (x.reshape::<Rank2<1, 2>>().grad_fn(), "ViewBackward0"),
     ];
     for (grad_fn, name) in names {
         assert_eq!(grad_fn.unwrap().name(), name);
