@@ -7,6 +7,7 @@
 //!
 //! `cargo run --release --example data_parallel`
 
+use typegrad::model::{Model, Visitor};
 use typegrad::optim::{Adam, Param};
 use typegrad::parallel;
 use typegrad::prelude::*;
@@ -72,15 +73,6 @@ impl Mlp {
         Ok(logits.cross_entropy(&chunk.classes)? * (1.0 / CHUNKS as f32))
     }
 
-    fn step(&mut self, adam: &Adam<f32>, grads: &Gradients<f32>) {
-        adam.step(&mut self.w1, grads);
-        adam.step(&mut self.b1, grads);
-        adam.step(&mut self.w2, grads);
-        adam.step(&mut self.b2, grads);
-        adam.step(&mut self.w3, grads);
-        adam.step(&mut self.b3, grads);
-    }
-
     /// Every weight's bits, to compare two trainings exactly.
     fn bits(&self) -> Vec<u32> {
         [
@@ -114,6 +106,17 @@ impl Mlp {
     }
 }
 
+impl Model<f32> for Mlp {
+    fn visit<V: Visitor<f32>>(&mut self, v: &mut V) {
+        v.param("w1", &mut self.w1);
+        v.param("b1", &mut self.b1);
+        v.param("w2", &mut self.w2);
+        v.param("b2", &mut self.b2);
+        v.param("w3", &mut self.w3);
+        v.param("b3", &mut self.b3);
+    }
+}
+
 /// Trains a fresh model on `threads` threads; returns it and its last loss.
 fn train(data: &[Chunk], threads: usize) -> Result<(Mlp, f32), typegrad::Error> {
     let mut model = Mlp::new(&mut seeded_rng(7));
@@ -133,7 +136,7 @@ fn train(data: &[Chunk], threads: usize) -> Result<(Mlp, f32), typegrad::Error> 
             last_loss += loss;
             grads.merge(chunk_grads);
         }
-        model.step(&adam, &grads);
+        adam.step_model(&mut model, &grads);
     }
     Ok((model, last_loss))
 }
