@@ -5,6 +5,12 @@
 //! threshold 1000, edge items 3, line width 80, automatic scientific mode)
 //! character for character, for real floating-point tensors.
 
+use alloc::borrow::ToOwned;
+use alloc::format;
+use alloc::string::String;
+use alloc::string::ToString;
+use alloc::vec;
+use alloc::vec::Vec;
 use core::fmt;
 
 use crate::element::Element;

@@ -1,5 +1,6 @@
 //! The element types a tensor can hold: `f32` and `f64`.
 
+use alloc::vec::Vec;
 use core::fmt::{Debug, Display};
 use core::iter::Sum;
 use num_traits::{Float, FloatConst};
@@ -55,7 +56,7 @@ pub(crate) mod sealed {
     //! either element type through one store (gradients of `f32` and `f64` leaves of one
     //! computation that casts between them), without `Any` or `TypeId`.
 
-    use std::sync::Arc;
+    use alloc::sync::Arc;
 
     use crate::ops::Var;
 
@@ -165,7 +166,7 @@ pub(crate) mod sealed {
                     }
                 }
                 fn workspace() -> &'static crate::workspace::LocalWorkspace<Self> {
-                    thread_local! {
+                    std::thread_local! {
                         static WORKSPACE: crate::workspace::Workspace<$float> =
                             const { crate::workspace::Workspace::new() };
                     }
@@ -175,8 +176,9 @@ pub(crate) mod sealed {
                     &crate::compiled::$variant
                 }
                 fn empty_storage() -> Arc<[Self]> {
-                    static EMPTY: std::sync::OnceLock<Arc<[$float]>> = std::sync::OnceLock::new();
-                    Arc::clone(EMPTY.get_or_init(|| Arc::from(Vec::new())))
+                    // An empty `Arc<[T]>` points at a static the standard library keeps
+                    // (since Rust 1.80): a count increment, no allocation, no std.
+                    Arc::default()
                 }
             }
         )*};

@@ -1,5 +1,7 @@
 //! The error type of every fallible call: run-time input that can be wrong.
 
+use alloc::string::String;
+use alloc::vec::Vec;
 use core::fmt;
 
 /// What went wrong with run-time input, and where.
@@ -319,4 +321,4 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl core::error::Error for Error {}

@@ -104,6 +104,10 @@
 //! # Ok::<(), typegrad::Error>(())
 //! ```
 
+use alloc::format;
+use alloc::string::String;
+use alloc::string::ToString;
+use alloc::vec::Vec;
 use core::fmt::Display;
 #[cfg(feature = "safetensors")]
 use std::path::Path;
@@ -483,8 +487,12 @@ impl<E: Element> Visitor<E> for ResetState {
 /// Saving and loading: visitors that name every parameter.
 #[cfg(feature = "safetensors")]
 mod io {
+    use alloc::borrow::ToOwned;
+    use alloc::collections::{BTreeMap, BTreeSet};
+    use alloc::format;
+    use alloc::string::String;
+    use alloc::vec::Vec;
     use core::fmt::{Display, Write as _};
-    use std::collections::{BTreeSet, HashMap};
 
     use super::{Model, Visitor};
     use crate::element::Element;
@@ -518,7 +526,7 @@ mod io {
         let mut read = Read {
             names: Names::default(),
             weights,
-            staged: HashMap::new(),
+            staged: BTreeMap::new(),
             used: BTreeSet::new(),
             error: None,
         };
@@ -663,7 +671,7 @@ mod io {
     struct Read<'w, E> {
         names: Names,
         weights: &'w Weights,
-        staged: HashMap<String, Staged<E>>,
+        staged: BTreeMap<String, Staged<E>>,
         /// The names of the tensors some parameter read.
         used: BTreeSet<String>,
         error: Option<Error>,
@@ -741,7 +749,7 @@ mod io {
     /// Writes what [`Read`] staged into the parameters (the second pass of a load).
     struct Write<E> {
         names: Names,
-        staged: HashMap<String, Staged<E>>,
+        staged: BTreeMap<String, Staged<E>>,
         error: Option<Error>,
     }
 
@@ -776,6 +784,7 @@ mod tests {
     use super::*;
     use crate::optim::{Adam, Sgd};
     use crate::shape::{Rank0, Rank1, Rank2};
+    use alloc::vec;
 
     /// A layer of two parameters, with names PyTorch's `nn.Linear` gives them.
     struct Linear<E: Element> {

@@ -20,6 +20,9 @@ use crate::shape::Shape;
 use crate::tape::graph::LeafId;
 use crate::tape::Tracked;
 use crate::tensor::Tensor;
+use alloc::string::ToString;
+use alloc::vec;
+use alloc::vec::Vec;
 
 /// A trainable value with the optimizer state that belongs to it.
 ///
@@ -541,6 +544,7 @@ fn lerp<E: Element>(a: E, b: E, w: E) -> E {
 mod tests {
     use super::*;
     use crate::shape::Rank0;
+    use alloc::format;
 
     fn scalar(value: f64) -> Param<Rank0, f64> {
         Param::new(Tensor::full(value))

@@ -16,7 +16,12 @@
 //!
 //! [safetensors]: https://huggingface.co/docs/safetensors
 
-use std::borrow::Cow;
+use alloc::borrow::Cow;
+use alloc::borrow::ToOwned;
+use alloc::format;
+use alloc::string::String;
+use alloc::string::ToString;
+use alloc::vec::Vec;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 

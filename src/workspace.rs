@@ -5,9 +5,10 @@
 //! optimisation: when it cannot be used (a thread being torn down, a re-entrant use),
 //! memory is allocated as usual.
 
-use std::cell::RefCell;
-use std::rc::Rc;
-use std::sync::Arc;
+use alloc::rc::Rc;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::cell::RefCell;
 
 use crate::element::Element;
 use crate::tape::graph::ThreadLocalGraph;

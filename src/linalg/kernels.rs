@@ -675,6 +675,8 @@ pub(crate) fn cofactor_derivative(f: LuRef<'_>, d: &[f64], out: &mut [f64], scra
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec;
+    use alloc::vec::Vec;
     use nalgebra::DMatrix;
 
     fn factors(a: &[f64], n: usize, complete: bool) -> Vec<f64> {

@@ -6,7 +6,8 @@
 //!
 //! `cumsum` keeps the axis: each element becomes the sum of its lane up to it.
 
-use std::sync::Arc;
+use alloc::sync::Arc;
+use alloc::vec;
 
 use crate::element::Element;
 use crate::ops::layout;
@@ -707,6 +708,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
 #[cfg(test)]
 mod tests {
     use crate::prelude::*;
+    use alloc::vec;
 
     #[test]
     fn reductions_along_each_axis_of_a_rank3() {

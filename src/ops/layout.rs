@@ -13,7 +13,9 @@
 //! trait bounds for every size, so they are reported by `cargo build` (and by trybuild),
 //! not by `cargo check`.
 
-use std::sync::Arc;
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
 
 use crate::element::Element;
 use crate::error::Error;
@@ -993,6 +995,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
 #[cfg(test)]
 mod tests {
     use crate::prelude::*;
+    use alloc::vec;
 
     #[test]
     fn reshape_shares_storage_and_passes_gradients() {

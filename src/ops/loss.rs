@@ -2,7 +2,8 @@
 //! binary cross-entropy with logits, and cross-entropy of logits against class indices
 //! or class probabilities.
 
-use std::sync::Arc;
+use alloc::sync::Arc;
+use alloc::vec;
 
 use crate::element::Element;
 use crate::error::Error;
@@ -614,6 +615,7 @@ impl<const C: usize, E: Element, T: Tape> Tensor<Rank1<C>, E, T> {
 #[cfg(test)]
 mod tests {
     use crate::prelude::*;
+    use alloc::vec;
 
     #[test]
     fn cross_entropy_gradients_are_softmax_minus_target() {

@@ -1,6 +1,7 @@
 //! Reductions of a whole tensor to a scalar: sum, mean, max, min and the L2 norm.
 
-use std::sync::Arc;
+use alloc::sync::Arc;
+use alloc::vec;
 
 use crate::element::Element;
 use crate::ops::unary::UnaryKind;
@@ -370,6 +371,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
 mod tests {
     use super::*;
     use crate::prelude::*;
+    use alloc::vec::Vec;
 
     #[test]
     fn ties_share_the_gradient_evenly() {

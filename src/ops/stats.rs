@@ -7,7 +7,9 @@
 //! values far from zero lose nothing to cancellation: a million `f32` values near 1e4
 //! give their variance to `f64` accuracy, where `E[x²] - E[x]²` would lose every digit.
 
-use std::sync::Arc;
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
 
 use crate::element::Element;
 use crate::ops::axis::{expand_lanes, lane_sums_var};
@@ -439,6 +441,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
 #[cfg(test)]
 mod tests {
     use crate::prelude::*;
+    use alloc::vec;
 
     #[test]
     fn logsumexp_at_infinities_and_nan() {

@@ -26,12 +26,14 @@
 //! The trade-off: one live handle keeps its whole graph alive, dead branches included.
 //! `detach()` releases it.
 
+use alloc::rc::Rc;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::cell::{RefCell, RefMut};
 use core::marker::PhantomData;
 use core::num::NonZeroU64;
 use core::sync::atomic::{AtomicU32, Ordering};
-use std::rc::Rc;
-use std::sync::Arc;
 
 use crate::element::Element;
 use crate::ops::cast::CastOp;
@@ -56,7 +58,7 @@ impl LeafId {
     pub(crate) fn fresh() -> Self {
         const BLOCK: u64 = 1 << 32;
         static NEXT_BLOCK: AtomicU32 = AtomicU32::new(1);
-        thread_local! {
+        std::thread_local! {
             /// The next id of this thread's block, and the end of the block.
             static BLOCK_LEFT: core::cell::Cell<(u64, u64)> = const { core::cell::Cell::new((0, 0)) };
         }
@@ -866,6 +868,7 @@ fn push_with_inputs<E: Element>(
 mod tests {
     use super::*;
     use crate::prelude::*;
+    use alloc::vec;
 
     fn node_count<S: Shape>(t: &Tensor<S, f64, Tracked>) -> usize {
         match t.graph_ref().map(|r| &r.0) {

@@ -1,5 +1,6 @@
 //! Creating tensors: constants, nested arrays, vectors (checked), seeded random values.
 
+use alloc::vec::Vec;
 use rand::RngExt;
 use rand_distr::StandardNormal;
 
@@ -273,6 +274,7 @@ fn uniform_samples<E: Element, R: rand::Rng + ?Sized>(len: usize, rng: &mut R) -
 #[cfg(test)]
 mod tests {
     use crate::prelude::*;
+    use alloc::vec;
 
     #[test]
     fn wrong_length_is_an_error_not_a_panic() {

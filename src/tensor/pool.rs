@@ -6,7 +6,8 @@
 //! request for that length gets it back: no allocation and no page faults in the steady
 //! state. Pools are per thread (no lock) and bounded, per length and in total.
 
-use std::sync::Arc;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
 
 use crate::element::Element;
 
