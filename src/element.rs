@@ -97,7 +97,7 @@ pub(crate) mod sealed {
         fn unseed(seed: Seed<'_>) -> Option<&[Self]>;
         /// A shared empty buffer (cloning it allocates nothing).
         fn empty_storage() -> Arc<[Self]>;
-        /// This thread's reusable memory for this element type.
+        /// The reusable memory for this element type (this thread's, with `std`).
         fn workspace() -> &'static crate::workspace::LocalWorkspace<Self>
         where
             Self: super::Element;
@@ -166,11 +166,7 @@ pub(crate) mod sealed {
                     }
                 }
                 fn workspace() -> &'static crate::workspace::LocalWorkspace<Self> {
-                    std::thread_local! {
-                        static WORKSPACE: crate::workspace::Workspace<$float> =
-                            const { crate::workspace::Workspace::new() };
-                    }
-                    &WORKSPACE
+                    &crate::workspace::$variant
                 }
                 fn compiled() -> &'static crate::compiled::Compiled<Self> {
                     &crate::compiled::$variant

@@ -1,4 +1,5 @@
-//! The only module with `unsafe`: one safe wrapper over matrixmultiply's `sgemm`/`dgemm`.
+//! The only module with `unsafe`: one safe wrapper over matrixmultiply's `sgemm`/`dgemm`,
+//! and (in `pooled`) the `Send` of a graph cell kept for reuse.
 //!
 //! Every matrix product of the library, forward and backward, goes through [`gemm`].
 //! A transposed operand is a [`MatRef`] with its strides swapped, so no transpose is ever
@@ -9,6 +10,8 @@
 use crate::element::Element;
 use crate::tensor::storage::Storage;
 use alloc::vec;
+
+pub(crate) mod pooled;
 
 /// A read-only strided view of a matrix inside a slice.
 #[derive(Clone, Copy, Debug)]
