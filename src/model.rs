@@ -109,10 +109,11 @@ use alloc::string::String;
 use alloc::string::ToString;
 use alloc::vec::Vec;
 use core::fmt::Display;
-#[cfg(feature = "safetensors")]
+#[cfg(all(feature = "std", feature = "safetensors"))]
 use std::path::Path;
 
 use crate::element::Element;
+#[cfg(feature = "safetensors")]
 use crate::error::Error;
 use crate::gradients::Gradients;
 use crate::optim::Param;
@@ -258,7 +259,7 @@ pub trait Model<E: Element> {
     /// # Errors
     ///
     /// Those of [`Model::to_weights`] and [`Weights::save`].
-    #[cfg(feature = "safetensors")]
+    #[cfg(all(feature = "std", feature = "safetensors"))]
     fn save(&mut self, path: impl AsRef<Path>) -> Result<(), Error>
     where
         Self: Sized,
@@ -297,7 +298,7 @@ pub trait Model<E: Element> {
     /// # Errors
     ///
     /// Those of [`Weights::load`] and [`Model::load_weights`].
-    #[cfg(feature = "safetensors")]
+    #[cfg(all(feature = "std", feature = "safetensors"))]
     fn load(&mut self, path: impl AsRef<Path>) -> Result<(), Error>
     where
         Self: Sized,
@@ -493,6 +494,7 @@ mod io {
     use alloc::string::String;
     use alloc::vec::Vec;
     use core::fmt::{Display, Write as _};
+    use num_traits::Float;
 
     use super::{Model, Visitor};
     use crate::element::Element;
@@ -720,7 +722,8 @@ mod io {
         fn steps(&mut self, name: String) -> Result<u64, Error> {
             let stored = self.weights.get::<Rank0, f64>(&name)?.item();
             #[allow(clippy::cast_precision_loss)] // 2^53 is exact
-            let whole = stored.fract() == 0.0 && (1.0..=MAX_EXACT_STEPS as f64).contains(&stored);
+            let whole =
+                Float::fract(stored) == 0.0 && (1.0..=MAX_EXACT_STEPS as f64).contains(&stored);
             if !whole {
                 return Err(Error::InvalidWeight {
                     name,

@@ -23,6 +23,7 @@ use crate::tensor::Tensor;
 use alloc::string::ToString;
 use alloc::vec;
 use alloc::vec::Vec;
+use num_traits::Float;
 
 /// A trainable value with the optimizer state that belongs to it.
 ///
@@ -133,12 +134,14 @@ impl<S: Shape, E: Element> Param<S, E> {
     }
 
     /// The optimizer state, for saving it.
+    #[cfg(feature = "safetensors")]
     pub(crate) fn state(&self) -> &OptimizerState<E> {
         &self.state
     }
 
     /// Sets the value and the optimizer state (a loaded model); the id stays, so
     /// leaves tracked before still name this parameter.
+    #[cfg(feature = "safetensors")]
     pub(crate) fn restore(&mut self, value: Tensor<S, E>, state: OptimizerState<E>) {
         self.value = value;
         self.state = state;
@@ -517,8 +520,8 @@ impl<E: Element> Adam<E> {
         let t = f64::from(t);
         let weight1 = E::from_f64(1.0 - b1);
         let weight2 = E::from_f64(1.0 - b2);
-        let step_size = E::from_f64(lr.to_f64_exact() / (1.0 - b1.powf(t)));
-        let correction2_sqrt = E::from_f64((1.0 - b2.powf(t)).sqrt());
+        let step_size = E::from_f64(lr.to_f64_exact() / (1.0 - Float::powf(b1, t)));
+        let correction2_sqrt = E::from_f64(Float::sqrt(1.0 - Float::powf(b2, t)));
         let beta2 = E::from_f64(b2);
         let moments = m.iter_mut().zip(v.iter_mut());
         for ((w, (m, v)), &g) in weights.iter_mut().zip(moments).zip(grad.as_slice()) {

@@ -137,8 +137,8 @@ mod held {
     /// How [`crate::element::sealed::Sealed::workspace`] reaches a workspace.
     pub type LocalWorkspace<E> = Workspace<E>;
 
-    /// Runs `f` on the workspace for `E` (always there).
-    #[allow(clippy::unnecessary_wraps)] // `None` is the `std` build's teardown case
+    /// Runs `f` on the workspace for `E`: always there (`None` is the `std` build's
+    /// thread teardown).
     pub(crate) fn with<E: Element, R>(f: impl FnOnce(&Workspace<E>) -> R) -> Option<R> {
         Some(f(E::workspace()))
     }

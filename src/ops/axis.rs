@@ -8,6 +8,7 @@
 
 use alloc::sync::Arc;
 use alloc::vec;
+use num_traits::Float;
 
 use crate::element::Element;
 use crate::ops::layout;
@@ -358,8 +359,8 @@ pub(crate) fn log_sum_exp_terms(
     term: impl Fn(usize) -> f64,
 ) -> f64 {
     match top {
-        Some(top) => sum_f64(len, |k| if k == top { 0.0 } else { term(k) }).ln_1p(),
-        None => sum_f64(len, term).ln(),
+        Some(top) => Float::ln_1p(sum_f64(len, |k| if k == top { 0.0 } else { term(k) })),
+        None => Float::ln(sum_f64(len, term)),
     }
 }
 

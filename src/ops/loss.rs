@@ -4,6 +4,7 @@
 
 use alloc::sync::Arc;
 use alloc::vec;
+use num_traits::Float;
 
 use crate::element::Element;
 use crate::error::Error;
@@ -244,7 +245,7 @@ impl CrossEntropyOp {
                         let coefficient = if target == mass && mass.is_finite() {
                             mass * probability_minus(l, true)
                         } else {
-                            l.exp() * mass - target
+                            Float::exp(l) * mass - target
                         };
                         (coefficient, target_term)
                     }

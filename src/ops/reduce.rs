@@ -2,6 +2,7 @@
 
 use alloc::sync::Arc;
 use alloc::vec;
+use num_traits::Float;
 
 use crate::element::Element;
 use crate::ops::unary::UnaryKind;
@@ -81,7 +82,7 @@ pub(crate) fn l2_norm<E: Element>(values: &[E]) -> E {
         let v = values[i].to_f64_exact() / scale;
         v * v
     });
-    E::from_f64(scale * squares.sqrt())
+    E::from_f64(scale * Float::sqrt(squares))
 }
 
 /// A recorded reduction to a scalar.

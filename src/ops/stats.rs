@@ -10,6 +10,7 @@
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
+use num_traits::Float;
 
 use crate::element::Element;
 use crate::ops::axis::{expand_lanes, lane_sums_var};
@@ -87,7 +88,7 @@ impl StatOp {
         let value = |v: Saved, i: usize| v.of(saved).get(i).map_or(f64::NAN, |x| x.to_f64_exact());
         match &self.kind {
             StatKind::Logsumexp { input, output } => {
-                (value(*input, at) - value(*output, lane)).exp()
+                Float::exp(value(*input, at) - value(*output, lane))
             }
             StatKind::Var {
                 input,
@@ -231,7 +232,7 @@ fn logsumexp_lanes<E: Element>(x: &[E], l: AxisLayout) -> Storage<E> {
             };
             let top = (0..l.len).find(|&k| max.is_finite() && x[l.at(o, k, i)] == max);
             let log_sum = crate::ops::axis::log_sum_exp_terms(l.len, top, |k| {
-                (x[l.at(o, k, i)].to_f64_exact() - shift).exp()
+                Float::exp(x[l.at(o, k, i)].to_f64_exact() - shift)
             });
             out[lane] = E::from_f64(log_sum + shift);
         })
@@ -276,7 +277,7 @@ fn spread<E: Element>(x: Operand<'_, E>, l: AxisLayout, unbiased: bool, std: boo
     let (means, variances) = moments(x.values(), l, correction);
     let values: Storage<E> = variances
         .iter()
-        .map(|&v| E::from_f64(if std { v.sqrt() } else { v }))
+        .map(|&v| E::from_f64(if std { Float::sqrt(v) } else { v }))
         .collect();
     finish(values, [Some(x), None], |saver| {
         let (input, means) = (saver.save(x.data), means.into());
