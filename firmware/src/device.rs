@@ -93,6 +93,8 @@ struct Device {
 }
 
 impl Platform for Device {
+    const NAME: &'static str = "device (Cortex-M4F, no std)";
+
     fn allocations(&self) -> usize {
         HEAP.allocations.load(Ordering::Relaxed)
     }

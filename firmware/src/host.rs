@@ -57,6 +57,8 @@ struct Host {
 }
 
 impl Platform for Host {
+    const NAME: &'static str = "host (std)";
+
     fn allocations(&self) -> usize {
         ALLOCATIONS.load(Ordering::Relaxed)
     }

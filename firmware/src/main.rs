@@ -19,6 +19,8 @@ const STEPS: usize = 20;
 
 /// What the two platforms measure and print with.
 trait Platform {
+    /// What runs the program, for the first line of output.
+    const NAME: &'static str;
     /// Allocations (and reallocations) made so far.
     fn allocations(&self) -> usize;
     /// Forgets the heap's peak: from now on it is the heap in use.
@@ -83,7 +85,8 @@ fn measure<P: Platform>(p: &mut P, repeats: usize, mut work: impl FnMut()) -> Us
 fn run<P: Platform>(p: &mut P) -> Result<bool, fmt::Error> {
     writeln!(
         p.out(),
-        "typegrad EKF (state 6, f32), {STEPS} steps; a 12 x 12 Jacobian"
+        "typegrad on the {}: an EKF (state 6, f32), {STEPS} steps; a 12 x 12 Jacobian",
+        P::NAME
     )?;
     let mut filter = Filter::new();
     let mut truth = Truth::new();
