@@ -55,8 +55,10 @@
 //! typegrad::custom::check(&cube, &Tensor::from_array([0.5, -1.0, 2.0])).unwrap();
 //! ```
 
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
 use core::fmt;
-use std::sync::Arc;
 
 use crate::element::Element;
 use crate::error::Error;
@@ -546,7 +548,7 @@ impl fmt::Display for CustomCheckError {
     }
 }
 
-impl std::error::Error for CustomCheckError {}
+impl core::error::Error for CustomCheckError {}
 
 /// Checks every rule a one-input `f64` custom operation supplies against central finite
 /// differences at `x`, with PyTorch's default tolerances: `vjp` (gradcheck), the forward

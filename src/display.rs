@@ -5,7 +5,14 @@
 //! threshold 1000, edge items 3, line width 80, automatic scientific mode)
 //! character for character, for real floating-point tensors.
 
+use alloc::borrow::ToOwned;
+use alloc::format;
+use alloc::string::String;
+use alloc::string::ToString;
+use alloc::vec;
+use alloc::vec::Vec;
 use core::fmt;
+use num_traits::Float;
 
 use crate::element::Element;
 use crate::shape::Shape;
@@ -375,7 +382,7 @@ impl Formatter {
         };
         let max = significant().map(f64::abs).fold(min, f64::max);
 
-        formatter.int_mode = significant().all(|v| v == v.ceil());
+        formatter.int_mode = significant().all(|v| v == Float::ceil(v));
         let wide_range = max / min > 1000.0 || max > 1.0e8;
         formatter.sci_mode = if formatter.int_mode {
             wide_range

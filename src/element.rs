@@ -1,5 +1,6 @@
 //! The element types a tensor can hold: `f32` and `f64`.
 
+use alloc::vec::Vec;
 use core::fmt::{Debug, Display};
 use core::iter::Sum;
 use num_traits::{Float, FloatConst};
@@ -55,7 +56,7 @@ pub(crate) mod sealed {
     //! either element type through one store (gradients of `f32` and `f64` leaves of one
     //! computation that casts between them), without `Any` or `TypeId`.
 
-    use std::sync::Arc;
+    use alloc::sync::Arc;
 
     use crate::ops::Var;
 
@@ -96,7 +97,7 @@ pub(crate) mod sealed {
         fn unseed(seed: Seed<'_>) -> Option<&[Self]>;
         /// A shared empty buffer (cloning it allocates nothing).
         fn empty_storage() -> Arc<[Self]>;
-        /// This thread's reusable memory for this element type.
+        /// The reusable memory for this element type (this thread's, with `std`).
         fn workspace() -> &'static crate::workspace::LocalWorkspace<Self>
         where
             Self: super::Element;
@@ -165,18 +166,15 @@ pub(crate) mod sealed {
                     }
                 }
                 fn workspace() -> &'static crate::workspace::LocalWorkspace<Self> {
-                    thread_local! {
-                        static WORKSPACE: crate::workspace::Workspace<$float> =
-                            const { crate::workspace::Workspace::new() };
-                    }
-                    &WORKSPACE
+                    &crate::workspace::$variant
                 }
                 fn compiled() -> &'static crate::compiled::Compiled<Self> {
                     &crate::compiled::$variant
                 }
                 fn empty_storage() -> Arc<[Self]> {
-                    static EMPTY: std::sync::OnceLock<Arc<[$float]>> = std::sync::OnceLock::new();
-                    Arc::clone(EMPTY.get_or_init(|| Arc::from(Vec::new())))
+                    // An empty `Arc<[T]>` points at a static the standard library keeps
+                    // (since Rust 1.80): a count increment, no allocation, no std.
+                    Arc::default()
                 }
             }
         )*};

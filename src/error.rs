@@ -1,5 +1,7 @@
 //! The error type of every fallible call: run-time input that can be wrong.
 
+use alloc::string::String;
+use alloc::vec::Vec;
 use core::fmt;
 
 /// What went wrong with run-time input, and where.
@@ -164,15 +166,18 @@ pub enum Error {
     /// Named weights (safetensors): bytes that are not a valid safetensors file
     /// (truncated, a corrupt header, byte ranges that do not match the shapes), or
     /// weights that the format cannot hold.
+    #[non_exhaustive] // `path` exists with `std` only: match with `..`
     Safetensors {
         /// Which call failed (`"Weights::load"`).
         context: &'static str,
-        /// The file, if the bytes came from or were going to one.
+        /// The file, if the bytes came from or were going to one (files need `std`).
+        #[cfg(feature = "std")]
         path: Option<std::path::PathBuf>,
         /// What is wrong with them.
         reason: String,
     },
-    /// Reading or writing a file failed.
+    /// Reading or writing a file failed (`std` only).
+    #[cfg(feature = "std")]
     Io {
         /// Which call failed (`"Weights::save"`).
         context: &'static str,
@@ -183,6 +188,19 @@ pub enum Error {
         /// The operating system's message.
         message: String,
     },
+}
+
+impl Error {
+    /// [`Error::Safetensors`] about bytes in memory (no file).
+    #[cfg(feature = "safetensors")]
+    pub(crate) fn safetensors(context: &'static str, reason: String) -> Self {
+        Error::Safetensors {
+            context,
+            #[cfg(feature = "std")]
+            path: None,
+            reason,
+        }
+    }
 }
 
 impl fmt::Display for Error {
@@ -301,14 +319,16 @@ impl fmt::Display for Error {
             Error::InvalidWeight { name, reason } => {
                 write!(f, "tensor `{name}` cannot be loaded: {reason}")
             }
+            #[cfg(feature = "std")]
             Error::Safetensors {
                 context,
-                path,
+                path: Some(path),
                 reason,
-            } => match path {
-                Some(path) => write!(f, "{context}: {}: {reason}", path.display()),
-                None => write!(f, "{context}: {reason}"),
-            },
+            } => write!(f, "{context}: {}: {reason}", path.display()),
+            Error::Safetensors {
+                context, reason, ..
+            } => write!(f, "{context}: {reason}"),
+            #[cfg(feature = "std")]
             Error::Io {
                 context,
                 path,
@@ -319,4 +339,4 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl core::error::Error for Error {}

@@ -64,7 +64,8 @@
 //! # Ok::<(), typegrad::Error>(())
 //! ```
 
-use std::sync::Arc;
+use alloc::sync::Arc;
+use alloc::vec;
 
 use crate::element::Element;
 use crate::error::Error;

@@ -6,6 +6,8 @@
 //! A non-scalar output is checked through a vector-Jacobian product with a random seed,
 //! so every output element takes part.
 
+use alloc::vec;
+use alloc::vec::Vec;
 use core::fmt;
 
 use crate::element::sealed::Sealed;
@@ -69,7 +71,7 @@ impl fmt::Display for GradcheckError {
     }
 }
 
-impl std::error::Error for GradcheckError {}
+impl core::error::Error for GradcheckError {}
 
 /// The inputs of a checked function: one `f64` tensor, or a tuple of two or three.
 pub trait GradcheckInputs: Clone {
@@ -402,7 +404,7 @@ impl fmt::Display for GradgradcheckError {
     }
 }
 
-impl std::error::Error for GradgradcheckError {}
+impl core::error::Error for GradgradcheckError {}
 
 /// The first output element whose forward-mode derivative disagrees with the numeric one.
 #[derive(Clone, Debug, PartialEq)]
@@ -431,7 +433,7 @@ impl fmt::Display for JvpcheckError {
     }
 }
 
-impl std::error::Error for JvpcheckError {}
+impl core::error::Error for JvpcheckError {}
 
 /// Checks the forward mode (every operation's Jacobian-vector rule) against central
 /// finite differences: the tangent `J v` that [`crate::func::jvp`] pushes through the

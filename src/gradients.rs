@@ -1,7 +1,8 @@
 //! The gradient store: what backward returns, looked up by the tracked leaf itself.
 
+use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::marker::PhantomData;
-use std::sync::Arc;
 
 use crate::element::sealed::Stored;
 use crate::element::Element;

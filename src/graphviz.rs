@@ -13,11 +13,17 @@
 //! queues it on a work list, drawn once the current graph is unlocked, as the backward
 //! pass crosses casts.
 
+use alloc::boxed::Box;
+use alloc::collections::btree_map::Entry;
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::format;
+use alloc::rc::Rc;
+use alloc::string::String;
+use alloc::string::ToString;
+use alloc::vec;
+use alloc::vec::Vec;
 use core::any::Any;
 use core::fmt::Write as _;
-use std::collections::hash_map::Entry;
-use std::collections::{HashMap, VecDeque};
-use std::rc::Rc;
 
 use crate::element::Element;
 use crate::ops::cast::Source;
@@ -132,9 +138,9 @@ pub(crate) struct Drawing {
     next_id: usize,
     /// Nodes of graphs by (address of their live cell, index): being drawn, or drawn
     /// as the box given. The address only tells graphs apart; ids never depend on it.
-    nodes: HashMap<(usize, u32), Visit>,
+    nodes: BTreeMap<(usize, u32), Visit>,
     /// Each leaf's `AccumulateGrad` box: one per leaf, whatever its number of uses.
-    leaves: HashMap<LeafId, usize>,
+    leaves: BTreeMap<LeafId, usize>,
     /// Casts whose sources are still to draw, with the cast's box.
     casts: VecDeque<Box<dyn PendingCast>>,
     /// The cells whose addresses key `nodes`, held so that no address is reused by

@@ -4,8 +4,17 @@
 //! Start with [`prelude`] and [`Tensor`]; ARCHITECTURE.md in the repository describes
 //! how the crate is built.
 #![doc = include_str!("../README.md")]
+// Always `no_std` with `alloc`, so that every module imports `Vec`, `Arc`, `Rc`, ...
+// from `alloc` and `core` the same way in both builds; `std` adds only what needs an
+// operating system (files, threads, thread-locals), in the few modules that use it.
+#![no_std]
 #![deny(missing_docs)]
 #![forbid(clippy::undocumented_unsafe_blocks)]
+
+extern crate alloc;
+// Unit tests run on the host's harness whatever the features.
+#[cfg(any(feature = "std", test))]
+extern crate std;
 
 mod compiled;
 pub mod custom;
@@ -23,6 +32,7 @@ pub mod linalg;
 pub mod model;
 mod ops;
 pub mod optim;
+#[cfg(feature = "std")]
 pub mod parallel;
 #[cfg(feature = "safetensors")]
 pub mod serialization;
@@ -59,6 +69,8 @@ pub mod guide {
     pub mod interop {}
     #[doc = include_str!("../docs/performance.md")]
     pub mod performance {}
+    #[doc = include_str!("../docs/embedded.md")]
+    pub mod embedded {}
 }
 
 /// Everything a user of typegrad needs in scope: `use typegrad::prelude::*;`.

@@ -104,8 +104,12 @@
 //! # Ok::<(), typegrad::Error>(())
 //! ```
 
+use alloc::format;
+use alloc::string::String;
+use alloc::string::ToString;
+use alloc::vec::Vec;
 use core::fmt::Display;
-#[cfg(feature = "safetensors")]
+#[cfg(all(feature = "std", feature = "safetensors"))]
 use std::path::Path;
 
 use crate::element::Element;
@@ -255,7 +259,7 @@ pub trait Model<E: Element> {
     /// # Errors
     ///
     /// Those of [`Model::to_weights`] and [`Weights::save`].
-    #[cfg(feature = "safetensors")]
+    #[cfg(all(feature = "std", feature = "safetensors"))]
     fn save(&mut self, path: impl AsRef<Path>) -> Result<(), Error>
     where
         Self: Sized,
@@ -294,7 +298,7 @@ pub trait Model<E: Element> {
     /// # Errors
     ///
     /// Those of [`Weights::load`] and [`Model::load_weights`].
-    #[cfg(feature = "safetensors")]
+    #[cfg(all(feature = "std", feature = "safetensors"))]
     fn load(&mut self, path: impl AsRef<Path>) -> Result<(), Error>
     where
         Self: Sized,
@@ -484,8 +488,13 @@ impl<E: Element> Visitor<E> for ResetState {
 /// Saving and loading: visitors that name every parameter.
 #[cfg(feature = "safetensors")]
 mod io {
+    use alloc::borrow::ToOwned;
+    use alloc::collections::{BTreeMap, BTreeSet};
+    use alloc::format;
+    use alloc::string::String;
+    use alloc::vec::Vec;
     use core::fmt::{Display, Write as _};
-    use std::collections::{BTreeSet, HashMap};
+    use num_traits::Float;
 
     use super::{Model, Visitor};
     use crate::element::Element;
@@ -519,7 +528,7 @@ mod io {
         let mut read = Read {
             names: Names::default(),
             weights,
-            staged: HashMap::new(),
+            staged: BTreeMap::new(),
             used: BTreeSet::new(),
             error: None,
         };
@@ -664,7 +673,7 @@ mod io {
     struct Read<'w, E> {
         names: Names,
         weights: &'w Weights,
-        staged: HashMap<String, Staged<E>>,
+        staged: BTreeMap<String, Staged<E>>,
         /// The names of the tensors some parameter read.
         used: BTreeSet<String>,
         error: Option<Error>,
@@ -713,7 +722,8 @@ mod io {
         fn steps(&mut self, name: String) -> Result<u64, Error> {
             let stored = self.weights.get::<Rank0, f64>(&name)?.item();
             #[allow(clippy::cast_precision_loss)] // 2^53 is exact
-            let whole = stored.fract() == 0.0 && (1.0..=MAX_EXACT_STEPS as f64).contains(&stored);
+            let whole =
+                Float::fract(stored) == 0.0 && (1.0..=MAX_EXACT_STEPS as f64).contains(&stored);
             if !whole {
                 return Err(Error::InvalidWeight {
                     name,
@@ -742,7 +752,7 @@ mod io {
     /// Writes what [`Read`] staged into the parameters (the second pass of a load).
     struct Write<E> {
         names: Names,
-        staged: HashMap<String, Staged<E>>,
+        staged: BTreeMap<String, Staged<E>>,
         error: Option<Error>,
     }
 
@@ -777,6 +787,7 @@ mod tests {
     use super::*;
     use crate::optim::{Adam, Sgd};
     use crate::shape::{Rank0, Rank1, Rank2};
+    use alloc::vec;
 
     /// A layer of two parameters, with names PyTorch's `nn.Linear` gives them.
     struct Linear<E: Element> {

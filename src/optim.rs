@@ -20,6 +20,10 @@ use crate::shape::Shape;
 use crate::tape::graph::LeafId;
 use crate::tape::Tracked;
 use crate::tensor::Tensor;
+use alloc::string::ToString;
+use alloc::vec;
+use alloc::vec::Vec;
+use num_traits::Float;
 
 /// A trainable value with the optimizer state that belongs to it.
 ///
@@ -516,8 +520,8 @@ impl<E: Element> Adam<E> {
         let t = f64::from(t);
         let weight1 = E::from_f64(1.0 - b1);
         let weight2 = E::from_f64(1.0 - b2);
-        let step_size = E::from_f64(lr.to_f64_exact() / (1.0 - b1.powf(t)));
-        let correction2_sqrt = E::from_f64((1.0 - b2.powf(t)).sqrt());
+        let step_size = E::from_f64(lr.to_f64_exact() / (1.0 - Float::powf(b1, t)));
+        let correction2_sqrt = E::from_f64(Float::sqrt(1.0 - Float::powf(b2, t)));
         let beta2 = E::from_f64(b2);
         let moments = m.iter_mut().zip(v.iter_mut());
         for ((w, (m, v)), &g) in weights.iter_mut().zip(moments).zip(grad.as_slice()) {
@@ -543,6 +547,7 @@ fn lerp<E: Element>(a: E, b: E, w: E) -> E {
 mod tests {
     use super::*;
     use crate::shape::Rank0;
+    use alloc::format;
 
     fn scalar(value: f64) -> Param<Rank0, f64> {
         Param::new(Tensor::full(value))

@@ -33,6 +33,7 @@
 
 use crate::element::Element;
 use crate::gradients::Gradients;
+use alloc::vec::Vec;
 
 /// `f` applied to every chunk, on `threads` worker threads (at least one), the results
 /// in chunk order. Worker `w` takes chunks `w`, `w + threads`, `w + 2 threads`, ...; each

@@ -16,8 +16,14 @@
 //!
 //! [safetensors]: https://huggingface.co/docs/safetensors
 
-use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use alloc::borrow::Cow;
+use alloc::borrow::ToOwned;
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::String;
+use alloc::string::ToString;
+use alloc::vec::Vec;
+#[cfg(feature = "std")]
 use std::path::Path;
 
 use safetensors::tensor::{Dtype, SafeTensorError, SafeTensors, View};
@@ -188,10 +194,11 @@ impl Weights {
         // The byte length was checked against dtype and shape when the tensor was read
         // or inserted, so neither error below is expected; they keep this path free of
         // panics all the same.
-        let values = E::from_le_byte_slice(&stored.bytes).ok_or_else(|| Error::Safetensors {
-            context: "Weights::get",
-            path: None,
-            reason: format!("the bytes of tensor `{name}` are not a whole number of elements"),
+        let values = E::from_le_byte_slice(&stored.bytes).ok_or_else(|| {
+            Error::safetensors(
+                "Weights::get",
+                format!("the bytes of tensor `{name}` are not a whole number of elements"),
+            )
         })?;
         Tensor::from_vec(values)
     }
@@ -237,9 +244,10 @@ impl Weights {
         self
     }
 
-    /// The header's metadata as the `safetensors` crate takes it: none when empty, so a
-    /// file written without metadata is written back the same.
-    fn file_metadata(&self) -> Option<HashMap<String, String>> {
+    /// The header's metadata as the `safetensors` crate takes it (a `HashMap`, std's or
+    /// hashbrown's as its `std` feature says): none when empty, so a file written
+    /// without metadata is written back the same.
+    fn file_metadata<M: FromIterator<(String, String)>>(&self) -> Option<M> {
         (!self.metadata.is_empty()).then(|| self.metadata.clone().into_iter().collect())
     }
 
@@ -249,13 +257,8 @@ impl Weights {
     ///
     /// [`Error::Safetensors`] if the format cannot hold them (a header over 100 MB).
     pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
-        safetensors::serialize(&self.tensors, self.file_metadata()).map_err(|e| {
-            Error::Safetensors {
-                context: "Weights::to_bytes",
-                path: None,
-                reason: e.to_string(),
-            }
-        })
+        safetensors::serialize(&self.tensors, self.file_metadata())
+            .map_err(|e| Error::safetensors("Weights::to_bytes", e.to_string()))
     }
 
     /// Writes the weights to a safetensors file at `path`, replacing any file there.
@@ -279,6 +282,7 @@ impl Weights {
     ///
     /// [`Error::Io`] if the file cannot be written, [`Error::Safetensors`] if the format
     /// cannot hold the weights.
+    #[cfg(feature = "std")]
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), Error> {
         let path = path.as_ref();
         safetensors::serialize_to_file(&self.tensors, self.file_metadata(), path).map_err(|e| {
@@ -300,10 +304,20 @@ impl Weights {
     /// [`Error::Io`] if the file cannot be read; [`Error::Safetensors`] naming the file
     /// and what is wrong if it is not a valid safetensors file (truncated, a corrupt
     /// header, byte ranges that do not match the shapes).
+    #[cfg(feature = "std")]
     pub fn load(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|e| io_error("Weights::load", path, &e))?;
-        Self::parse(&bytes, "Weights::load", Some(path))
+        Self::parse(&bytes, "Weights::load").map_err(|e| match e {
+            Error::Safetensors {
+                context, reason, ..
+            } => Error::Safetensors {
+                context,
+                path: Some(path.to_owned()),
+                reason,
+            },
+            other => other,
+        })
     }
 
     /// Reads the bytes of a safetensors file.
@@ -313,15 +327,11 @@ impl Weights {
     /// [`Error::Safetensors`] saying what is wrong if they are not a valid safetensors
     /// file (truncated, a corrupt header, byte ranges that do not match the shapes).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
-        Self::parse(bytes, "Weights::from_bytes", None)
+        Self::parse(bytes, "Weights::from_bytes")
     }
 
-    fn parse(bytes: &[u8], context: &'static str, path: Option<&Path>) -> Result<Self, Error> {
-        let invalid = |reason: String| Error::Safetensors {
-            context,
-            path: path.map(Path::to_owned),
-            reason,
-        };
+    fn parse(bytes: &[u8], context: &'static str) -> Result<Self, Error> {
+        let invalid = |reason: String| Error::safetensors(context, reason);
         // `read_metadata` checks the header and that the byte ranges tile the data
         // exactly, each as long as its dtype and shape require.
         let (header_len, metadata) =
@@ -405,6 +415,7 @@ fn describe(error: &SafeTensorError, bytes: &[u8]) -> String {
     format!("{prefix}{what}")
 }
 
+#[cfg(feature = "std")]
 fn io_error(context: &'static str, path: &Path, error: &std::io::Error) -> Error {
     Error::Io {
         context,

@@ -196,6 +196,37 @@ fn allocations_per_training_step() {
     transform_allocations();
     model_step_allocations();
     linalg_allocations();
+    kalman_allocations();
+}
+
+/// An extended Kalman filter's covariance update in f32, the shape of the firmware's
+/// (firmware/src/lib.rs, which the device counts too): constants written as arrays, a
+/// forward-mode Jacobian, products with transposes of plain matrices, a `solve` for the
+/// gain, and an element and a slice of a plain value. None of it records anything but
+/// the Jacobian, and none of it allocates after warm-up: an untracked `t()`, `narrow` or
+/// `at` needs no index map, and `from_array` writes straight into its storage.
+fn kalman_allocations() {
+    let motion = |x: &Tensor<Rank1<6>, f32, Tracked>| {
+        let shift = Tensor::from_array([[0.9f32, 0.1, 0.0, 0.0, 0.0, 0.0]; 6]);
+        shift.matmul(x).sin() + x
+    };
+    let x = Tensor::<Rank1<6>, f32>::from_fn(|i| 0.1 * i as f32);
+    let mut covariance = Tensor::<Rank2<6, 6>, f32>::eye() * 0.1;
+    let noise = Tensor::<Rank2<3, 3>, f32>::eye() * 0.05;
+    let h = Tensor::<Rank2<3, 6>, f32>::from_fn(|i| (i % 5) as f32 * 0.2);
+    let ekf = allocations_per_step(10, || {
+        let f: Tensor<Rank2<6, 6>, f32> = func::jacobian(motion, &x);
+        let predicted = f.matmul(&covariance).matmul(&f.t()) + Tensor::<Rank2<6, 6>, f32>::eye();
+        let hp = h.matmul(&predicted);
+        let s = hp.matmul(&h.t()) + &noise;
+        let Ok(gain_t) = s.solve(&hp) else { return };
+        let updated = &predicted - &gain_t.t().matmul(&hp);
+        covariance = (&updated + &updated.t()) * 0.5;
+        let corner: Tensor<Rank1<2>, f32> = x.narrow::<0, 1, 2>();
+        assert!(corner.at::<0>().item() + covariance.at::<0, 0>().item() > 0.0);
+    });
+    println!("EKF covariance update (f32): {ekf} allocations");
+    assert_eq!(ekf, 0, "an EKF step allocates nothing after warm-up");
 }
 
 /// The steady state of the transforms: a Jacobian by forward mode (its function merges

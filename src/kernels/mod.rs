@@ -1,4 +1,5 @@
-//! The only module with `unsafe`: one safe wrapper over matrixmultiply's `sgemm`/`dgemm`.
+//! The only module with `unsafe`: one safe wrapper over matrixmultiply's `sgemm`/`dgemm`,
+//! and (in `pooled`) the `Send` of a graph cell kept for reuse.
 //!
 //! Every matrix product of the library, forward and backward, goes through [`gemm`].
 //! A transposed operand is a [`MatRef`] with its strides swapped, so no transpose is ever
@@ -8,6 +9,9 @@
 
 use crate::element::Element;
 use crate::tensor::storage::Storage;
+use alloc::vec;
+
+pub(crate) mod pooled;
 
 /// A read-only strided view of a matrix inside a slice.
 #[derive(Clone, Copy, Debug)]
@@ -241,10 +245,10 @@ fn dot<E: num_traits::Float>(x: &[E], y: &[E]) -> E {
 
 /// `a · b` into a new row-major buffer through [`gemm`] with `beta = 0`, which writes
 /// every element and reads none: a pooled buffer's old contents never show through.
-fn gemm_into_pooled<E: Element>(a: MatRef<'_, E>, b: MatRef<'_, E>) -> std::sync::Arc<[E]> {
+fn gemm_into_pooled<E: Element>(a: MatRef<'_, E>, b: MatRef<'_, E>) -> alloc::sync::Arc<[E]> {
     let len = a.rows * b.cols;
     let mut out = crate::tensor::pool::take(len);
-    if let Some(target) = std::sync::Arc::get_mut(&mut out) {
+    if let Some(target) = alloc::sync::Arc::get_mut(&mut out) {
         gemm(E::one(), a, b, E::zero(), target);
         return out;
     }
@@ -269,14 +273,14 @@ pub(crate) fn gemm_new<E: Element>(a: MatRef<'_, E>, b: MatRef<'_, E>) -> Storag
 pub(crate) fn gemm_new_shared<E: Element>(
     a: MatRef<'_, E>,
     b: MatRef<'_, E>,
-) -> std::sync::Arc<[E]> {
+) -> alloc::sync::Arc<[E]> {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     if m * k * n <= TINY_PRODUCT {
         return gemm_into_pooled(a, b);
     }
     // A buffer left from an earlier step is written over (beta = 0 reads none of it).
     if let Some(mut out) = crate::tensor::pool::reuse::<E>(m * n) {
-        if let Some(target) = std::sync::Arc::get_mut(&mut out) {
+        if let Some(target) = alloc::sync::Arc::get_mut(&mut out) {
             gemm(E::one(), a, b, E::zero(), target);
             return out;
         }
@@ -286,8 +290,8 @@ pub(crate) fn gemm_new_shared<E: Element>(
         "typegrad internal error: gemm_new operands {m}x{k} and {}x{n}",
         b.rows
     );
-    let mut out = std::sync::Arc::<[E]>::new_uninit_slice(m * n);
-    let Some(target) = std::sync::Arc::get_mut(&mut out) else {
+    let mut out = alloc::sync::Arc::<[E]>::new_uninit_slice(m * n);
+    let Some(target) = alloc::sync::Arc::get_mut(&mut out) else {
         // A freshly allocated Arc is unique; this path only keeps the code panic-free.
         return gemm_into_pooled(a, b);
     };
@@ -389,6 +393,7 @@ pub(crate) fn gemm<E: Gemm + num_traits::Float>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec::Vec;
 
     fn naive(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Vec<f64> {
         let mut out = vec![0.0; a.rows * b.cols];

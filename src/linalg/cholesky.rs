@@ -36,6 +36,7 @@ use crate::tape::graph::Saved;
 use crate::tape::{BinaryTape, Merge, Tape, UnaryTape};
 use crate::tensor::storage::Storage;
 use crate::tensor::Tensor;
+use num_traits::Float;
 
 /// The name of the triangular solves that the Cholesky rules and `cholesky_solve` record.
 const SOLVE: SolveName = SolveName::Triangular;
@@ -267,7 +268,7 @@ fn logdet_from_factor<E: Element>(l: Operand<'_, E>, dims: Dims) -> Var<E> {
         dims.batch,
         (0..dims.batch).map(|b| {
             let diagonal = |i: usize| values[b * n * n + i * n + i].to_f64_exact();
-            E::from_f64(2.0 * crate::ops::reduce::sum_f64(n, |i| diagonal(i).ln()))
+            E::from_f64(2.0 * crate::ops::reduce::sum_f64(n, |i| Float::ln(diagonal(i))))
         }),
     );
     finish(data, [Some(l), None], |saver| {

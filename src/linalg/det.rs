@@ -18,7 +18,7 @@
 //!   matter); JVP `d ln|det| = ⟨A⁻ᵀ, dA⟩`; recorded: `g · A⁻ᵀ` with `A⁻ᵀ` a recorded
 //!   solve. At a singular matrix `A⁻ᵀ` does not exist and the gradient is not finite.
 
-use std::sync::Arc;
+use alloc::sync::Arc;
 
 use super::kernels::{cofactor, cofactor_derivative, LuRef};
 use super::recorded::{matmul, per_matrix};
@@ -418,6 +418,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
 #[cfg(test)]
 mod tests {
     use crate::prelude::*;
+    use alloc::vec;
 
     #[test]
     fn det_of_batches_and_singular_matrices() {

@@ -18,6 +18,7 @@
 //! reference they are tested against.
 
 use super::Triangle;
+use num_traits::Float;
 
 /// The number of `f64`s that the LU factors of one `n x n` matrix take in a buffer:
 /// `L` and `U` in one matrix (`L`'s unit diagonal implied), the row and column
@@ -89,7 +90,7 @@ impl<'a> LuRef<'a> {
         for i in 0..self.n {
             let p = self.pivot(i);
             sign *= p.signum();
-            log += p.abs().ln();
+            log += Float::ln(p.abs());
             if p == 0.0 {
                 return (0.0, f64::NEG_INFINITY);
             }
@@ -281,7 +282,7 @@ pub(crate) fn cholesky(a: &[f64], n: usize, l: &mut [f64]) -> Result<(), usize> 
                 if s.is_nan() || s <= 0.0 {
                     return Err(i + 1);
                 }
-                l[i * n + i] = s.sqrt();
+                l[i * n + i] = Float::sqrt(s);
             } else {
                 l[i * n + j] = s / l[j * n + j];
             }
@@ -675,6 +676,8 @@ pub(crate) fn cofactor_derivative(f: LuRef<'_>, d: &[f64], out: &mut [f64], scra
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec;
+    use alloc::vec::Vec;
     use nalgebra::DMatrix;
 
     fn factors(a: &[f64], n: usize, complete: bool) -> Vec<f64> {

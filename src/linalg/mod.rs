@@ -61,6 +61,8 @@
 //! condition estimate is LAPACK's (`dgecon`: Hager and Higham's estimate of `‖A⁻¹‖₁` from
 //! the factors, never above the true norm and rarely below a third of it).
 
+use alloc::vec;
+
 mod cholesky;
 mod det;
 pub(crate) mod kernels;
@@ -69,7 +71,7 @@ mod solve;
 mod structure;
 mod triangular;
 
-use std::sync::Arc;
+use alloc::sync::Arc;
 
 pub use cholesky::Cholesky;
 pub use shapes::{RightHandSide, SquareMatrix};
@@ -394,7 +396,7 @@ pub(crate) fn identity<E: Element>(batch: usize, n: usize) -> Var<E> {
 /// Recorded helpers for the recorded rules: transposes, products and broadcasts of one
 /// value per matrix, on `Var`s.
 pub(crate) mod recorded {
-    use std::sync::Arc;
+    use alloc::sync::Arc;
 
     use crate::element::Element;
     use crate::ops::axis::expand_lanes;
@@ -601,6 +603,7 @@ pub fn inv<S: SquareMatrix, E: Element, T: Tape>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::ToString;
 
     #[test]
     fn non_finite_input_is_named_by_position() {

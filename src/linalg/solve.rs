@@ -9,7 +9,7 @@
 //!   `A` and in `gX`, reusing the factors) and the product recorded as a matmul;
 //! - JVP: `dX = op(A)⁻¹ (dB - op(dA) X)`.
 
-use std::sync::Arc;
+use alloc::sync::Arc;
 
 use super::kernels::{lu_in_place, lu_len, lu_reciprocal_condition, norm1, LuRef, Part};
 use super::recorded::{matmul, negate};
@@ -493,6 +493,7 @@ impl<S: SquareMatrix, E: Element, T: Tape> Drop for Lu<S, E, T> {
 mod tests {
     use crate::linalg::Threshold;
     use crate::prelude::*;
+    use alloc::vec;
 
     #[test]
     fn solve_with_matrix_right_hand_side_and_batches() {

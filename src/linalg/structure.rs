@@ -7,7 +7,7 @@
 //! scatter onto the diagonal and a gather from it); `outer` is the product of a column
 //! by a row, recorded as a matmul.
 
-use std::sync::Arc;
+use alloc::sync::Arc;
 
 use super::SquareMatrix;
 use crate::element::Element;
@@ -265,6 +265,7 @@ impl<const N: usize, E: Element, T: Tape> Tensor<Rank1<N>, E, T> {
 #[cfg(test)]
 mod tests {
     use crate::prelude::*;
+    use alloc::vec;
 
     #[test]
     fn batched_trace_and_diagonal() {

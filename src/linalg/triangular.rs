@@ -368,6 +368,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec;
 
     #[test]
     fn upper_unit_and_errors() {

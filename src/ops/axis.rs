@@ -6,7 +6,9 @@
 //!
 //! `cumsum` keeps the axis: each element becomes the sum of its lane up to it.
 
-use std::sync::Arc;
+use alloc::sync::Arc;
+use alloc::vec;
+use num_traits::Float;
 
 use crate::element::Element;
 use crate::ops::layout;
@@ -426,8 +428,8 @@ pub(crate) fn log_sum_exp_terms(
     term: impl Fn(usize) -> f64,
 ) -> f64 {
     match top {
-        Some(top) => sum_f64(len, |k| if k == top { 0.0 } else { term(k) }).ln_1p(),
-        None => sum_f64(len, term).ln(),
+        Some(top) => Float::ln_1p(sum_f64(len, |k| if k == top { 0.0 } else { term(k) })),
+        None => Float::ln(sum_f64(len, term)),
     }
 }
 
@@ -860,6 +862,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
 #[cfg(test)]
 mod tests {
     use crate::prelude::*;
+    use alloc::vec;
 
     #[test]
     fn reductions_along_each_axis_of_a_rank3() {

@@ -971,6 +971,8 @@ mod tests {
     use super::{values_by_kind, BinaryKind};
     use crate::prelude::*;
     use crate::tensor::storage::Storage;
+    use alloc::vec;
+    use alloc::vec::Vec;
 
     #[test]
     fn each_kinds_untracked_loop_sits_at_its_index() {

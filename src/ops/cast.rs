@@ -9,8 +9,9 @@
 //! deepens the stack); the recorded backward records the converted gradient as a cast in
 //! turn; the forward sweep computes the source's tangent first and converts it.
 
+use alloc::rc::Rc;
+use alloc::vec::Vec;
 use core::marker::PhantomData;
-use std::rc::Rc;
 
 use crate::element::sealed::Seed;
 use crate::element::Element;

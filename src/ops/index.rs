@@ -7,9 +7,11 @@
 //! (`GatherBackward0`, its backward a scatter-add), and `max_axis_with_indices` exactly as
 //! `max_axis` is (`MaxBackward0`), so neither needs rules of its own.
 
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
 use core::fmt;
 use core::marker::PhantomData;
-use std::sync::Arc;
 
 use crate::element::Element;
 use crate::error::Error;
@@ -432,6 +434,9 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
 #[cfg(test)]
 mod tests {
     use crate::prelude::*;
+    use alloc::format;
+    use alloc::string::ToString;
+    use alloc::vec;
 
     #[test]
     fn gather_along_each_axis_of_a_rank3() {

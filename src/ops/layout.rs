@@ -13,7 +13,9 @@
 //! trait bounds for every size, so they are reported by `cargo build` (and by trybuild),
 //! not by `cargo check`.
 
-use std::sync::Arc;
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
 
 use crate::element::Element;
 use crate::error::Error;
@@ -329,6 +331,25 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         Tensor::from_var(gather(self.operand(), map, name))
     }
 
+    /// The gather of an untracked value, which records nothing and so needs no index
+    /// map: result element `k` is input element `source(k)`, copied straight into the
+    /// result's (inline or pooled) storage. `None` for a tracked value, whose record
+    /// keeps the map. A transpose, element or slice of a plain value (a Kalman
+    /// filter's `F P Fᵀ`) then allocates nothing in a step like the last.
+    fn gathered_plain<S2: Shape>(
+        &self,
+        source: impl Fn(usize) -> usize,
+    ) -> Option<Tensor<S2, E, UnaryTape<T>>> {
+        if self.graph_ref().is_some() {
+            return None;
+        }
+        let x = self.as_slice();
+        let values =
+            (0..S2::NUM_ELEMENTS).map(|k| x.get(source(k)).copied().unwrap_or_else(E::nan));
+        let data = Storage::collect(S2::NUM_ELEMENTS, values);
+        Some(Tensor::from_var(Var { data, place: None }))
+    }
+
     /// The same elements, in the same row-major order, under shape `S2` (PyTorch's
     /// `reshape`/`view`). Shares the storage: nothing is copied.
     ///
@@ -457,6 +478,14 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     {
         const { check_narrow(S::DIMS, AXIS, START, LEN) };
         let l = AxisLayout::of::<S>(AXIS);
+        let inner = l.inner.max(1);
+        let plain = self.gathered_plain(|k| {
+            let (outer, i) = (k / inner, k % inner);
+            l.at(outer / LEN, START + outer % LEN, i)
+        });
+        if let Some(slice) = plain {
+            return slice;
+        }
         let map = (0..l.outer)
             .flat_map(|o| {
                 (START..START + LEN).flat_map(move |k| (0..l.inner).map(move |i| l.at(o, k, i)))
@@ -506,6 +535,10 @@ impl<const M: usize, const N: usize, E: Element, T: Tape> Tensor<Rank2<M, N>, E,
     /// assert_eq!(t.to_vec(), vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
     /// ```
     pub fn t(&self) -> Tensor<Rank2<N, M>, E, UnaryTape<T>> {
+        // Result element (j, i) at j M + i is input element (i, j) at i N + j.
+        if let Some(t) = self.gathered_plain(|k| (k % M.max(1)) * N + k / M.max(1)) {
+            return t;
+        }
         let map = gather_map(
             &[N, M],
             |axis, index| if axis == 0 { index } else { index * N },
@@ -579,6 +612,9 @@ impl<const N: usize, E: Element, T: Tape> Tensor<Rank1<N>, E, T> {
     /// ```
     pub fn at<const I: usize>(&self) -> Tensor<Rank0, E, UnaryTape<T>> {
         const { check_index(&[N], &[I]) };
+        if let Some(element) = self.gathered_plain(|_| I) {
+            return element;
+        }
         self.gathered(Arc::from([I]), "SelectBackward0")
     }
 }
@@ -599,6 +635,9 @@ impl<const M: usize, const N: usize, E: Element, T: Tape> Tensor<Rank2<M, N>, E,
             check_index(&[M, N], &[I, J]);
             I * N + J
         };
+        if let Some(element) = self.gathered_plain(|_| flat) {
+            return element;
+        }
         self.gathered(Arc::from([flat]), "SelectBackward0")
     }
 
@@ -1025,6 +1064,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
 #[cfg(test)]
 mod tests {
     use crate::prelude::*;
+    use alloc::vec;
 
     #[test]
     fn reshape_shares_storage_and_passes_gradients() {

@@ -2,7 +2,9 @@
 //! binary cross-entropy with logits, and cross-entropy of logits against class indices
 //! or class probabilities.
 
-use std::sync::Arc;
+use alloc::sync::Arc;
+use alloc::vec;
+use num_traits::Float;
 
 use crate::element::Element;
 use crate::error::Error;
@@ -243,7 +245,7 @@ impl CrossEntropyOp {
                         let coefficient = if target == mass && mass.is_finite() {
                             mass * probability_minus(l, true)
                         } else {
-                            l.exp() * mass - target
+                            Float::exp(l) * mass - target
                         };
                         (coefficient, target_term)
                     }
@@ -614,6 +616,7 @@ impl<const C: usize, E: Element, T: Tape> Tensor<Rank1<C>, E, T> {
 #[cfg(test)]
 mod tests {
     use crate::prelude::*;
+    use alloc::vec;
 
     #[test]
     fn cross_entropy_gradients_are_softmax_minus_target() {

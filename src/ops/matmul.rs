@@ -397,6 +397,7 @@ impl<const K: usize, E: Element, TL: Tape> Tensor<Rank1<K>, E, TL> {
 #[cfg(test)]
 mod tests {
     use crate::prelude::*;
+    use alloc::vec;
 
     #[test]
     fn matrix_vector_and_batched_products() {

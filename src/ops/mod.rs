@@ -12,6 +12,10 @@
 //!
 //! [`Op`] is the record a graph keeps of one application, and dispatches to them.
 
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
 pub(crate) mod axis;
 pub(crate) mod binary;
 pub(crate) mod cast;
@@ -24,7 +28,7 @@ pub(crate) mod select;
 pub(crate) mod stats;
 pub(crate) mod unary;
 
-use std::sync::Arc;
+use alloc::sync::Arc;
 
 use crate::element::Element;
 use crate::error::Error;

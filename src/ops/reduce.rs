@@ -1,6 +1,8 @@
 //! Reductions of a whole tensor to a scalar: sum, mean, max, min and the L2 norm.
 
-use std::sync::Arc;
+use alloc::sync::Arc;
+use alloc::vec;
+use num_traits::Float;
 
 use crate::element::Element;
 use crate::ops::unary::UnaryKind;
@@ -80,7 +82,7 @@ pub(crate) fn l2_norm<E: Element>(values: &[E]) -> E {
         let v = values[i].to_f64_exact() / scale;
         v * v
     });
-    E::from_f64(scale * squares.sqrt())
+    E::from_f64(scale * Float::sqrt(squares))
 }
 
 /// A recorded reduction to a scalar.
@@ -405,6 +407,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
 mod tests {
     use super::*;
     use crate::prelude::*;
+    use alloc::vec::Vec;
 
     #[test]
     fn ties_share_the_gradient_evenly() {

@@ -6,10 +6,11 @@
 //! no gradient (as PyTorch's boolean tensors never require grad). `where_` is recorded
 //! (`WhereBackward0`): each element's gradient goes to the operand it was taken from.
 
+use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::fmt;
 use core::marker::PhantomData;
 use core::ops::{BitAnd, BitOr, Not};
-use std::sync::Arc;
 
 use crate::element::Element;
 use crate::error::Error;
@@ -607,6 +608,9 @@ impl WhereOp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::format;
+    use alloc::string::ToString;
+    use alloc::vec;
 
     #[test]
     fn comparisons_broadcast_both_ways_and_against_scalars() {

@@ -7,7 +7,10 @@
 //! values far from zero lose nothing to cancellation: a million `f32` values near 1e4
 //! give their variance to `f64` accuracy, where `E[x²] - E[x]²` would lose every digit.
 
-use std::sync::Arc;
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+use num_traits::Float;
 
 use crate::element::Element;
 use crate::ops::axis::{expand_lanes, lane_sums_var};
@@ -85,7 +88,7 @@ impl StatOp {
         let value = |v: Saved, i: usize| v.of(saved).get(i).map_or(f64::NAN, |x| x.to_f64_exact());
         match &self.kind {
             StatKind::Logsumexp { input, output } => {
-                (value(*input, at) - value(*output, lane)).exp()
+                Float::exp(value(*input, at) - value(*output, lane))
             }
             StatKind::Var {
                 input,
@@ -229,7 +232,7 @@ fn logsumexp_lanes<E: Element>(x: &[E], l: AxisLayout) -> Storage<E> {
             };
             let top = (0..l.len).find(|&k| max.is_finite() && x[l.at(o, k, i)] == max);
             let log_sum = crate::ops::axis::log_sum_exp_terms(l.len, top, |k| {
-                (x[l.at(o, k, i)].to_f64_exact() - shift).exp()
+                Float::exp(x[l.at(o, k, i)].to_f64_exact() - shift)
             });
             out[lane] = E::from_f64(log_sum + shift);
         })
@@ -274,7 +277,7 @@ fn spread<E: Element>(x: Operand<'_, E>, l: AxisLayout, unbiased: bool, std: boo
     let (means, variances) = moments(x.values(), l, correction);
     let values: Storage<E> = variances
         .iter()
-        .map(|&v| E::from_f64(if std { v.sqrt() } else { v }))
+        .map(|&v| E::from_f64(if std { Float::sqrt(v) } else { v }))
         .collect();
     finish(values, [Some(x), None], |saver| {
         let (input, means) = (saver.save(x.data), means.into());
@@ -439,6 +442,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
 #[cfg(test)]
 mod tests {
     use crate::prelude::*;
+    use alloc::vec;
 
     #[test]
     fn logsumexp_at_infinities_and_nan() {

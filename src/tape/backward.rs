@@ -1,7 +1,9 @@
 //! The backward pass: one reverse loop over a graph's arena.
 
-use std::rc::Rc;
-use std::sync::Arc;
+use alloc::boxed::Box;
+use alloc::rc::Rc;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
 
 use super::graph::{with_live, Graph, GraphRef, Node, Place, Slot, ThreadLocalGraph};
 use crate::element::Element;

@@ -4,9 +4,12 @@
 //! the graph being differentiated. The gradients are then `Tracked` values of that graph,
 //! which can be differentiated again: gradients of gradients, Hessians.
 
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::rc::Rc;
+use alloc::vec;
+use alloc::vec::Vec;
 use core::marker::PhantomData;
-use std::collections::BTreeMap;
-use std::rc::Rc;
 
 use super::graph::{resolve, with_live, GraphRef, LeafId, Place, Saved, ThreadLocalGraph};
 use crate::element::sealed::StoredVar;

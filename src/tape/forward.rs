@@ -5,8 +5,9 @@
 //! runs of `n`. One sweep with the `n` columns of the identity gives a whole Jacobian;
 //! one sweep through a recorded gradient gives a whole Hessian.
 
-use std::rc::Rc;
-use std::sync::Arc;
+use alloc::rc::Rc;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
 
 use super::backward::{casts_on_path, mark_reachable};
 use super::graph::{with_live, Graph, GraphRef, LeafId, Node, Place};

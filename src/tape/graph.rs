@@ -26,17 +26,20 @@
 //! The trade-off: one live handle keeps its whole graph alive, dead branches included.
 //! `detach()` releases it.
 
+use alloc::rc::Rc;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::cell::{RefCell, RefMut};
 use core::marker::PhantomData;
 use core::num::NonZeroU64;
 use core::sync::atomic::{AtomicU32, Ordering};
-use std::rc::Rc;
-use std::sync::Arc;
 
 use crate::element::Element;
 use crate::ops::cast::CastOp;
 use crate::ops::{LeafNode, Op};
 use crate::tensor::storage::Storage;
+use crate::workspace::PooledGraph;
 
 /// Identifies a leaf made by `.track()`; gradients are stored under it.
 ///
@@ -49,32 +52,29 @@ impl LeafId {
     /// A fresh id, never handed out before in this process.
     ///
     /// An id is a block number (high 32 bits) and a place in the block (low 32 bits).
-    /// Each thread takes a block of 2^32 ids from one process-wide counter of blocks, a
-    /// 32-bit atomic (targets such as `thumbv7em-none-eabihf` have no 64-bit atomics),
-    /// and hands its ids out without any atomic, so tracking a value (every parameter,
-    /// every training step) costs no locked instruction.
+    /// Each thread (without `std`: the program) takes a block of 2^32 ids from one
+    /// process-wide counter of blocks, a 32-bit atomic (targets such as
+    /// `thumbv7em-none-eabihf` have no 64-bit atomics), and hands its ids out from the
+    /// workspace's block (`workspace::with_leaf_block`) without any further atomic, so
+    /// tracking a value (every parameter, every training step) costs no locked
+    /// instruction with `std` and one uncontended `try_lock` without.
     pub(crate) fn fresh() -> Self {
         const BLOCK: u64 = 1 << 32;
         static NEXT_BLOCK: AtomicU32 = AtomicU32::new(1);
-        thread_local! {
-            /// The next id of this thread's block, and the end of the block.
-            static BLOCK_LEFT: core::cell::Cell<(u64, u64)> = const { core::cell::Cell::new((0, 0)) };
-        }
         let new_block = || {
             let block = u64::from(NEXT_BLOCK.fetch_add(1, Ordering::Relaxed));
             (block * BLOCK, block * BLOCK + BLOCK)
         };
-        let id = BLOCK_LEFT
-            .try_with(|left| {
-                let (mut next, mut end) = left.get();
-                if next == end {
-                    (next, end) = new_block();
-                }
-                left.set((next + 1, end));
-                next
-            })
-            // While the thread is being torn down: the first id of a block of its own.
-            .unwrap_or_else(|_| new_block().0);
+        let id = crate::workspace::with_leaf_block(|(next, end)| {
+            if *next == *end {
+                (*next, *end) = new_block();
+            }
+            *next += 1;
+            *next - 1
+        })
+        // While the thread is being torn down (or, without `std`, from a context that
+        // interrupted the one taking an id): the first id of a block of its own.
+        .unwrap_or_else(|| new_block().0);
         // Block 0 is never handed out (the counter starts at 1) until 2^32 blocks have
         // been taken, so an id is never zero in practice; `MAX` keeps this total.
         LeafId(NonZeroU64::new(id).unwrap_or(NonZeroU64::MAX))
@@ -214,6 +214,13 @@ impl Graphs {
         self.f32.nodes.len() + self.f64.nodes.len()
     }
 
+    fn holds_nothing(&self) -> bool {
+        self.f32.nodes.is_empty()
+            && self.f32.saved.is_empty()
+            && self.f64.nodes.is_empty()
+            && self.f64.saved.is_empty()
+    }
+
     /// Moves `other`'s nodes here, arena by arena, and leaves `other` empty with its
     /// capacity; returns the offsets of its nodes in each arena.
     fn append(&mut self, other: &mut Graphs) -> [u32; 2] {
@@ -234,6 +241,16 @@ impl ThreadLocalGraph {
         })
     }
 
+    /// Whether the graph holds nothing: live (not a forwarding entry, which holds the
+    /// `Rc` of its destination) with no node and no saved value in either arena. Only
+    /// capacity is left, which is what a `PooledGraph` may carry between contexts.
+    pub(crate) fn holds_nothing(&mut self) -> bool {
+        match self.state.get_mut() {
+            CellState::Live(graphs) => graphs.holds_nothing(),
+            CellState::Moved { .. } => false,
+        }
+    }
+
     /// The graph, borrowed for one step of recording or one pass. Every pass releases it
     /// before it crosses into other code that may record (a cast's source, a custom
     /// operation's recorded rule), so no borrow is ever taken twice.
@@ -246,13 +263,13 @@ impl ThreadLocalGraph {
     /// Cells are kept in the workspace of the element type that released them.
     fn empty<E: Element>() -> Rc<Self> {
         let reused = crate::workspace::with(|w: &crate::workspace::Workspace<E>| {
-            w.graphs
-                .try_borrow_mut()
-                .ok()
-                .and_then(|mut cells| cells.pop())
+            w.graphs.take().and_then(|mut cells| cells.pop())
         })
         .flatten();
-        reused.unwrap_or_else(|| ThreadLocalGraph::new(Graphs::default()))
+        reused.map_or_else(
+            || ThreadLocalGraph::new(Graphs::default()),
+            PooledGraph::into_cell,
+        )
     }
 
     /// Keeps `cell`, the last handle to a graph, for the next graph this thread records:
@@ -273,10 +290,13 @@ impl ThreadLocalGraph {
                 *state = CellState::Live(spare);
             }
         }
+        let Some(pooled) = PooledGraph::new(cell) else {
+            return;
+        };
         let _ = crate::workspace::with(|w: &crate::workspace::Workspace<E>| {
-            if let Ok(mut cells) = w.graphs.try_borrow_mut() {
+            if let Some(mut cells) = w.graphs.take() {
                 if cells.len() < MAX_POOLED_GRAPHS {
-                    cells.push(cell);
+                    cells.push(pooled);
                 }
             }
         });
@@ -866,6 +886,7 @@ fn push_with_inputs<E: Element>(
 mod tests {
     use super::*;
     use crate::prelude::*;
+    use alloc::vec;
 
     fn node_count<S: Shape>(t: &Tensor<S, f64, Tracked>) -> usize {
         match t.graph_ref().map(|r| &r.0) {

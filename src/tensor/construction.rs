@@ -1,5 +1,6 @@
 //! Creating tensors: constants, nested arrays, vectors (checked), seeded random values.
 
+use alloc::vec::Vec;
 use rand::RngExt;
 use rand_distr::StandardNormal;
 
@@ -38,6 +39,27 @@ pub trait NestedArray<E> {
     type Shape: Shape;
     /// Appends the elements in row-major order.
     fn extend_flat(&self, out: &mut Vec<E>);
+
+    /// Writes the elements in row-major order at the start of `out` and returns the rest
+    /// of it: `Tensor::from_array` fills its storage with no temporary `Vec`, so a
+    /// constant built in every step allocates nothing. (`out` shorter than the elements:
+    /// those that fit.) The default goes through [`NestedArray::extend_flat`].
+    fn write_flat<'a>(&self, out: &'a mut [E]) -> &'a mut [E]
+    where
+        E: Copy,
+    {
+        let mut flat = Vec::new();
+        self.extend_flat(&mut flat);
+        write_slice(&flat, out)
+    }
+}
+
+/// Copies `values` to the start of `out` (as many as fit); returns the rest of `out`.
+fn write_slice<'a, E: Copy>(values: &[E], out: &'a mut [E]) -> &'a mut [E] {
+    let n = values.len().min(out.len());
+    let (head, rest) = out.split_at_mut(n);
+    head.copy_from_slice(&values[..n]);
+    rest
 }
 
 /// [`NestedArray`] for a bare element, which describes a [`Rank0`].
@@ -47,6 +69,9 @@ macro_rules! scalar_nested_array {
             type Shape = Rank0;
             fn extend_flat(&self, out: &mut Vec<$float>) {
                 out.push(*self);
+            }
+            fn write_flat<'a>(&self, out: &'a mut [$float]) -> &'a mut [$float] {
+                write_slice(core::slice::from_ref(self), out)
             }
         }
     )*};
@@ -58,12 +83,18 @@ impl<E: Element, const N: usize> NestedArray<E> for [E; N] {
     fn extend_flat(&self, out: &mut Vec<E>) {
         out.extend_from_slice(self);
     }
+    fn write_flat<'a>(&self, out: &'a mut [E]) -> &'a mut [E] {
+        write_slice(self, out)
+    }
 }
 
 impl<E: Element, const M: usize, const N: usize> NestedArray<E> for [[E; N]; M] {
     type Shape = Rank2<M, N>;
     fn extend_flat(&self, out: &mut Vec<E>) {
         self.iter().for_each(|row| out.extend_from_slice(row));
+    }
+    fn write_flat<'a>(&self, out: &'a mut [E]) -> &'a mut [E] {
+        self.iter().fold(out, |out, row| write_slice(row, out))
     }
 }
 
@@ -74,6 +105,9 @@ impl<E: Element, const A: usize, const B: usize, const C: usize> NestedArray<E>
     fn extend_flat(&self, out: &mut Vec<E>) {
         self.iter().for_each(|m| m.extend_flat(out));
     }
+    fn write_flat<'a>(&self, out: &'a mut [E]) -> &'a mut [E] {
+        self.iter().fold(out, |out, m| m.write_flat(out))
+    }
 }
 
 impl<E: Element, const A: usize, const B: usize, const C: usize, const D: usize> NestedArray<E>
@@ -82,6 +116,9 @@ impl<E: Element, const A: usize, const B: usize, const C: usize, const D: usize>
     type Shape = Rank4<A, B, C, D>;
     fn extend_flat(&self, out: &mut Vec<E>) {
         self.iter().for_each(|t| t.extend_flat(out));
+    }
+    fn write_flat<'a>(&self, out: &'a mut [E]) -> &'a mut [E] {
+        self.iter().fold(out, |out, t| t.write_flat(out))
     }
 }
 
@@ -160,9 +197,10 @@ impl<S: Shape, E: Element> Tensor<S, E, NoGrad> {
     /// assert_eq!(m.as_slice(), &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
     /// ```
     pub fn from_array<A: NestedArray<E, Shape = S>>(array: A) -> Self {
-        let mut flat = Vec::with_capacity(S::NUM_ELEMENTS);
-        array.extend_flat(&mut flat);
-        Tensor::from_parts(pooled(flat.len(), flat), ())
+        let data = build(S::NUM_ELEMENTS, |out| {
+            array.write_flat(out);
+        });
+        Tensor::from_parts(data, ())
     }
 
     /// A tensor from row-major elements; an error naming both counts if `values` does
@@ -273,6 +311,7 @@ fn uniform_samples<E: Element, R: rand::Rng + ?Sized>(len: usize, rng: &mut R) -
 #[cfg(test)]
 mod tests {
     use crate::prelude::*;
+    use alloc::vec;
 
     #[test]
     fn wrong_length_is_an_error_not_a_panic() {

@@ -255,6 +255,7 @@ impl<'a, S: Shape, E: Element, T: Tape> Sum<&'a Tensor<S, E, T>> for Tensor<S, E
 #[cfg(test)]
 mod tests {
     use crate::prelude::*;
+    use alloc::vec;
 
     #[test]
     fn arrays_round_trip_at_every_rank() {

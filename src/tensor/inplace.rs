@@ -10,6 +10,7 @@
 //! records nothing, so the argument's gradient path would end without a word. Writing
 //! `.detach()` on the argument says that this is meant.
 
+use alloc::vec;
 use core::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 
 use super::Tensor;
@@ -178,6 +179,7 @@ assign_ops! {
 #[cfg(test)]
 mod tests {
     use crate::prelude::*;
+    use alloc::vec;
 
     #[test]
     fn detached_add_is_copy_on_write() {

@@ -1,5 +1,7 @@
 //! [`Tensor<S, E, T>`]: a value of shape `S` and element `E` on tape `T`.
 
+use alloc::vec::Vec;
+
 pub(crate) mod construction;
 mod conversions;
 mod inplace;

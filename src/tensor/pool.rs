@@ -6,7 +6,8 @@
 //! request for that length gets it back: no allocation and no page faults in the steady
 //! state. Pools are per thread (no lock) and bounded, per length and in total.
 
-use std::sync::Arc;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
 
 use crate::element::Element;
 
@@ -64,8 +65,7 @@ impl<E> Pool<E> {
 /// Runs `f` on this thread's pool of `E` buffers; `None` while the thread is being torn
 /// down or the pool is in use further up the stack.
 fn with_pool<E: Element, R>(f: impl FnOnce(&mut Pool<E>) -> R) -> Option<R> {
-    crate::workspace::with(|w| w.buffers.try_borrow_mut().ok().map(|mut pool| f(&mut pool)))
-        .flatten()
+    crate::workspace::with(|w| w.buffers.take().map(|mut pool| f(&mut pool))).flatten()
 }
 
 /// A buffer of `len` elements that nothing else holds, its contents left over from its

@@ -12,8 +12,9 @@
 //! The threshold is in bytes, not elements, so that a tensor of either element type is
 //! the same size (80 bytes of storage); `tests` measure nothing here, `benches/` do.
 
+use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::ops::Deref;
-use std::sync::Arc;
 
 use crate::element::Element;
 

@@ -17,6 +17,7 @@
 //! NaN gives NaN; `erf(±∞) = ±1`; `erf(-0) = -0`.
 
 use crate::element::Element;
+use num_traits::Float;
 
 /// `erf(x)`, from [`erf_f64`] (for `f32`, its value rounded to nearest: correctly rounded
 /// unless the exact value lies within about one `f64` ulp of a midpoint between two
@@ -46,8 +47,8 @@ pub(crate) fn erf_f64(x: f64) -> f64 {
     };
     // z: x with its low 32 bits cleared (21 significant bits), so z * z is exact.
     let z = f64::from_bits(ax.to_bits() & 0xffff_ffff_0000_0000);
-    let gauss = (-z * z).exp() * ((z - ax) * (z + ax)).exp();
-    (1.0 - gauss * scaled_erfc).copysign(x)
+    let gauss = Float::exp(-z * z) * Float::exp((z - ax) * (z + ax));
+    Float::copysign(1.0 - gauss * scaled_erfc, x)
 }
 
 /// `c[0] s^(n-1) + … + c[n-1]`.
