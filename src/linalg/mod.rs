@@ -63,7 +63,10 @@
 
 mod cholesky;
 mod det;
+mod eigh;
+mod expm;
 pub(crate) mod kernels;
+mod qr;
 mod shapes;
 mod solve;
 mod structure;
@@ -72,7 +75,7 @@ mod triangular;
 use std::sync::Arc;
 
 pub use cholesky::Cholesky;
-pub use shapes::{RightHandSide, SquareMatrix};
+pub use shapes::{LeastSquaresRhs, Matrix, RightHandSide, SquareMatrix};
 pub use solve::Lu;
 pub use triangular::{Diagonal, Triangle};
 
@@ -491,6 +494,10 @@ pub(crate) enum LinalgOp {
     Slogdet(det::SlogdetOp),
     Trace(structure::TraceOp),
     DiagEmbed(structure::DiagEmbedOp),
+    Eigh(eigh::EighOp),
+    Qr(qr::QrOp),
+    Lstsq(qr::LstsqOp),
+    MatrixExp(expm::MatrixExpOp),
 }
 
 /// Dispatches a method to each kind of linear-algebra record.
@@ -506,6 +513,10 @@ macro_rules! each_op {
             LinalgOp::Slogdet($op) => $body,
             LinalgOp::Trace($op) => $body,
             LinalgOp::DiagEmbed($op) => $body,
+            LinalgOp::Eigh($op) => $body,
+            LinalgOp::Qr($op) => $body,
+            LinalgOp::Lstsq($op) => $body,
+            LinalgOp::MatrixExp($op) => $body,
         }
     };
 }
