@@ -21,12 +21,21 @@
 //!
 //! Repeated eigenvalues: `λ_k` and `λ_l` count as repeated when
 //! `|λ_k - λ_l| <= N ε ‖A‖₂` (`ε` of the element type, `‖A‖₂ = max |λ|`): closer than
-//! that, the two are indistinguishable at working precision and their eigenvectors
-//! are any orthonormal basis of a plane, not a function of `A`. There `S_kl / E_kl` is
-//! 0 if `S_kl` vanishes (`|S_kl| <= N ε max |Vᵀ gV|`: the loss does not depend on the
-//! choice of basis, as `V diag(f(λ)) Vᵀ` does not), and NaN otherwise, so the unchecked
-//! backward gives NaN in the gradient, never a finite wrong number, and the checked
-//! backward reports `LinalgEighBackward0`. The JVP does the same with `P_kl`.
+//! that, the two are indistinguishable at working precision, and their eigenvectors are
+//! any orthonormal basis of their plane, not a function of `A`. There `F_kl` is 0 if
+//! the incoming gradient vanishes on that plane (`(Vᵀ gV)_kl` and `(Vᵀ gV)_lk` both at
+//! most `N ε max |Vᵀ gV|`: the loss does not read those eigenvectors), and NaN
+//! otherwise, so that the unchecked backward gives NaN in the gradient, never a finite
+//! wrong number, and the checked backward reports `LinalgEighBackward0`. NaN even where
+//! a finite limit exists: a loss of `V diag(f(λ)) Vᵀ` has `S_kl = 0` at the repeated
+//! pair, but its limit `S_kl / E_kl` (the divided difference of `f`) is not 0 and
+//! cannot be computed from values at the point. The JVP does the same with `P_kl`
+//! (a tangent that does not split the plane has `P_kl = 0`).
+//!
+//! At repeated eigenvalues the eigenvalues themselves are continuous but not
+//! differentiable (they split along most directions): their VJP and JVP there are those
+//! of the eigenvalues along the returned basis, finite (PyTorch's and JAX's are the
+//! same), and their second derivatives, which need how the eigenvectors turn, are NaN.
 
 use std::sync::Arc;
 
@@ -180,26 +189,42 @@ impl Tolerance {
     }
 }
 
-/// `F ∘ M` in place for an antisymmetric-in-effect `m` (`n x n`): `m_kl / (λ_l - λ_k)`
-/// off the diagonal, 0 on it; for repeated eigenvalues 0 where `m_kl` vanishes (below
-/// `N ε max |scale|`) and NaN where it does not.
-fn divide_by_gaps<E: Element>(m: &mut [f64], lambda: &[f64], largest: f64) {
+/// `F_kl` where it is a constant: 0 on the diagonal; for repeated eigenvalues 0 if
+/// the incoming values `x_kl` and `x_lk` (of `Vᵀ gV`, or of `Vᵀ dA V`) both vanish
+/// (`N ε` relative to `largest`, the largest of all) and NaN if one does not. `None`:
+/// distinct eigenvalues, `F_kl = 1 / (λ_l - λ_k)`.
+fn constant_factor(
+    tolerance: &Tolerance,
+    lambda: &[f64],
+    (k, l): (usize, usize),
+    (x_kl, x_lk): (f64, f64),
+    largest: f64,
+) -> Option<f64> {
+    if k == l {
+        return Some(0.0);
+    }
+    if !tolerance.repeated(lambda, k, l) {
+        return None;
+    }
+    let vanishing = tolerance.relative * largest;
+    // Written as what is accepted, so that a NaN is not.
+    let vanishes = x_kl.abs() <= vanishing && x_lk.abs() <= vanishing;
+    Some(if vanishes { 0.0 } else { f64::NAN })
+}
+
+/// `m ← F ∘ m` for the `n x n` matrix `m`, where the vanishing of pair `(k, l)` is
+/// judged on `x` (`n x n`).
+fn divide_by_gaps<E: Element>(m: &mut [f64], x: &[f64], lambda: &[f64]) {
     let n = lambda.len();
     let tolerance = Tolerance::of::<E>(lambda);
-    let vanishing = tolerance.relative * largest;
+    let scale = largest(x);
     for k in 0..n {
         for l in 0..n {
-            let x = &mut m[k * n + l];
-            *x = if k == l {
-                0.0
-            } else if tolerance.repeated(lambda, k, l) {
-                if x.abs() <= vanishing {
-                    0.0
-                } else {
-                    f64::NAN
-                }
-            } else {
-                *x / (lambda[l] - lambda[k])
+            let pair = (x[k * n + l], x[l * n + k]);
+            let at = &mut m[k * n + l];
+            *at = match constant_factor(&tolerance, lambda, (k, l), pair, scale) {
+                Some(f) => *at * f,
+                None => *at / (lambda[l] - lambda[k]),
             };
         }
     }
@@ -251,7 +276,7 @@ impl EighOp {
                         }
                         k[r * n + r] = 0.0;
                     }
-                    divide_by_gaps::<E>(k, lambda, largest(t));
+                    divide_by_gaps::<E>(k, t, lambda);
                 }
             }
             // gA = V K Vᵀ, symmetric to the last bit.
@@ -291,38 +316,25 @@ impl EighOp {
         let lambda = record_part(a.operand(), &self.decomposition, self.dims(), Part::Values);
         let x = matmul(&v, g, batch, n, n, n, true, false);
         let s = scale(&x.sub(&transpose(&x, batch, n, n)), 0.5);
-        // F = M / (λ_l - λ_k + C): M is 1 off the diagonal, 0 on it and where repeated
-        // eigenvalues meet a vanishing S, NaN where they meet one that does not; C is 1
-        // where M is not 1, so that no quotient is 0 / 0.
-        let mut mask = Scratch::new(2 * batch * matrix);
-        let (m, c) = mask.values().split_at_mut(batch * matrix);
+        // F = M / (λ_l - λ_k + C): M is 1 for distinct eigenvalues, else the constant
+        // factor (0, or NaN); C is 1 where M is constant, so that no quotient is 0 / 0.
+        let mut mask = Scratch::new(2 * batch * matrix + matrix);
+        let (m, rest) = mask.values().split_at_mut(batch * matrix);
+        let (c, xi) = rest.split_at_mut(batch * matrix);
         for i in 0..batch {
             let (lambda_i, _) = parts(&self.decomposition, n, i);
-            let si: Vec<f64> = s.data[i * matrix..(i + 1) * matrix]
-                .iter()
-                .map(|x| x.to_f64_exact())
-                .collect();
+            load(&x.data[i * matrix..(i + 1) * matrix], xi);
             let tolerance = Tolerance::of::<E>(lambda_i);
-            let xi: Vec<f64> = x.data[i * matrix..(i + 1) * matrix]
-                .iter()
-                .map(|x| x.to_f64_exact())
-                .collect();
-            let vanishing = tolerance.relative * largest(&xi);
+            let scale = largest(xi);
             for k in 0..n {
                 for l in 0..n {
                     let at = i * matrix + k * n + l;
-                    (m[at], c[at]) = if k == l {
-                        (0.0, 1.0)
-                    } else if tolerance.repeated(lambda_i, k, l) {
-                        let keep = if si[k * n + l].abs() <= vanishing {
-                            0.0
-                        } else {
-                            f64::NAN
+                    let pair = (xi[k * n + l], xi[l * n + k]);
+                    (m[at], c[at]) =
+                        match constant_factor(&tolerance, lambda_i, (k, l), pair, scale) {
+                            Some(f) => (f, 1.0),
+                            None => (1.0, 0.0),
                         };
-                        (keep, 1.0)
-                    } else {
-                        (1.0, 0.0)
-                    };
                 }
             }
         }
@@ -380,8 +392,8 @@ impl EighOp {
                         }
                     }
                     Part::Vectors => {
-                        let scale = largest(p);
-                        divide_by_gaps::<E>(p, lambda, scale);
+                        da.copy_from_slice(p);
+                        divide_by_gaps::<E>(p, da, lambda);
                         // dV = V (F ∘ P).
                         product(v, false, p, false, tmp, n, n, n);
                         add_into(&mut out[b * out_len + i * matrix..][..matrix], tmp);
@@ -413,13 +425,13 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// `Rank1<N>`, or `Rank2<B, N>` for a batch.)
     ///
     /// The eigenvectors of (nearly) repeated eigenvalues are not unique: a loss that
-    /// depends on which basis of their subspace was returned has no gradient there, and
-    /// the backward gives NaN (the checked backward an error naming
-    /// `LinalgEighBackward0`) rather than a finite wrong number. Eigenvalues `λ_k`,
-    /// `λ_l` count as repeated when `|λ_k - λ_l| <= N ε max|λ|` (`ε` of the element
-    /// type); a loss that does not depend on the basis (`V diag(f(λ)) Vᵀ`, projections
-    /// onto the whole subspace) has a finite gradient there. [`Tensor::eigvalsh`]'s
-    /// gradient is finite for every matrix.
+    /// reads them has no gradient there, and the backward gives NaN (the checked
+    /// backward an error naming `LinalgEighBackward0`) rather than a finite wrong
+    /// number. Eigenvalues `λ_k`, `λ_l` count as repeated when
+    /// `|λ_k - λ_l| <= N ε max|λ|` (`ε` of the element type); a loss that reads only
+    /// the eigenvalues and the eigenvectors of distinct ones has a finite gradient.
+    /// [`Tensor::eigvalsh`]'s gradient is finite for every matrix. The module
+    /// `linalg` has the details.
     ///
     /// # Errors
     /// - [`Error::NonFiniteInput`] if the lower triangle holds a NaN or an infinity;
@@ -459,9 +471,10 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// The eigenvalues, ascending, of a symmetric matrix (PyTorch's
     /// `torch.linalg.eigvalsh`), of each matrix of a batch. Reads the lower triangle
     /// only. The gradient, `V diag(gλ) Vᵀ`, is finite for every matrix, repeated
-    /// eigenvalues included (the eigenvalues are continuous there, and the gradient is
-    /// one of their subgradients). (`D`, inferred, is `Rank1<N>`, or `Rank2<B, N>` for
-    /// a batch.)
+    /// eigenvalues included: there, where the eigenvalues are continuous but not
+    /// differentiable, it is their gradient along the returned eigenvectors (as
+    /// PyTorch's and JAX's), and second derivatives are NaN. (`D`, inferred, is
+    /// `Rank1<N>`, or `Rank2<B, N>` for a batch.)
     ///
     /// # Errors
     /// As [`Tensor::eigh`].

@@ -674,7 +674,8 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     where
         S: Matrix<Square = SR>,
     {
-        self.qr_with(Threshold::Default)
+        const { check_tall("qr", S::ROWS, S::COLS) };
+        self.qr_checked(Threshold::Default)
     }
 
     /// [`Tensor::qr`] with another threshold for refusing a rank-deficient matrix
@@ -691,8 +692,21 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     where
         S: Matrix<Square = SR>,
     {
-        const OP: &str = "qr";
         const { check_tall("qr", S::ROWS, S::COLS) };
+        self.qr_checked(threshold)
+    }
+
+    /// [`Tensor::qr_with`] once the shape is known to be tall (each public method checks
+    /// it, so that a build error points at the caller's line).
+    #[allow(clippy::type_complexity)]
+    fn qr_checked<SR: Shape>(
+        &self,
+        threshold: Threshold,
+    ) -> Result<(Tensor<S, E, UnaryTape<T>>, Tensor<SR, E, UnaryTape<T>>), Error>
+    where
+        S: Matrix<Square = SR>,
+    {
+        const OP: &str = "qr";
         let dims = TallDims::of::<S>(0);
         let min = threshold.checked::<E>(OP, S::ROWS)?;
         check_finite(OP, "A", S::DIMS, self.as_slice(), S::COLS, Reads::All)?;
@@ -735,7 +749,8 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         S: Matrix,
         T: Merge<TB>,
     {
-        self.lstsq_with(b, Threshold::Default)
+        const { check_tall("lstsq", S::ROWS, S::COLS) };
+        self.lstsq_checked(b, Threshold::Default)
     }
 
     /// [`Tensor::lstsq`] with another threshold for refusing a rank-deficient matrix
@@ -752,8 +767,21 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         S: Matrix,
         T: Merge<TB>,
     {
-        const OP: &str = "lstsq";
         const { check_tall("lstsq", S::ROWS, S::COLS) };
+        self.lstsq_checked(b, threshold)
+    }
+
+    /// [`Tensor::lstsq_with`] once the shape is known to be tall.
+    fn lstsq_checked<SB: LeastSquaresRhs<S>, TB: Tape>(
+        &self,
+        b: &Tensor<SB, E, TB>,
+        threshold: Threshold,
+    ) -> Result<Tensor<SB::Solution, E, BinaryTape<T, TB>>, Error>
+    where
+        S: Matrix,
+        T: Merge<TB>,
+    {
+        const OP: &str = "lstsq";
         let dims = TallDims::of::<S>(SB::COLUMNS);
         let min = threshold.checked::<E>(OP, S::ROWS)?;
         check_finite(OP, "A", S::DIMS, self.as_slice(), S::COLS, Reads::All)?;

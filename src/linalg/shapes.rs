@@ -170,9 +170,9 @@ impl<const B: usize, const M: usize, const N: usize, const K: usize> LeastSquare
 pub(crate) const fn check_tall(op: &str, rows: usize, cols: usize) {
     if rows < cols {
         concat_panic! {
-            op, ": a ", rows, " x ", cols, " matrix is wide (", rows, " rows < ", cols,
-            " columns): ", op, " needs at least as many rows as columns (full column rank); ",
-            "for a wide matrix use its transpose"
+            display: op, ": a ", rows, " x ", cols, " matrix is wide (", rows, " rows < ",
+            cols, " columns), and ", display: op, " needs at least as many rows as columns ",
+            "(full column rank)"
         }
     }
 }
