@@ -120,6 +120,43 @@ pub enum Error {
         /// The order `k` (1-based) of the first leading minor that is not positive.
         order: usize,
     },
+    /// Linear algebra: an iterative method did not converge within its bound (the
+    /// Jacobi eigenvalue iteration of `eigh`, `eigvalsh`).
+    NoConvergence {
+        /// The operation (`"eigh"`).
+        op: &'static str,
+        /// Which matrix of a batch (`None` for a single matrix).
+        batch: Option<usize>,
+        /// The iterations (Jacobi sweeps) made before giving up.
+        iterations: usize,
+    },
+    /// Linear algebra: a matrix whose columns are linearly dependent to working
+    /// precision, where an operation needs full column rank (`qr`, `lstsq`). Refused when
+    /// some `|R_jj| / ‖a_j‖` (how far column `j` lies from the span of the columns before
+    /// it, relative to its length) is below the threshold, or when the reciprocal
+    /// condition estimate of `A` with its columns scaled to unit length is.
+    RankDeficient {
+        /// The operation (`"qr"`).
+        op: &'static str,
+        /// Which matrix of a batch (`None` for a single matrix).
+        batch: Option<usize>,
+        /// The column `j` with `|R_jj| / ‖a_j‖` below the threshold (0-based), or `None`
+        /// when the condition estimate refused the matrix.
+        column: Option<usize>,
+        /// `|R_jj| / ‖a_j‖` for that column, else the reciprocal condition estimate.
+        ratio: f64,
+        /// The threshold it was compared with.
+        threshold: f64,
+    },
+    /// Linear algebra: the result is beyond the element type's range (`matrix_exp` of
+    /// a matrix with an eigenvalue whose real part is above about 709 in `f64`, 88 in
+    /// `f32`). PyTorch returns infinities.
+    Overflow {
+        /// The operation (`"matrix_exp"`).
+        op: &'static str,
+        /// Which matrix of a batch (`None` for a single matrix).
+        batch: Option<usize>,
+    },
     /// Named weights (safetensors): no tensor of this name is stored.
     MissingWeight {
         /// The name asked for.
@@ -227,10 +264,20 @@ impl fmt::Display for Error {
                 f,
                 "checked backward: the forward value of {op} (node {node}) is not finite: a NaN or infinity first appeared there (its tracked inputs were finite, so the operation produced it or an untracked input held it)"
             ),
-            Error::NonFiniteGradient { op, input, node } => write!(
-                f,
-                "checked backward: {op} (node {node}) returned a non-finite gradient for its input {input}"
-            ),
+            Error::NonFiniteGradient { op, input, node } => {
+                write!(
+                    f,
+                    "checked backward: {op} (node {node}) returned a non-finite gradient for its input {input}"
+                )?;
+                if *op == "LinalgEighBackward0" {
+                    // The one cause there: the eigenvectors are not differentiable.
+                    write!(
+                        f,
+                        " (eigh: the loss depends on eigenvectors of (nearly) repeated eigenvalues, where they are not unique; linalg::eigh says which gaps count as repeated)"
+                    )?;
+                }
+                Ok(())
+            }
             Error::NonFiniteSeed { index } => write!(
                 f,
                 "checked backward: the seed is not finite (element {index} is a NaN or infinity)"
@@ -294,6 +341,51 @@ impl fmt::Display for Error {
                     f,
                     "is not positive-definite: the leading minor of order {order} is not positive"
                 )
+            }
+            Error::NoConvergence {
+                op,
+                batch,
+                iterations,
+            } => {
+                write!(f, "{op}: ")?;
+                if let Some(b) = batch {
+                    write!(f, "matrix {b} of the batch: ")?;
+                }
+                write!(
+                    f,
+                    "no convergence after {iterations} iterations (the eigenvalue iteration's bound)"
+                )
+            }
+            Error::RankDeficient {
+                op,
+                batch,
+                column,
+                ratio,
+                threshold,
+            } => {
+                write!(f, "{op}: ")?;
+                if let Some(b) = batch {
+                    write!(f, "matrix {b} of the batch ")?;
+                } else {
+                    write!(f, "the matrix ")?;
+                }
+                match column {
+                    Some(j) => write!(
+                        f,
+                        "is rank-deficient to working precision: column {j} lies within {ratio:e} of the span of the columns before it, relative to its length (|R_jj| / ‖a_j‖), below the threshold {threshold:e} (linalg::Threshold sets another)"
+                    ),
+                    None => write!(
+                        f,
+                        "is rank-deficient to working precision: with its columns scaled to unit length, its reciprocal condition estimate {ratio:e} is below the threshold {threshold:e} (linalg::Threshold sets another)"
+                    ),
+                }
+            }
+            Error::Overflow { op, batch } => {
+                write!(f, "{op}: ")?;
+                if let Some(b) = batch {
+                    write!(f, "matrix {b} of the batch: ")?;
+                }
+                write!(f, "the result overflows the element type's range")
             }
             Error::MissingWeight { name, stored } => write!(
                 f,

@@ -197,6 +197,8 @@ fn allocations_per_training_step() {
     model_step_allocations();
     linalg_allocations();
     kalman_allocations();
+    linalg_phase_two_allocations();
+    merged_graph_allocations();
 }
 
 /// An extended Kalman filter's covariance update in f32, the shape of the firmware's
@@ -365,4 +367,80 @@ fn linalg_allocations() {
     );
     assert_eq!(cholesky32, 0, "in f32 neither");
     assert_eq!(lu, 0, "LU solve + det allocates nothing after warm-up");
+}
+
+/// The phase-2 operations on fixed sizes, forward and backward: a symmetric
+/// eigendecomposition (6 x 6), a QR factorisation and a least-squares solve (8 x 5), a
+/// matrix exponential (6 x 6 and 16 x 16); their kernels' working space and the
+/// factorisations the records keep come from the pool, and go back to it.
+fn linalg_phase_two_allocations() {
+    let b = Tensor::<Rank2<6, 6>, f64>::from_fn(|i| ((i * 7919 % 1000) as f64 / 1000.0) - 0.5);
+    let sym = (&b + &b.t()) * 0.5 + &Tensor::<Rank1<6>, f64>::from_fn(|i| 3.0 * i as f64).diag();
+    let tall = Tensor::<Rank2<8, 5>, f64>::from_fn(|i| ((i * 104729 % 997) as f64 / 997.0) - 0.5)
+        + &Tensor::<Rank2<8, 5>, f64>::from_fn(|i| if i % 6 == 0 { 3.0 } else { 0.0 });
+    let rhs = Tensor::<Rank1<8>, f64>::from_fn(|i| i as f64 - 3.5);
+    let big = Tensor::<Rank2<16, 16>, f64>::from_fn(|i| ((i * 31 % 17) as f64 - 8.0) / 20.0);
+    // The steps below return early on an error: make sure there is none to take.
+    assert!(sym.eigh().is_ok() && tall.qr().is_ok() && tall.lstsq(&rhs).is_ok());
+    assert!(sym.matrix_exp().is_ok() && big.matrix_exp().is_ok());
+    let mut grads = Gradients::new();
+    let eigh = allocations_per_step(10, || {
+        let a = sym.track();
+        let Ok((values, vectors)) = a.eigh() else {
+            return;
+        };
+        grads.clear();
+        (values.sum() + vectors.sin().sum()).backward_into(&mut grads);
+    });
+    let mut grads = Gradients::new();
+    let qr = allocations_per_step(10, || {
+        let a = tall.track();
+        let (Ok((q, r)), Ok(x)) = (a.qr(), a.lstsq(&rhs)) else {
+            return;
+        };
+        grads.clear();
+        (q.sum() + r.sum() + x.sum()).backward_into(&mut grads);
+    });
+    let mut grads = Gradients::new();
+    let exp = allocations_per_step(10, || {
+        let (a, m) = (sym.track(), big.track());
+        let (Ok(e), Ok(f)) = (a.matrix_exp(), m.matrix_exp()) else {
+            return;
+        };
+        grads.clear();
+        (e.sum() + f.sum()).backward_into(&mut grads);
+    });
+    let sym32 = sym.cast::<f32>();
+    let mut grads32 = Gradients::new();
+    let eigh32 = allocations_per_step(10, || {
+        let a = sym32.track();
+        let Ok(values) = a.eigvalsh() else { return };
+        grads32.clear();
+        values.sum().backward_into(&mut grads32);
+    });
+    println!(
+        "eigh: {eigh} allocations (f32 eigvalsh: {eigh32}); qr + lstsq: {qr}; matrix_exp: {exp}"
+    );
+    assert_eq!(eigh, 0, "eigh allocates nothing after warm-up");
+    assert_eq!(eigh32, 0, "in f32 neither");
+    assert_eq!(qr, 0, "qr and lstsq allocate nothing after warm-up");
+    assert_eq!(exp, 0, "matrix_exp allocates nothing after warm-up");
+}
+
+/// Two graphs started from one leaf and merged, where the graph that moved outlives the
+/// other's handles (its forwarding entry is then the last holder of the graph it moved
+/// into): both are given back for the next step. (They were not: the merged graph was
+/// freed and allocated again each step, 6 allocations; `eigh` gave its two results
+/// such graphs.)
+fn merged_graph_allocations() {
+    let x0 = Tensor::<Rank1<20>, f64>::from_fn(|i| i as f64);
+    let mut grads = Gradients::new();
+    let merged = allocations_per_step(10, || {
+        let x = x0.track();
+        let (a, b) = (x.sin(), x.cos().exp());
+        grads.clear();
+        (a.sum() + b.sin().sum()).backward_into(&mut grads);
+    });
+    println!("two graphs of one leaf, merged: {merged} allocations");
+    assert_eq!(merged, 0, "merged graphs are reused");
 }

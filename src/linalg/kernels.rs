@@ -20,6 +20,11 @@
 use super::Triangle;
 use num_traits::Float;
 
+pub(crate) mod dense;
+pub(crate) mod eigen;
+pub(crate) mod expm;
+pub(crate) mod qr;
+
 /// The number of `f64`s that the LU factors of one `n x n` matrix take in a buffer:
 /// `L` and `U` in one matrix (`L`'s unit diagonal implied), the row and column
 /// permutations (as numbers, so that a record keeps them in the same buffer), and the

@@ -65,7 +65,10 @@ use alloc::vec;
 
 mod cholesky;
 mod det;
+mod eigh;
+mod expm;
 pub(crate) mod kernels;
+mod qr;
 mod shapes;
 mod solve;
 mod structure;
@@ -74,7 +77,7 @@ mod triangular;
 use alloc::sync::Arc;
 
 pub use cholesky::Cholesky;
-pub use shapes::{RightHandSide, SquareMatrix};
+pub use shapes::{LeastSquaresRhs, Matrix, RightHandSide, SquareMatrix};
 pub use solve::Lu;
 pub use triangular::{Diagonal, Triangle};
 
@@ -493,6 +496,10 @@ pub(crate) enum LinalgOp {
     Slogdet(det::SlogdetOp),
     Trace(structure::TraceOp),
     DiagEmbed(structure::DiagEmbedOp),
+    Eigh(eigh::EighOp),
+    Qr(qr::QrOp),
+    Lstsq(qr::LstsqOp),
+    MatrixExp(expm::MatrixExpOp),
 }
 
 /// Dispatches a method to each kind of linear-algebra record.
@@ -508,6 +515,10 @@ macro_rules! each_op {
             LinalgOp::Slogdet($op) => $body,
             LinalgOp::Trace($op) => $body,
             LinalgOp::DiagEmbed($op) => $body,
+            LinalgOp::Eigh($op) => $body,
+            LinalgOp::Qr($op) => $body,
+            LinalgOp::Lstsq($op) => $body,
+            LinalgOp::MatrixExp($op) => $body,
         }
     };
 }

@@ -385,7 +385,7 @@ fn scaled_powi<E: Element>(x: E, c: f64, n: i64) -> E {
         1 => c * x,
         // A square is correctly rounded either way, and the product is cheaper.
         2 => c * (x * x),
-        _ => c * x.powf(n as f64),
+        _ => c * num_traits::Float::powf(x, n as f64),
     })
 }
 

@@ -277,29 +277,41 @@ impl ThreadLocalGraph {
     /// forwarding entry becomes an empty graph again, with the arenas it had before its
     /// nodes moved (so that merging graphs, as `f(x) + x * x` does, costs no allocation
     /// in the next step).
-    fn give_back<E: Element>(mut cell: Rc<Self>) {
-        // The caller held the last handle, so the state is reached without a borrow.
-        let Some(cell_state) = Rc::get_mut(&mut cell) else {
-            return;
-        };
-        let state = cell_state.state.get_mut();
-        match state {
-            CellState::Live(graphs) => graphs.clear(),
-            CellState::Moved { spare, .. } => {
-                let spare = core::mem::take(spare);
-                *state = CellState::Live(spare);
-            }
-        }
-        let Some(pooled) = PooledGraph::new(cell) else {
-            return;
-        };
-        let _ = crate::workspace::with(|w: &crate::workspace::Workspace<E>| {
-            if let Some(mut cells) = w.graphs.take() {
-                if cells.len() < MAX_POOLED_GRAPHS {
-                    cells.push(pooled);
+    fn give_back<E: Element>(cell: Rc<Self>) {
+        let mut next = Some(cell);
+        while let Some(mut cell) = next.take() {
+            // The caller held the last handle, so the state is reached without a borrow.
+            let Some(cell_state) = Rc::get_mut(&mut cell) else {
+                return;
+            };
+            let state = cell_state.state.get_mut();
+            match state {
+                CellState::Live(graphs) => graphs.clear(),
+                CellState::Moved { spare, .. } => {
+                    let spare = core::mem::take(spare);
+                    let moved = core::mem::replace(state, CellState::Live(spare));
+                    // A forwarding entry holds the graph its nodes moved into; when it
+                    // is that graph's last holder (the graph's own handles went first),
+                    // that graph is given back too, rather than freed and allocated
+                    // again in the next step.
+                    if let CellState::Moved { into, .. } = moved {
+                        if Rc::strong_count(&into) == 1 {
+                            next = Some(into);
+                        }
+                    }
                 }
             }
-        });
+            let Some(pooled) = PooledGraph::new(cell) else {
+                continue;
+            };
+            let _ = crate::workspace::with(|w: &crate::workspace::Workspace<E>| {
+                if let Some(mut cells) = w.graphs.take() {
+                    if cells.len() < MAX_POOLED_GRAPHS {
+                        cells.push(pooled);
+                    }
+                }
+            });
+        }
     }
 }
 

@@ -46,6 +46,45 @@ def spd(*shape):
     return b @ b.transpose(-1, -2) + eye_like(b)
 
 
+def separated(*shape):
+    """A symmetric matrix with eigenvalues at least 1 apart: (M + Mᵀ)/2 (eigenvalues
+    within ±n of 0) plus diag(0, 2n + 1, 2(2n + 1), ...)."""
+    m = rand(*shape)
+    n = shape[-1]
+    spread = torch.diag(torch.arange(n, dtype=torch.float64) * (2 * n + 1))
+    return (m + m.transpose(-1, -2)) / 2 + spread.expand_as(m)
+
+
+def tall(*shape):
+    """An m x n matrix (m >= n) of full column rank: M plus (n + 1) on its diagonal."""
+    m = rand(*shape)
+    return m + (shape[-1] + 1) * torch.eye(shape[-2], shape[-1]).expand_as(m)
+
+
+def eigenvectors(a):
+    """torch.linalg.eigh's eigenvectors with typegrad's signs: each column's element of
+    largest magnitude positive (a constant factor per column)."""
+    _, v = torch.linalg.eigh(a)
+    largest = v.detach().abs().argmax(dim=-2, keepdim=True)
+    return v * torch.sign(torch.gather(v.detach(), -2, largest))
+
+
+def qr_signs(a):
+    """The signs that make R's diagonal positive, as typegrad's QR has it."""
+    _, r = torch.linalg.qr(a)
+    return torch.sign(torch.diagonal(r.detach(), dim1=-2, dim2=-1))
+
+
+def qr_q(a):
+    q, _ = torch.linalg.qr(a)
+    return q * qr_signs(a).unsqueeze(-2)
+
+
+def qr_r(a):
+    _, r = torch.linalg.qr(a)
+    return r * qr_signs(a).unsqueeze(-1)
+
+
 def lower_factor(n):
     m = rand(n, n)
     return m.tril(-1) + torch.diag(1 + m.diagonal().abs())
@@ -124,6 +163,23 @@ case("trace", torch.trace, [rand(4, 4)])
 case("diagonal", torch.diagonal, [rand(4, 4)])
 case("diag", torch.diag, [rand(4)])
 case("outer", torch.outer, [rand(3), rand(4)])
+# Phase 2. eigh: the input symmetric (both read the lower triangle; both gradients are
+# symmetric), second derivatives along symmetric weights.
+case("eigvalsh", torch.linalg.eigvalsh, [separated(4, 4)], symmetric_weight=True)
+case("eigvalsh_batch", torch.linalg.eigvalsh, [separated(2, 3, 3)], symmetric_weight=True)
+case("eigh_vectors", eigenvectors, [separated(4, 4)], symmetric_weight=True)
+case("eigh_vectors_batch", eigenvectors, [separated(2, 3, 3)], symmetric_weight=True)
+case("qr_q", qr_q, [tall(5, 3)])
+case("qr_r", qr_r, [tall(5, 3)])
+case("qr_square", qr_q, [tall(3, 3)])
+case("qr_batch_r", qr_r, [tall(2, 4, 2)])
+lstsq = lambda a, b: torch.linalg.lstsq(a, b).solution
+case("lstsq_vector", lambda a, b: lstsq(a, b.unsqueeze(-1)).squeeze(-1), [tall(5, 3), rand(5)])
+case("lstsq_matrix", lstsq, [tall(4, 3), rand(4, 2)])
+case("lstsq_batch", lstsq, [tall(2, 4, 2), rand(2, 4, 3)])
+case("matrix_exp", torch.linalg.matrix_exp, [rand(4, 4) * 2])
+case("matrix_exp_small", torch.linalg.matrix_exp, [rand(3, 3) * 0.01])
+case("matrix_exp_batch", torch.linalg.matrix_exp, [rand(2, 3, 3)])
 
 with open("tests/data/linalg_reference.txt", "w") as f:
     f.write(

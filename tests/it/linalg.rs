@@ -496,3 +496,346 @@ fn condition_estimates_of_known_matrices() {
         assert!((lu.rcond() - 1e-6).abs() < 1e-18, "{scale}: {}", lu.rcond());
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Phase 2: eigh, eigvalsh, qr, lstsq, matrix_exp
+// ---------------------------------------------------------------------------------------
+
+/// diag(1, 1, 2): a repeated eigenvalue, eigenvectors the identity's columns.
+fn repeated() -> Tensor<Rank2<3, 3>, f64> {
+    Tensor::from_array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 2.0]])
+}
+
+#[test]
+fn eigenvector_gradients_through_repeated_eigenvalues_are_nan_or_errors() {
+    let a = repeated().track();
+    // v₀'s second element turns with any rotation of the repeated pair's plane.
+    let (_, v) = a.eigh().unwrap();
+    let g = v.at::<1, 0>().backward().get(&a).unwrap().to_vec();
+    assert!(g[..8].iter().all(|x| x.is_nan()), "{g:?}");
+    // The entry that no rotation of that plane reaches stays finite.
+    assert_eq!(g[8], 0.0);
+    let (_, v) = a.eigh().unwrap();
+    let err = v.at::<1, 0>().backward_checked().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::NonFiniteGradient {
+                op: "LinalgEighBackward0",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("repeated eigenvalues"), "{err}");
+    // Nearly repeated: 4e-16 apart, below N ε max|λ| = 1.3e-15.
+    let b = Tensor::from_array([[1.0f64, 0.0, 0.0], [0.0, 1.0 + 4e-16, 0.0], [0.0, 0.0, 2.0]]);
+    let b = b.track();
+    let (_, v) = b.eigh().unwrap();
+    assert!(v.at::<1, 0>().backward_checked().is_err());
+    // 1e-13 apart: distinct, a large but finite (and correct) derivative.
+    let c = Tensor::from_array([[1.0f64, 0.0, 0.0], [0.0, 1.0 + 1e-13, 0.0], [0.0, 0.0, 2.0]]);
+    let c = c.track();
+    let (_, v) = c.eigh().unwrap();
+    let g = v.at::<1, 0>().backward_checked().unwrap().get(&c).unwrap();
+    // dV₁₀ = (v₁ᵀ dA v₀) / (λ₀ - λ₁), shared by the two symmetric entries.
+    let expected = -0.5 / ((1.0 + 1e-13) - 1.0);
+    assert!((g.to_vec()[1] / expected - 1.0).abs() < 1e-3, "{g:?}");
+    // A loss of V diag(λ) Vᵀ (= A) has S = 0 at the repeated pair but a limit that is
+    // not 0: NaN, not the finite wrong number 0.
+    let (l, v) = a.eigh().unwrap();
+    let g = v
+        .matmul(&l.diag())
+        .matmul(&v.t())
+        .sum()
+        .backward()
+        .get(&a)
+        .unwrap();
+    assert!(g.to_vec()[1].is_nan(), "{g:?}");
+}
+
+#[test]
+fn losses_that_do_not_read_repeated_eigenvectors_have_finite_gradients() {
+    let a = repeated().track();
+    // The eigenvector of the distinct eigenvalue 2: dv₂ = Σ_k v_k v_kᵀ dA v₂ / (2 - λ_k).
+    let (_, v) = a.eigh().unwrap();
+    let w = Tensor::from_array([0.3f64, -0.2, 0.9]);
+    let v2: Tensor<Rank2<3, 1>, f64, Tracked> = v.narrow::<1, 2, 1>();
+    let grads = v2.reshape::<Rank1<3>>().dot(&w).backward_checked().unwrap();
+    let g = grads.get(&a).unwrap().to_array();
+    let expected = [[0.0, 0.0, 0.15], [0.0, 0.0, -0.1], [0.15, -0.1, 0.0]];
+    for (row, want) in g.iter().zip(expected) {
+        for (x, y) in row.iter().zip(want) {
+            assert!((x - y).abs() < 1e-15, "{g:?}");
+        }
+    }
+    // Eigenvalues alone: finite at the identity (the sum is the trace).
+    let eye = Tensor::<Rank1<3>, f64>::ones().diag().track();
+    let g = eye.eigvalsh().unwrap().sum().backward_checked().unwrap();
+    assert!(g.get(&eye).unwrap().allclose(&eye.no_grad(), 0.0, 1e-15));
+    // λ_max at the repeated top of diag(1, 2, 2): a subgradient along the returned basis.
+    let top = Tensor::from_array([[1.0f64, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 2.0]]).track();
+    let g = top
+        .eigvalsh()
+        .unwrap()
+        .at::<2>()
+        .backward_checked()
+        .unwrap();
+    assert!(g.get(&top).unwrap().to_vec().iter().all(|x| x.is_finite()));
+    // Their second derivatives need how the eigenvectors turn: NaN at the repeated pair.
+    let h = func::try_hessian(|a| a.eigvalsh().map(|l| l.powf(2.0).sum()), &repeated()).unwrap();
+    assert!(h.to_vec().iter().any(|x| x.is_nan()));
+    // Forward mode: a tangent that does not split the plane has a finite JVP.
+    let keep = Tensor::from_array([[1.0f64, 0.0, 0.5], [0.0, 1.0, 0.0], [0.5, 0.0, 0.0]]);
+    let (_, jv) = func::try_jvp(|a| a.eigh().map(|p| p.1), &repeated(), &keep).unwrap();
+    assert!(jv.to_vec().iter().all(|x| x.is_finite()), "{jv:?}");
+    let split = Tensor::from_array([[1.0f64, 0.3, 0.5], [0.3, 1.0, 0.0], [0.5, 0.0, 0.0]]);
+    let (_, jv) = func::try_jvp(|a| a.eigh().map(|p| p.1), &repeated(), &split).unwrap();
+    assert!(jv.to_vec()[1].is_nan(), "{jv:?}");
+}
+
+#[test]
+fn eigh_reads_the_lower_triangle_and_its_gradient_is_symmetric() {
+    let a = Tensor::from_array([[4.0f64, 1.0, 0.5], [1.0, 3.0, -0.5], [0.5, -0.5, 2.0]]);
+    let mut junk = a.to_vec();
+    junk[1] = 1e6;
+    junk[5] = f64::NAN;
+    let junk = Tensor::<Rank2<3, 3>, f64>::from_vec(junk).unwrap();
+    assert_eq!(junk.eigh().unwrap(), a.eigh().unwrap());
+    let leaf = a.track();
+    let (l, v) = leaf.eigh().unwrap();
+    let seed = Tensor::from_array([[0.3f64, -0.2, 0.9], [1.1, 0.4, -0.7], [0.2, 0.5, -1.3]]);
+    let loss = (v * &seed).sum() + l.sum();
+    let g = loss.backward().get(&leaf).unwrap().to_array();
+    for (i, row) in g.iter().enumerate() {
+        for (j, &value) in row.iter().enumerate() {
+            assert_eq!(value, g[j][i], "symmetric to the last bit");
+        }
+    }
+    // VJP and JVP are exactly adjoint for any tangent (its symmetric part is read).
+    let t = Tensor::from_array([[0.5f64, 1.0, -0.25], [0.0, -1.5, 0.75], [2.0, 0.25, 1.0]]);
+    let (_, jv) = func::try_jvp(|a| a.eigh().map(|p| p.1), &a, &t).unwrap();
+    let (_, jtu) = func::try_vjp(|a| a.eigh().map(|p| p.1), &a, &seed).unwrap();
+    let dot = |x: &[f64], y: &[f64]| x.iter().zip(y).map(|(a, b)| a * b).sum::<f64>();
+    let (left, right) = (
+        dot(&seed.to_vec(), &jv.to_vec()),
+        dot(&jtu.to_vec(), &t.to_vec()),
+    );
+    assert!((left - right).abs() < 1e-13, "{left} against {right}");
+}
+
+#[test]
+fn rank_deficient_matrices_are_refused_by_qr_and_lstsq() {
+    let rank_deficient = |r: Result<(), Error>, column: Option<usize>| matches!(r, Err(Error::RankDeficient { column: c, .. }) if c == column);
+    // The third column is the sum of the first two.
+    let a = Tensor::from_array([
+        [1.0f64, 2.0, 3.0],
+        [4.0, 5.0, 9.0],
+        [7.0, 8.0, 15.0],
+        [1.0, 0.0, 1.0],
+    ]);
+    let b = Tensor::from_array([1.0f64, 2.0, 3.0, 4.0]);
+    assert!(rank_deficient(a.qr().map(drop), Some(2)));
+    assert!(rank_deficient(a.lstsq(&b).map(drop), Some(2)));
+    // A zero column.
+    let z = Tensor::from_array([[1.0f64, 0.0], [2.0, 0.0], [3.0, 0.0]]);
+    assert!(rank_deficient(z.qr().map(drop), Some(1)));
+    // Nearly dependent (2e-16 relative): refused by default, accepted below.
+    let near = Tensor::from_array([[1.0f64, 1.0], [1.0, 1.0 + 4e-16], [1.0, 1.0]]);
+    assert!(rank_deficient(near.qr().map(drop), Some(1)));
+    let err = near.qr().unwrap_err().to_string();
+    assert!(err.starts_with("qr: the matrix is rank-deficient"), "{err}");
+    assert!(near.qr_with(Threshold::MinRcond(1e-18)).is_ok());
+    // Every |R_jj| / ‖a_j‖ is at least 1/√n, but the columns are nearly dependent: the
+    // upper triangular T with 1 on the diagonal and -1 above (Kahan's example, κ ~ 2ⁿ⁻¹
+    // times n): the condition estimate refuses it.
+    const N: usize = 60;
+    let kahan = Tensor::<Rank2<N, N>, f64>::from_fn(|i| match (i / N, i % N) {
+        (r, c) if r == c => 1.0,
+        (r, c) if r < c => -1.0,
+        _ => 0.0,
+    });
+    assert!(
+        rank_deficient(kahan.qr().map(drop), None),
+        "{:?}",
+        kahan.qr().err()
+    );
+    assert!(kahan.qr_with(Threshold::MinRcond(0.0)).is_ok());
+    // Thresholds that mean nothing.
+    for value in [f64::NAN, -1.0, f64::INFINITY] {
+        let invalid = |r: Result<(), Error>| matches!(r, Err(Error::InvalidArgument { .. }));
+        assert!(invalid(a.qr_with(Threshold::MinRcond(value)).map(drop)));
+        assert!(invalid(
+            a.lstsq_with(&b, Threshold::MinRcond(value)).map(drop)
+        ));
+    }
+    // A batch names the matrix.
+    let batch = Tensor::<Rank3<2, 2, 1>, f64>::from_array([[[1.0], [2.0]], [[0.0], [0.0]]]);
+    assert!(matches!(
+        batch.qr(),
+        Err(Error::RankDeficient {
+            batch: Some(1),
+            column: Some(0),
+            ..
+        })
+    ));
+}
+
+#[test]
+fn phase_two_non_finite_input_is_named() {
+    let named = |r: Result<(), Error>, argument: &str, expected: Vec<usize>| matches!(r, Err(Error::NonFiniteInput { argument: a, ref index, .. }) if a == argument && *index == expected);
+    let mut sym = [[2.0f64, 0.5], [0.5, 1.0]];
+    sym[1][0] = f64::NAN;
+    let s = Tensor::from_array(sym);
+    assert!(named(s.eigh().map(drop), "A", vec![1, 0]));
+    assert!(named(s.eigvalsh().map(drop), "A", vec![1, 0]));
+    for bad in [f64::INFINITY, f64::NEG_INFINITY, f64::NAN] {
+        let a = Tensor::from_array([[1.0f64, 0.0], [bad, 1.0], [0.0, 1.0]]);
+        assert!(named(a.qr().map(drop), "A", vec![1, 0]));
+        let good = Tensor::from_array([[1.0f64, 0.0], [0.0, 1.0], [1.0, 1.0]]);
+        let b = Tensor::from_array([1.0f64, bad, 0.0]);
+        assert!(named(good.lstsq(&b).map(drop), "B", vec![1]));
+        let m = Tensor::from_array([[0.0f64, bad], [0.0, 0.0]]);
+        assert!(named(m.matrix_exp().map(drop), "A", vec![0, 1]));
+    }
+}
+
+#[test]
+fn phase_two_one_by_one_and_empty_matrices() {
+    let a = Tensor::from_array([[-3.0f64]]).track();
+    let (l, v) = a.eigh().unwrap();
+    assert_eq!((l.to_vec(), v.to_vec()), (vec![-3.0], vec![1.0]));
+    assert_eq!(l.sum().backward().get(&a).unwrap().to_vec(), vec![1.0]);
+    let (q, r) = a.qr().unwrap();
+    assert_eq!((q.to_vec(), r.to_vec()), (vec![-1.0], vec![3.0]));
+    let x = a.lstsq(&Tensor::from_array([6.0])).unwrap();
+    assert_eq!(x.to_vec(), vec![-2.0]);
+    let e = a.matrix_exp().unwrap();
+    assert!((e.to_vec()[0] / (-3f64).exp() - 1.0).abs() < 1e-14, "{e:?}");
+    let g = e.sum().backward().get(&a).unwrap();
+    assert!((g.to_vec()[0] / (-3f64).exp() - 1.0).abs() < 1e-14, "{g:?}");
+    assert!(matches!(
+        Tensor::from_array([[0.0f64]]).qr(),
+        Err(Error::RankDeficient { .. })
+    ));
+
+    let empty = Tensor::<Rank2<0, 0>, f64>::zeros().track();
+    let (l, v) = empty.eigh().unwrap();
+    assert_eq!((l.numel(), v.numel()), (0, 0));
+    assert_eq!(empty.matrix_exp().unwrap().numel(), 0);
+    let (q, r) = empty.qr().unwrap();
+    assert_eq!((q.numel(), r.numel()), (0, 0));
+    // Three rows and no column: an empty Q and R, and an empty solution.
+    let no_columns = Tensor::<Rank2<3, 0>, f64>::zeros();
+    let (q, r) = no_columns.qr().unwrap();
+    assert_eq!((q.numel(), r.numel()), (0, 0));
+    let x = no_columns
+        .lstsq(&Tensor::from_array([1.0, 2.0, 3.0]))
+        .unwrap();
+    assert_eq!(x.numel(), 0);
+    let _ = func::try_hessian(
+        |x| x.matrix_exp().map(|e| e.sum()),
+        &Tensor::<Rank2<0, 0>, f64>::zeros(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn phase_two_huge_and_tiny_scales() {
+    let s = spd();
+    let (l, v) = s.eigh().unwrap();
+    let tall = Tensor::from_array([[4.0f64, 1.0], [1.0, 3.0], [0.5, -0.5]]);
+    let (q, r) = tall.qr().unwrap();
+    let b = Tensor::from_array([1.0f64, -2.0, 0.5]);
+    let x = tall.lstsq(&b).unwrap();
+    for scale in [1e150, 1e-150] {
+        let (ls, vs) = (&s * scale).eigh().unwrap();
+        assert!((&ls * (1.0 / scale)).allclose(&l, 1e-14, 0.0), "{scale}");
+        assert!(vs.allclose(&v, 1e-14, 1e-14), "{scale}");
+        let (qs, rs) = (&tall * scale).qr().unwrap();
+        assert!(qs.allclose(&q, 1e-14, 1e-15) && (&rs * (1.0 / scale)).allclose(&r, 1e-14, 0.0));
+        let xs = (&tall * scale).lstsq(&b).unwrap();
+        assert!((&xs * scale).allclose(&x, 1e-13, 0.0), "{scale}");
+        // Gradients: eigenvalues' is scale-free; the solution's scales inversely.
+        let leaf = (&s * scale).track();
+        let g = leaf
+            .eigvalsh()
+            .unwrap()
+            .at::<0>()
+            .backward()
+            .get(&leaf)
+            .unwrap();
+        let v0: Tensor<Rank2<3, 1>, f64> = v.narrow::<1, 0, 1>();
+        assert!(g.allclose(&v0.matmul(&v0.t()), 1e-14, 1e-15));
+    }
+    // e^(1e-150 A) = I + 1e-150 A to rounding: the identity, and A off the diagonal.
+    let tiny = &s * 1e-150;
+    let e = tiny.matrix_exp().unwrap();
+    let eye = Tensor::<Rank1<3>, f64>::ones().diag();
+    assert!(e.allclose(&eye, 0.0, 1e-16));
+    assert!(
+        (e.to_vec()[1] / tiny.to_vec()[1] - 1.0).abs() < 1e-14,
+        "{e:?}"
+    );
+    // Huge: beyond the range when an eigenvalue is large and positive, 0 (exactly) when
+    // all are large and negative.
+    assert!(matches!(
+        (&s * 1e150).matrix_exp(),
+        Err(Error::Overflow {
+            op: "matrix_exp",
+            batch: None
+        })
+    ));
+    assert_eq!((&s * -1e150).matrix_exp().unwrap().to_vec(), vec![0.0; 9]);
+    // f32's range ends sooner: e^100 is finite in f64 only.
+    assert!(Tensor::from_array([[100.0f64]]).matrix_exp().is_ok());
+    assert!(matches!(
+        Tensor::from_array([[100.0f32]]).matrix_exp(),
+        Err(Error::Overflow { .. })
+    ));
+}
+
+#[test]
+fn matrix_exp_of_known_matrices() {
+    // A rotation generator, a nilpotent matrix, a diagonal one.
+    let t = 2.5f64;
+    let rotation = Tensor::from_array([[0.0, t], [-t, 0.0]])
+        .matrix_exp()
+        .unwrap();
+    let expected = Tensor::from_array([[t.cos(), t.sin()], [-t.sin(), t.cos()]]);
+    assert!(rotation.allclose(&expected, 0.0, 1e-15));
+    let nilpotent = Tensor::from_array([[0.0f64, 5.0], [0.0, 0.0]])
+        .matrix_exp()
+        .unwrap();
+    assert_eq!(nilpotent.to_vec(), vec![1.0, 5.0, 0.0, 1.0]);
+    // d/dt e^(A + tE) at a diagonal A = diag(a, b), E = e₀₁: (e^b - e^a) / (b - a).
+    let a = Tensor::from_array([[1.0f64, 0.0], [0.0, 2.0]]);
+    let e = Tensor::from_array([[0.0f64, 1.0], [0.0, 0.0]]);
+    let (_, l) = func::try_jvp(|a| a.matrix_exp(), &a, &e).unwrap();
+    let divided = 2f64.exp() - 1f64.exp();
+    assert!((l.to_vec()[1] - divided).abs() < 1e-14, "{l:?}");
+    // Batches: each matrix its own exponential; an overflow names its matrix.
+    let batch = Tensor::from_array([[[0.0f64]], [[800.0]]]);
+    assert!(matches!(
+        batch.matrix_exp(),
+        Err(Error::Overflow { batch: Some(1), .. })
+    ));
+}
+
+#[test]
+fn phase_two_errors_read_well() {
+    let e = Error::NoConvergence {
+        op: "eigh",
+        batch: Some(2),
+        iterations: 50,
+    };
+    assert_eq!(
+        e.to_string(),
+        "eigh: matrix 2 of the batch: no convergence after 50 iterations (the eigenvalue iteration's bound)"
+    );
+    let e = Tensor::from_array([[800.0f64]]).matrix_exp().unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "matrix_exp: the result overflows the element type's range"
+    );
+}

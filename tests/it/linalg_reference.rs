@@ -164,7 +164,7 @@ type M<const R: usize, const C: usize> = Rank2<R, C>;
 #[test]
 fn linear_algebra_matches_pytorch() {
     let cases = cases();
-    assert_eq!(cases.len(), 19, "every case of the fixture");
+    assert_eq!(cases.len(), 33, "every case of the fixture");
     for case in &cases {
         match case.name.as_str() {
             "solve_vector" => {
@@ -204,6 +204,34 @@ fn linear_algebra_matches_pytorch() {
             "diagonal" => check_unary::<M<4, 4>, Rank1<4>>(case, &|a| a.diagonal()),
             "diag" => check_unary::<Rank1<4>, M<4, 4>>(case, &|v| v.diag()),
             "outer" => check_binary::<Rank1<3>, Rank1<4>, _>(case, &|u, v| u.outer(v)),
+            "eigvalsh" => check_unary::<M<4, 4>, Rank1<4>>(case, &|a| a.eigvalsh().unwrap()),
+            "eigvalsh_batch" => {
+                check_unary::<Rank3<2, 3, 3>, M<2, 3>>(case, &|a| a.eigvalsh().unwrap())
+            }
+            "eigh_vectors" => check_unary::<M<4, 4>, _>(case, &|a| a.eigh().unwrap().1),
+            "eigh_vectors_batch" => {
+                check_unary::<Rank3<2, 3, 3>, _>(case, &|a| a.eigh().unwrap().1)
+            }
+            "qr_q" => check_unary::<M<5, 3>, _>(case, &|a| a.qr().unwrap().0),
+            "qr_r" => check_unary::<M<5, 3>, M<3, 3>>(case, &|a| a.qr().unwrap().1),
+            "qr_square" => check_unary::<M<3, 3>, _>(case, &|a| a.qr().unwrap().0),
+            "qr_batch_r" => {
+                check_unary::<Rank3<2, 4, 2>, Rank3<2, 2, 2>>(case, &|a| a.qr().unwrap().1)
+            }
+            "lstsq_vector" => {
+                check_binary::<M<5, 3>, Rank1<5>, _>(case, &|a, b| a.lstsq(b).unwrap())
+            }
+            "lstsq_matrix" => {
+                check_binary::<M<4, 3>, M<4, 2>, _>(case, &|a, b| a.lstsq(b).unwrap())
+            }
+            "lstsq_batch" => {
+                check_binary::<Rank3<2, 4, 2>, Rank3<2, 4, 3>, _>(case, &|a, b| a.lstsq(b).unwrap())
+            }
+            "matrix_exp" => check_unary::<M<4, 4>, _>(case, &|a| a.matrix_exp().unwrap()),
+            "matrix_exp_small" => check_unary::<M<3, 3>, _>(case, &|a| a.matrix_exp().unwrap()),
+            "matrix_exp_batch" => {
+                check_unary::<Rank3<2, 3, 3>, _>(case, &|a| a.matrix_exp().unwrap())
+            }
             other => panic!("a case the test does not know: {other}"),
         }
     }

@@ -15,7 +15,7 @@
 //! `f64`, within `f32`'s precision.
 
 use proptest::prelude::*;
-use typegrad::linalg::{Cholesky, Diagonal, Lu, SquareMatrix, Triangle};
+use typegrad::linalg::{Cholesky, Diagonal, Lu, Matrix, SquareMatrix, Triangle};
 use typegrad::prelude::*;
 
 use crate::prop_ops::{check, for_pairs, for_shapes, property, range, t, Tr};
@@ -259,6 +259,168 @@ fn f32_matches_f64() {
                 .inv()
                 .unwrap()
         });
+        Ok(())
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// Phase 2: eigh, eigvalsh, qr, lstsq, matrix_exp
+// ---------------------------------------------------------------------------------------
+
+/// `diag(0, 2N + 1, 2(2N + 1), ...)` in every matrix of a batch.
+fn spread<S: SquareMatrix>() -> Tensor<S, f64> {
+    Tensor::from_fn(|i| {
+        let within = i % (S::N * S::N);
+        let (r, c) = (within / S::N, within % S::N);
+        if r == c {
+            (r * (2 * S::N + 1)) as f64
+        } else {
+            0.0
+        }
+    })
+}
+
+/// A symmetric matrix whose eigenvalues are at least 1 apart: `(M + Mᵀ)/2` (eigenvalues
+/// within `±N` of 0, `M`'s entries in [-1, 1]) plus [`spread`], so that the
+/// eigenvectors are well-conditioned and each has one dominant element (its sign
+/// convention cannot flip within a finite-difference step).
+fn separated<const N: usize>(m: &Tr<Rank2<N, N>>) -> Tr<Rank2<N, N>> {
+    (m + &m.t()) * 0.5 + &spread::<Rank2<N, N>>()
+}
+
+/// [`separated`] for each matrix of a batch.
+fn separated_batch<const B: usize, const N: usize>(m: &Tr<Rank3<B, N, N>>) -> Tr<Rank3<B, N, N>> {
+    (m + &m.permute::<0, 2, 1>()) * 0.5 + &spread::<Rank3<B, N, N>>()
+}
+
+/// `c` on the diagonal (`i == j`) of every `M x N` matrix of a batch.
+fn tall_identity<S: Matrix>(c: f64) -> Tensor<S, f64> {
+    Tensor::from_fn(|i| {
+        let within = i % (S::ROWS * S::COLS);
+        if within / S::COLS == within % S::COLS {
+            c
+        } else {
+            0.0
+        }
+    })
+}
+
+/// `M + (N + 1) I` for a tall `M x N` matrix: full column rank, well-conditioned.
+fn tall<S: Matrix, T: Tape>(m: &Tensor<S, f64, T>) -> Tensor<S, f64, UnaryTape<T>> {
+    m + &tall_identity::<S>(S::COLS as f64 + 1.0)
+}
+
+/// `eigvalsh` and both results of `eigh`, single and batched, through the symmetric
+/// construction (the gradient is symmetric: PyTorch's convention), alone and inside a
+/// further computation of both results.
+#[test]
+fn eigh_gradient() {
+    property(CASES, entries(18), &|m| {
+        for_shapes!(m, |a| separated(a).eigvalsh().unwrap();
+            Rank2<1, 1>, Rank2<2, 2>, Rank2<3, 3>, Rank2<4, 4>);
+        for_shapes!(m, |a| separated_batch(a).eigvalsh().unwrap(); Rank3<2, 3, 3>);
+        for_shapes!(m, |a| separated(a).eigh().unwrap().1;
+            Rank2<1, 1>, Rank2<2, 2>, Rank2<3, 3>, Rank2<4, 4>);
+        for_shapes!(m, |a| separated_batch(a).eigh().unwrap().1; Rank3<2, 3, 3>);
+        for_shapes!(m, |a| {
+            let (values, vectors) = separated(a).eigh().unwrap();
+            (vectors.sin() * values.broadcast::<Rank2<3, 3>>()).sum()
+        }; Rank2<3, 3>);
+        Ok(())
+    });
+}
+
+/// Both factors of `qr`, square and tall, single and batched, and a function of both.
+#[test]
+fn qr_gradient() {
+    property(CASES, entries(24), &|m| {
+        for_shapes!(m, |a| tall(a).qr().unwrap().0;
+            Rank2<1, 1>, Rank2<3, 2>, Rank2<3, 3>, Rank2<5, 3>, Rank3<2, 3, 2>);
+        for_shapes!(m, |a| tall(a).qr().unwrap().1;
+            Rank2<1, 1>, Rank2<3, 2>, Rank2<3, 3>, Rank2<5, 3>, Rank3<2, 3, 2>);
+        for_shapes!(m, |a| {
+            let (q, r) = tall(a).qr().unwrap();
+            q.matmul(&r.sin()).sum()
+        }; Rank2<4, 2>);
+        Ok(())
+    });
+}
+
+/// `lstsq` with vector and matrix right-hand sides, square and tall, single and
+/// batched.
+#[test]
+fn lstsq_gradient() {
+    property(CASES, (entries(12), entries(12)), &|(a, b)| {
+        for_pairs!(a, b, |a, b| tall(a).lstsq(b).unwrap();
+            (Rank2<1, 1>, Rank1<1>),
+            (Rank2<3, 2>, Rank1<3>),
+            (Rank2<3, 3>, Rank2<3, 2>),
+            (Rank2<4, 3>, Rank2<4, 2>),
+            (Rank3<2, 3, 2>, Rank2<2, 3>),
+            (Rank3<2, 3, 2>, Rank3<2, 3, 2>),
+        );
+        Ok(())
+    });
+}
+
+/// `matrix_exp` at norms that take each Padé degree and some squarings, single and
+/// batched, and inside a product.
+#[test]
+fn matrix_exp_gradient() {
+    property(CASES, entries(18), &|m| {
+        for_shapes!(m, |a| a.matrix_exp().unwrap();
+            Rank2<1, 1>, Rank2<2, 2>, Rank2<3, 3>, Rank2<4, 4>, Rank3<2, 3, 3>);
+        for_shapes!(m, |a| (a * 0.01).matrix_exp().unwrap(); Rank2<3, 3>);
+        for_shapes!(m, |a| (a * 3.0).matrix_exp().unwrap(); Rank2<3, 3>);
+        for_shapes!(m, |a| a.matrix_exp().unwrap().matmul(a).sum(); Rank2<3, 3>);
+        Ok(())
+    });
+}
+
+/// The `f32` forms of the phase-2 operations against the same computation in `f64`:
+/// values and gradients within `f32`'s precision.
+#[test]
+fn phase_two_f32_agrees_with_f64() {
+    property(CASES, entries(12), &|m| {
+        let a = t::<Rank2<3, 3>>(&m);
+        let tall_a = tall(&t::<Rank2<4, 3>>(&m));
+        let b = t::<Rank1<4>>(&m[8..]);
+        let close = |x: &Tensor<Rank2<3, 3>, f32>,
+                     y: &Tensor<Rank2<3, 3>, f64>,
+                     what: &str|
+         -> Result<(), TestCaseError> {
+            prop_assert!(
+                x.cast::<f64>().allclose(y, 1e-4, 1e-4),
+                "{what}: {x:?} against {y:?}"
+            );
+            Ok(())
+        };
+        let sym = separated(&a.track()).no_grad();
+        let (s64, s32) = (sym.track(), sym.cast::<f32>().track());
+        let (l64, v64) = s64.eigh().unwrap();
+        let (l32, v32) = s32.eigh().unwrap();
+        prop_assert!(l32.cast::<f64>().allclose(&l64.no_grad(), 1e-5, 1e-5));
+        let g64 = (v64.sin().sum() + l64.sum()).backward().get(&s64).unwrap();
+        let g32 = (v32.sin().sum() + l32.sum()).backward().get(&s32).unwrap();
+        close(&g32, &g64, "eigh")?;
+        let (a64, a32) = (a.track(), a.cast::<f32>().track());
+        let e64 = a64.matrix_exp().unwrap();
+        let e32 = a32.matrix_exp().unwrap();
+        close(&e32.no_grad(), &e64.no_grad(), "matrix_exp")?;
+        let g64 = e64.sin().sum().backward().get(&a64).unwrap();
+        let g32 = e32.sin().sum().backward().get(&a32).unwrap();
+        close(&g32, &g64, "matrix_exp gradient")?;
+        let (t64, t32) = (tall_a.track(), tall_a.cast::<f32>().track());
+        let (x64, x32) = (t64.lstsq(&b).unwrap(), t32.lstsq(&b.cast::<f32>()).unwrap());
+        prop_assert!(x32.cast::<f64>().allclose(&x64.no_grad(), 1e-4, 1e-4));
+        let g64 = x64.sum().backward().get(&t64).unwrap();
+        let g32 = x32.sum().backward().get(&t32).unwrap();
+        prop_assert!(g32.cast::<f64>().allclose(&g64, 1e-4, 1e-4), "lstsq");
+        let (q64, r64) = t64.qr().unwrap();
+        let (q32, r32) = t32.qr().unwrap();
+        let g64 = (q64.sin().sum() + r64.sum()).backward().get(&t64).unwrap();
+        let g32 = (q32.sin().sum() + r32.sum()).backward().get(&t32).unwrap();
+        prop_assert!(g32.cast::<f64>().allclose(&g64, 1e-4, 1e-4), "qr");
         Ok(())
     });
 }

@@ -1,6 +1,6 @@
 // Issue 21: the shapes linear algebra accepts, with every tape; generic code over the
 // size and the tape.
-use typegrad::linalg::{Cholesky, Diagonal, Lu, SquareMatrix, Triangle};
+use typegrad::linalg::{Cholesky, Diagonal, Lu, Matrix, SquareMatrix, Triangle};
 use typegrad::prelude::*;
 
 /// A Gaussian's negative log-likelihood, generic over the size and the tape.
@@ -17,6 +17,13 @@ fn log_volume<S: SquareMatrix, T: Tape>(
     a: &Tensor<S, f64, T>,
 ) -> Result<Tensor<S::PerMatrix, f64, T::Plain>, Error> {
     Ok(a.slogdet()?.1)
+}
+
+/// Generic over any tall shape: the diagonal of R, through QR.
+fn r_diagonal<S: Matrix, T: Tape>(
+    a: &Tensor<S, f64, T>,
+) -> Result<Tensor<<S::Square as SquareMatrix>::PerRow, f64, T::Plain>, Error> {
+    Ok(a.qr()?.1.diagonal())
 }
 
 fn main() -> Result<(), Error> {
@@ -40,5 +47,19 @@ fn main() -> Result<(), Error> {
     let _: Tensor<Rank1<4>, f64, Tracked> = log_volume(&batch.track())?;
     let lu = Lu::new(&batch)?;
     let _: Tensor<Rank3<4, 3, 2>, f64> = lu.solve(&Tensor::<Rank3<4, 3, 2>, f64>::ones())?;
+    // Phase 2: eigh, eigvalsh, qr, lstsq, matrix_exp.
+    let (_, _): (Tensor<Rank1<3>, f64, Tracked>, Tensor<Rank2<3, 3>, f64, Tracked>) = a.track().eigh()?;
+    let _: Tensor<Rank2<4, 3>, f64> = batch.eigvalsh()?;
+    let _: Tensor<Rank3<4, 3, 3>, f32> = batch.cast::<f32>().matrix_exp()?;
+    let tall = Tensor::<Rank2<5, 3>, f64>::from_fn(|i| if i % 4 == 0 { 1.0 } else { 0.5 * i as f64 });
+    let (_, _): (Tensor<Rank2<5, 3>, f64>, Tensor<Rank2<3, 3>, f64>) = tall.qr()?;
+    let _: Tensor<Rank1<3>, f64, Tracked> = tall.lstsq(&Tensor::<Rank1<5>, f64>::ones().track())?;
+    let _: Tensor<Rank2<3, 2>, f64, Tracked> = tall.track().lstsq(&Tensor::<Rank2<5, 2>, f64>::ones())?;
+    let _: Tensor<Rank1<3>, f64, Tracked> = r_diagonal(&tall.track())?;
+    let tall_batch = Tensor::<Rank3<2, 3, 2>, f64>::from_fn(|i| (i * i % 7) as f64);
+    let _: Tensor<Rank2<2, 2>, f64> = r_diagonal(&tall_batch)?;
+    let _: Tensor<Rank2<2, 2>, f64> = tall_batch.lstsq(&Tensor::<Rank2<2, 3>, f64>::ones())?;
+    // Square is tall enough.
+    let _ = a.qr()?;
     Ok(())
 }
