@@ -200,31 +200,42 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     ///
     /// ```
     /// use typegrad::prelude::*;
-    /// // A damped oscillator: position and velocity, force as input.
-    /// let damping = Tensor::<Rank0, f64>::full(0.4).track();
-    /// let (h, stiffness) = (0.1, 2.0);
-    /// let a: Tensor<Rank2<2, 2>, f64, Tracked> =
-    ///     Tensor::from_array([[0.0, 1.0], [-stiffness, 0.0]]) - damping.broadcast::<Rank2<2, 2>>()
-    ///         * Tensor::from_array([[0.0, 0.0], [0.0, 1.0]]);
-    /// let b = Tensor::from_array([[0.0], [1.0]]);
-    /// // Van Loan: [[A, B], [0, 0]] · h, a 3 x 3 block matrix.
-    /// let top: Tensor<Rank2<2, 3>, f64, Tracked> = a.concat::<1, _, _, _>(&b);
-    /// let block: Tensor<Rank2<3, 3>, f64, Tracked> =
-    ///     top.concat::<0, _, _, _>(&Tensor::<Rank2<1, 3>, f64>::zeros()) * h;
-    /// let e = block.matrix_exp()?;
-    /// let a_d: Tensor<Rank2<2, 2>, f64, Tracked> = e.narrow::<0, 0, 2>().narrow::<1, 0, 2>();
-    /// let b_d: Tensor<Rank2<2, 1>, f64, Tracked> = e.narrow::<0, 0, 2>().narrow::<1, 2, 1>();
-    /// // The bottom row stays [0, 0, 1]; A_d = e^(A h).
-    /// assert!(e.narrow::<0, 2, 1>().allclose(&Tensor::from_array([[0.0, 0.0, 1.0]]), 0.0, 1e-15));
-    /// assert!(a_d.allclose(&(&a * h).matrix_exp()?, 1e-15, 1e-15));
-    /// // For small h, B_d ≈ B h.
-    /// assert!((b_d.at::<1, 0>().item() - 0.1).abs() < 0.01);
-    /// // How one step's position responds to the damping, by reverse mode.
-    /// let x = Tensor::from_array([[1.0], [0.0]]);
-    /// let u = Tensor::from_array([[0.5]]);
-    /// let next = a_d.matmul(&x) + b_d.matmul(&u);
-    /// let g = next.at::<1, 0>().backward().get(&damping).unwrap();
-    /// assert!(g.item() < 0.0, "more damping, less velocity");
+    /// // A damped oscillator: position and velocity, force as input. One step of length h
+    /// // from x = [1, 0] with u = 0.5: the velocity after it, and its derivative with
+    /// // respect to the damping by reverse mode.
+    /// let step = |damping: f64| -> Result<(f64, f64), Error> {
+    ///     let damping = Tensor::<Rank0, f64>::full(damping).track();
+    ///     let (h, stiffness) = (0.1, 2.0);
+    ///     let a: Tensor<Rank2<2, 2>, f64, Tracked> =
+    ///         Tensor::from_array([[0.0, 1.0], [-stiffness, 0.0]]) - damping.broadcast::<Rank2<2, 2>>()
+    ///             * Tensor::from_array([[0.0, 0.0], [0.0, 1.0]]);
+    ///     let b = Tensor::from_array([[0.0], [1.0]]);
+    ///     // Van Loan: [[A, B], [0, 0]] · h, a 3 x 3 block matrix.
+    ///     let top: Tensor<Rank2<2, 3>, f64, Tracked> = a.concat::<1, _, _, _>(&b);
+    ///     let block: Tensor<Rank2<3, 3>, f64, Tracked> =
+    ///         top.concat::<0, _, _, _>(&Tensor::<Rank2<1, 3>, f64>::zeros()) * h;
+    ///     let e = block.matrix_exp()?;
+    ///     let a_d: Tensor<Rank2<2, 2>, f64, Tracked> = e.narrow::<0, 0, 2>().narrow::<1, 0, 2>();
+    ///     let b_d: Tensor<Rank2<2, 1>, f64, Tracked> = e.narrow::<0, 0, 2>().narrow::<1, 2, 1>();
+    ///     // The bottom row stays [0, 0, 1]; A_d = e^(A h).
+    ///     assert!(e.narrow::<0, 2, 1>().allclose(&Tensor::from_array([[0.0, 0.0, 1.0]]), 0.0, 1e-15));
+    ///     assert!(a_d.allclose(&(&a * h).matrix_exp()?, 1e-15, 1e-15));
+    ///     // For small h, B_d ≈ B h.
+    ///     assert!((b_d.at::<1, 0>().item() - 0.1).abs() < 0.01);
+    ///     let x = Tensor::from_array([[1.0], [0.0]]);
+    ///     let u = Tensor::from_array([[0.5]]);
+    ///     let velocity = (a_d.matmul(&x) + b_d.matmul(&u)).at::<1, 0>();
+    ///     let value = velocity.item();
+    ///     let g = velocity.backward().get(&damping).unwrap().item();
+    ///     Ok((value, g))
+    /// };
+    /// let (velocity, g) = step(0.4)?;
+    /// // The spring pulls back (the velocity is negative) and damping slows it: g > 0,
+    /// // equal to a central difference.
+    /// let eps = 1e-6;
+    /// let central = (step(0.4 + eps)?.0 - step(0.4 - eps)?.0) / (2.0 * eps);
+    /// assert!(velocity < 0.0 && g > 0.0);
+    /// assert!((g - central).abs() < 1e-8, "{g} against {central}");
     /// # Ok::<(), Error>(())
     /// ```
     pub fn matrix_exp(&self) -> Result<Tensor<S, E, UnaryTape<T>>, Error>
