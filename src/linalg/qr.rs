@@ -741,6 +741,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// assert!(g.allclose(&Tensor::from_array([-0.3, -0.1, 0.1, 0.3]), 1e-14, 1e-14));
     /// # Ok::<(), Error>(())
     /// ```
+    #[allow(clippy::type_complexity)]
     pub fn lstsq<SB: LeastSquaresRhs<S>, TB: Tape>(
         &self,
         b: &Tensor<SB, E, TB>,
@@ -758,6 +759,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     ///
     /// # Errors
     /// As [`Tensor::lstsq`].
+    #[allow(clippy::type_complexity)]
     pub fn lstsq_with<SB: LeastSquaresRhs<S>, TB: Tape>(
         &self,
         b: &Tensor<SB, E, TB>,
@@ -772,6 +774,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     }
 
     /// [`Tensor::lstsq_with`] once the shape is known to be tall.
+    #[allow(clippy::type_complexity)]
     fn lstsq_checked<SB: LeastSquaresRhs<S>, TB: Tape>(
         &self,
         b: &Tensor<SB, E, TB>,
