@@ -611,6 +611,152 @@ pub fn inv<S: SquareMatrix, E: Element, T: Tape>(
     a.inv()
 }
 
+/// `X` with `A X = B` for a triangular `A`, reading only `triangle` of `A` (PyTorch's
+/// `torch.linalg.solve_triangular`); the same as [`Tensor::solve_triangular`].
+///
+/// # Errors
+/// As [`Tensor::solve_triangular`].
+pub fn solve_triangular<SA, SB, E, TA, TB>(
+    a: &Tensor<SA, E, TA>,
+    b: &Tensor<SB, E, TB>,
+    triangle: Triangle,
+    diagonal: Diagonal,
+) -> Result<Tensor<SB, E, BinaryTape<TA, TB>>, Error>
+where
+    SA: SquareMatrix,
+    SB: RightHandSide<SA>,
+    E: Element,
+    TA: Tape + Merge<TB>,
+    TB: Tape,
+{
+    a.solve_triangular(b, triangle, diagonal)
+}
+
+/// `X` with `L Lᵀ X = B` for a lower Cholesky factor `L`, in PyTorch's argument order
+/// (`torch.cholesky_solve(B, L)`); the same as [`Tensor::cholesky_solve`] on `L`.
+///
+/// # Errors
+/// As [`Tensor::cholesky_solve`].
+pub fn cholesky_solve<SA, SB, E, TA, TB>(
+    b: &Tensor<SB, E, TB>,
+    l: &Tensor<SA, E, TA>,
+) -> Result<Tensor<SB, E, BinaryTape<TA, TB>>, Error>
+where
+    SA: SquareMatrix,
+    SB: RightHandSide<SA>,
+    E: Element,
+    TA: Tape + Merge<TB>,
+    TB: Tape,
+{
+    l.cholesky_solve(b)
+}
+
+/// The sign and `ln |det A|` (PyTorch's `torch.linalg.slogdet`); the same as
+/// [`Tensor::slogdet`].
+///
+/// # Errors
+/// As [`Tensor::slogdet`].
+#[allow(clippy::type_complexity)]
+pub fn slogdet<S: SquareMatrix, E: Element, T: Tape>(
+    a: &Tensor<S, E, T>,
+) -> Result<
+    (
+        Tensor<S::PerMatrix, E>,
+        Tensor<S::PerMatrix, E, UnaryTape<T>>,
+    ),
+    Error,
+> {
+    a.slogdet()
+}
+
+/// `ln det A` of a positive-definite `A`, through its Cholesky factor; the same as
+/// [`Tensor::logdet`].
+///
+/// # Errors
+/// As [`Tensor::logdet`].
+pub fn logdet<S: SquareMatrix, E: Element, T: Tape>(
+    a: &Tensor<S, E, T>,
+) -> Result<Tensor<S::PerMatrix, E, UnaryTape<T>>, Error> {
+    a.logdet()
+}
+
+/// The eigenvalues (ascending) and orthonormal eigenvectors of a symmetric `A`, reading
+/// its lower triangle (PyTorch's `torch.linalg.eigh`); the same as [`Tensor::eigh`].
+///
+/// # Errors
+/// As [`Tensor::eigh`].
+#[allow(clippy::type_complexity)]
+pub fn eigh<S: SquareMatrix, E: Element, T: Tape>(
+    a: &Tensor<S, E, T>,
+) -> Result<
+    (
+        Tensor<S::PerRow, E, UnaryTape<T>>,
+        Tensor<S, E, UnaryTape<T>>,
+    ),
+    Error,
+> {
+    a.eigh()
+}
+
+/// The eigenvalues (ascending) of a symmetric `A` (PyTorch's `torch.linalg.eigvalsh`);
+/// the same as [`Tensor::eigvalsh`].
+///
+/// # Errors
+/// As [`Tensor::eigvalsh`].
+pub fn eigvalsh<S: SquareMatrix, E: Element, T: Tape>(
+    a: &Tensor<S, E, T>,
+) -> Result<Tensor<S::PerRow, E, UnaryTape<T>>, Error> {
+    a.eigvalsh()
+}
+
+/// The reduced QR factorisation of a tall `A` (PyTorch's `torch.linalg.qr`); the same as
+/// [`Tensor::qr`].
+///
+/// # Errors
+/// As [`Tensor::qr`].
+#[allow(clippy::type_complexity)]
+pub fn qr<S: Matrix, E: Element, T: Tape>(
+    a: &Tensor<S, E, T>,
+) -> Result<
+    (
+        Tensor<S, E, UnaryTape<T>>,
+        Tensor<S::Square, E, UnaryTape<T>>,
+    ),
+    Error,
+> {
+    a.qr()
+}
+
+/// The least-squares solution of `A X ≈ B` for a tall `A` of full column rank
+/// (PyTorch's `torch.linalg.lstsq(A, B).solution`); the same as [`Tensor::lstsq`].
+///
+/// # Errors
+/// As [`Tensor::lstsq`].
+#[allow(clippy::type_complexity)]
+pub fn lstsq<SA, SB, E, TA, TB>(
+    a: &Tensor<SA, E, TA>,
+    b: &Tensor<SB, E, TB>,
+) -> Result<Tensor<SB::Solution, E, BinaryTape<TA, TB>>, Error>
+where
+    SA: Matrix,
+    SB: LeastSquaresRhs<SA>,
+    E: Element,
+    TA: Tape + Merge<TB>,
+    TB: Tape,
+{
+    a.lstsq(b)
+}
+
+/// `e^A` (PyTorch's `torch.linalg.matrix_exp`); the same as [`Tensor::matrix_exp`].
+///
+/// # Errors
+/// As [`Tensor::matrix_exp`].
+pub fn matrix_exp<S: SquareMatrix, E: Element, T: Tape>(
+    a: &Tensor<S, E, T>,
+) -> Result<Tensor<S, E, UnaryTape<T>>, Error> {
+    a.matrix_exp()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

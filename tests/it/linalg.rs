@@ -839,3 +839,42 @@ fn phase_two_errors_read_well() {
         "matrix_exp: the result overflows the element type's range"
     );
 }
+
+/// The free functions of `typegrad::linalg`, PyTorch's spelling, give the methods' values
+/// and gradients (`cholesky_solve` in PyTorch's order: right-hand side, then factor).
+#[test]
+fn free_functions_match_the_methods() -> Result<(), Error> {
+    use typegrad::linalg;
+    let a = spd().track();
+    let b = Tensor::<Rank1<3>, f64>::from_array([1.0, -2.0, 0.5]);
+    let tall =
+        Tensor::<Rank2<4, 2>, f64>::from_array([[1.0, 0.5], [0.2, 2.0], [-1.0, 0.3], [0.4, 0.4]]);
+    let rhs = Tensor::<Rank1<4>, f64>::from_array([1.0, 2.0, 3.0, 4.0]);
+    let l = a.cholesky()?;
+    let same = |x: &Tensor<Rank1<3>, f64, Tracked>, y: &Tensor<Rank1<3>, f64, Tracked>| {
+        x.allclose(y, 0.0, 0.0)
+    };
+    assert!(same(
+        &linalg::solve_triangular(&l, &b, Triangle::Lower, Diagonal::Stored)?,
+        &l.solve_triangular(&b, Triangle::Lower, Diagonal::Stored)?
+    ));
+    assert!(same(
+        &linalg::cholesky_solve(&b, &l)?,
+        &l.cholesky_solve(&b)?
+    ));
+    assert_eq!(linalg::logdet(&a)?.item(), a.logdet()?.item());
+    let ((sign, log), (sign2, log2)) = (linalg::slogdet(&a)?, a.slogdet()?);
+    assert_eq!((sign.item(), log.item()), (sign2.item(), log2.item()));
+    let ((values, vectors), (values2, vectors2)) = (linalg::eigh(&a)?, a.eigh()?);
+    assert!(same(&values, &values2) && vectors.allclose(&vectors2, 0.0, 0.0));
+    assert!(same(&linalg::eigvalsh(&a)?, &a.eigvalsh()?));
+    let ((q, r), (q2, r2)) = (linalg::qr(&tall)?, tall.qr()?);
+    assert!(q.allclose(&q2, 0.0, 0.0) && r.allclose(&r2, 0.0, 0.0));
+    assert!(linalg::lstsq(&tall, &rhs)?.allclose(&tall.lstsq(&rhs)?, 0.0, 0.0));
+    assert!(linalg::matrix_exp(&a)?.allclose(&a.matrix_exp()?, 0.0, 0.0));
+    // A gradient through a free function is the method's.
+    let g = linalg::logdet(&a)?.backward().get(&a).unwrap();
+    let g2 = a.logdet()?.backward().get(&a).unwrap();
+    assert!(g.allclose(&g2, 0.0, 0.0));
+    Ok(())
+}
