@@ -24,6 +24,7 @@ use core::f64::consts::TAU;
 
 use typegrad::func;
 use typegrad::linalg;
+use typegrad::model::ParamTape;
 use typegrad::prelude::*;
 
 const STEPS: usize = 300;
@@ -153,17 +154,18 @@ fn kalman_step<T: Tape<Plain = T>>(
 }
 
 /// The filtered means and the negative log-likelihood of the fixes, for the process
-/// noise `q`, from the prior `(mean, cov)`.
-fn filter<T: Tape<Plain = T>>(
+/// noise `q`, from the plain prior `(mean, cov)`: on tape `T` (`Tracked` to
+/// differentiate in `q`, `NoGrad` to evaluate), the prior and the sum's zero lifted onto
+/// it with `to_tape`.
+fn filter<T: ParamTape>(
     q: &Scalar<T>,
-    (mean, cov): (State<T>, Cov<T>),
+    (mean, cov): (State, Cov),
     fixes: &[Obs; STEPS],
 ) -> Result<(Vec<State<T>>, Scalar<T>), Error> {
-    // The first step starts the sum, so that no zero of tape `T` is needed.
-    let [first, rest @ ..] = fixes;
-    let (mut mean, mut cov, mut nll) = kalman_step((&mean, &cov), q, first)?;
-    let mut means = vec![mean.clone()];
-    for fix in rest {
+    let (mut mean, mut cov) = (mean.to_tape::<T>(), cov.to_tape::<T>());
+    let mut nll = Tensor::<Rank0, f64>::zeros().to_tape::<T>();
+    let mut means = Vec::with_capacity(STEPS);
+    for fix in fixes {
         let term;
         (mean, cov, term) = kalman_step((&mean, &cov), q, fix)?;
         nll = nll + &term;
@@ -227,10 +229,7 @@ fn tracking(track: &Track) -> Result<(), Error> {
 fn identification(track: &Track) -> Result<(), Error> {
     println!("\nSystem identification: the likelihood of the fixes as a function of ln q");
     let nll = |log_q: &Scalar<Tracked>| -> Result<Scalar<Tracked>, Error> {
-        // The filter keeps every value on one tape, and generic code cannot lift a plain
-        // tensor onto tape `T`: the prior enters as tracked leaves, never asked about.
-        let (mean, cov) = prior();
-        Ok(filter(&log_q.exp(), (mean.track(), cov.track()), &track.fixes)?.1)
+        Ok(filter(&log_q.exp(), prior(), &track.fixes)?.1)
     };
     let plain_nll = |log_q: f64| -> Result<f64, Error> {
         Ok(filter(&Tensor::full(log_q.exp()), prior(), &track.fixes)?

@@ -428,17 +428,58 @@ pub trait ParamTape: Tape<Plain = Self> + sealed::Sealed {
     /// The parameter on this tape.
     #[doc(hidden)]
     fn read<S: Shape, E: Element>(param: &Param<S, E>) -> Tensor<S, E, Self>;
+
+    /// A plain value on this tape ([`Tensor::to_tape`]).
+    #[doc(hidden)]
+    fn lift<S: Shape, E: Element>(value: Tensor<S, E>) -> Tensor<S, E, Self>;
 }
 
 impl ParamTape for NoGrad {
     fn read<S: Shape, E: Element>(param: &Param<S, E>) -> Tensor<S, E, NoGrad> {
         param.value().clone()
     }
+
+    fn lift<S: Shape, E: Element>(value: Tensor<S, E>) -> Tensor<S, E, NoGrad> {
+        value
+    }
 }
 
 impl ParamTape for Tracked {
     fn read<S: Shape, E: Element>(param: &Param<S, E>) -> Tensor<S, E, Tracked> {
         param.track()
+    }
+
+    fn lift<S: Shape, E: Element>(value: Tensor<S, E>) -> Tensor<S, E, Tracked> {
+        value.track()
+    }
+}
+
+impl<S: Shape, E: Element> Tensor<S, E, NoGrad> {
+    /// This plain value on tape `T`, for code generic over the tape: the value itself
+    /// for [`NoGrad`], a new tracked leaf sharing its storage for [`Tracked`] (as
+    /// [`Tensor::track`]; its gradient is there if asked for, and costs one leaf if
+    /// not). A loop variable that starts from a constant (a filter's prior, a sum's
+    /// zero) and then takes values computed from `T`-tensors thus keeps one type.
+    ///
+    /// ```
+    /// use typegrad::model::ParamTape;
+    /// use typegrad::prelude::*;
+    /// // The sum of xᵢ² for i < n, from zero, on either tape.
+    /// fn power_sum<T: ParamTape>(x: &Tensor<Rank1<3>, f64, T>, n: usize) -> Tensor<Rank0, f64, T> {
+    ///     let mut total = Tensor::<Rank0, f64>::zeros().to_tape::<T>();
+    ///     for _ in 0..n {
+    ///         total = total + (x * x).sum();
+    ///     }
+    ///     total
+    /// }
+    /// let x = Tensor::from_array([1.0, 2.0, 3.0]);
+    /// assert_eq!(power_sum(&x, 2).item(), 28.0);
+    /// let tracked = x.track();
+    /// let g = power_sum(&tracked, 2).backward().get(&tracked).unwrap();
+    /// assert_eq!(g.to_array(), [4.0, 8.0, 12.0]);
+    /// ```
+    pub fn to_tape<T: ParamTape>(self) -> Tensor<S, E, T> {
+        T::lift(self)
     }
 }
 
