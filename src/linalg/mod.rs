@@ -13,10 +13,22 @@
 //! | `(sign, ln\|det A\|)` | [`Tensor::slogdet`] | `torch.linalg.slogdet` |
 //! | `ln det A`, `A` positive-definite | [`Tensor::logdet`] | `torch.logdet` |
 //! | `tr A`, diagonal, `diag(v)`, `u vᵀ` | [`Tensor::trace`], [`Tensor::diagonal`], [`Tensor::diag`], [`Tensor::outer`] | `trace`, `diagonal`, `diag`, `outer` |
+//! | eigenvalues and eigenvectors, `A` symmetric | [`Tensor::eigh`], [`eigh`] | `torch.linalg.eigh` |
+//! | eigenvalues, `A` symmetric | [`Tensor::eigvalsh`], [`eigvalsh`] | `torch.linalg.eigvalsh` |
+//! | `A = Q R`, `A` tall | [`Tensor::qr`], [`qr`] | `torch.linalg.qr` (reduced) |
+//! | least squares `min ‖A X - B‖`, `A` tall | [`Tensor::lstsq`], [`lstsq`] | `torch.linalg.lstsq(A, B).solution` |
+//! | `e^A` | [`Tensor::matrix_exp`], [`matrix_exp`] | `torch.linalg.matrix_exp` |
 //!
-//! Every operation takes a `Rank2<N, N>` matrix or a batch of them, `Rank3<B, N, N>`
-//! ([`SquareMatrix`]); a right-hand side has as many rows as the matrix
-//! ([`RightHandSide`]). Anything else does not compile.
+//! Each operation but the last four of the first table is also a free function in
+//! PyTorch's spelling ([`solve`], [`solve_triangular`], [`inv`], [`cholesky`],
+//! [`cholesky_solve`] with PyTorch's `(B, L)` order, [`det`], [`slogdet`], [`logdet`], and
+//! the five above).
+//!
+//! Every operation but `qr` and `lstsq` takes a square `Rank2<N, N>` matrix or a batch
+//! of them, `Rank3<B, N, N>` ([`SquareMatrix`]); `qr` and `lstsq` take an `M x N` matrix
+//! with `M ≥ N` ([`Matrix`]; a wide one is refused at build time, with its numbers); a
+//! right-hand side has as many rows as the matrix ([`RightHandSide`],
+//! [`LeastSquaresRhs`]). Anything else does not compile.
 //!
 //! # Failures
 //!
@@ -32,6 +44,17 @@
 //! - Cholesky of a matrix that is not positive-definite is
 //!   [`Error::NotPositiveDefinite`], naming the leading minor of order `k` that is not
 //!   positive (as PyTorch does; JAX returns NaN).
+//! - `qr` and `lstsq` of a matrix whose columns are linearly dependent to working
+//!   precision are [`Error::RankDeficient`] (PyTorch's `lstsq` returns a minimum-norm
+//!   solution whose gradient is not that solution's, and fails with an internal error on
+//!   NaN input);
+//! - `matrix_exp` whose result overflows is [`Error::Overflow`];
+//! - `eigh` and `eigvalsh` whose Jacobi iteration has not converged after 50 sweeps are
+//!   [`Error::NoConvergence`] (not observed: matrices up to 64 x 64 take about 10).
+//!
+//! An eigenvector's gradient through (nearly) repeated eigenvalues, where the incoming
+//! gradient does not vanish on their subspace, is NaN in the affected entries, and the
+//! checked backward names `eigh` (PyTorch and JAX give inf, NaN or a huge finite number).
 //!
 //! `det` and `slogdet` do not refuse a singular matrix: its determinant is 0 (`ln|det|`
 //! is `-inf`), and `det`'s gradient there is the cofactor matrix, exact and finite at
