@@ -219,12 +219,15 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     /// assert!(a_d.allclose(&(&a * h).matrix_exp()?, 1e-15, 1e-15));
     /// // For small h, B_d ≈ B h.
     /// assert!((b_d.at::<1, 0>().item() - 0.1).abs() < 0.01);
-    /// // How one step's position responds to the damping, by reverse mode.
+    /// // How one step's velocity responds to the damping, by reverse mode: released
+    /// // from x = 1, the mass starts back towards 0 (v < 0), and damping slows it.
     /// let x = Tensor::from_array([[1.0], [0.0]]);
     /// let u = Tensor::from_array([[0.5]]);
     /// let next = a_d.matmul(&x) + b_d.matmul(&u);
-    /// let g = next.at::<1, 0>().backward().get(&damping).unwrap();
-    /// assert!(g.item() < 0.0, "more damping, less velocity");
+    /// let velocity = next.at::<1, 0>();
+    /// assert!(velocity.item() < 0.0);
+    /// let g = velocity.backward().get(&damping).unwrap();
+    /// assert!(g.item() > 0.0, "more damping, a slower return");
     /// # Ok::<(), Error>(())
     /// ```
     pub fn matrix_exp(&self) -> Result<Tensor<S, E, UnaryTape<T>>, Error>
