@@ -75,6 +75,7 @@ mod triangular;
 use std::sync::Arc;
 
 pub use cholesky::Cholesky;
+pub use qr::LeastSquares;
 pub use shapes::{LeastSquaresRhs, Matrix, RightHandSide, SquareMatrix};
 pub use solve::Lu;
 pub use triangular::{Diagonal, Triangle};
