@@ -20,8 +20,9 @@
 
 use super::kernels::dense::product;
 use super::kernels::{
-    cholesky, cholesky_inverse_norm_bound, cholesky_reciprocal_condition, dot, factor_norm_bound,
-    reciprocal_condition, symmetric_norm1, triangular_solve,
+    cholesky, cholesky_inverse_norm_bound, cholesky_reciprocal_condition, cholesky_solve, dot,
+    factor_norm_bound, reciprocal_condition, reciprocal_diagonal, symmetric_norm1,
+    triangular_solve,
 };
 use super::recorded::{matmul, negate, scale, transpose, triangle_of};
 use super::structure::diagonal_var;
@@ -39,7 +40,7 @@ use crate::tape::create_graph::NodeContext;
 use crate::tape::graph::Saved;
 use crate::tape::{BinaryTape, Merge, Tape, UnaryTape};
 use crate::tensor::storage::Storage;
-use crate::tensor::{into_plain, Tensor};
+use crate::tensor::Tensor;
 
 /// The name of the triangular solves that the Cholesky rules and `cholesky_solve` record.
 const SOLVE: SolveName = SolveName::Triangular;
@@ -77,20 +78,22 @@ pub(crate) fn cholesky_var<E: Element>(
     threshold: Option<f64>,
 ) -> Result<Var<E>, Error> {
     let (n, matrix) = (dims.n, dims.matrix());
-    let mut work = Scratch::new(matrix + dims.batch * matrix + 3 * n);
+    let mut work = Scratch::new(matrix + dims.batch * matrix + 4 * n);
     let (af, rest) = work.values().split_at_mut(matrix);
-    let (l, scratch) = rest.split_at_mut(dims.batch * matrix);
+    let (l, rest) = rest.split_at_mut(dims.batch * matrix);
+    let (inverse, scratch) = rest.split_at_mut(n);
     for i in 0..dims.batch {
         load(&a.values()[i * matrix..(i + 1) * matrix], af);
         let li = &mut l[i * matrix..(i + 1) * matrix];
-        cholesky(af, n, li).map_err(|order| Error::NotPositiveDefinite {
+        cholesky(af, n, li, inverse).map_err(|order| Error::NotPositiveDefinite {
             op,
             batch: dims.which(i),
             order,
         })?;
         if let Some(threshold) = threshold {
             let norm = symmetric_norm1(af, n, scratch);
-            check_condition_of_factor(op, dims, i, li, Some(norm), threshold, scratch)?;
+            let factor = Factor { l: li, inverse };
+            check_condition_of_factor(op, dims, i, factor, Some(norm), threshold, scratch)?;
         }
     }
     let out = store::<E>(l);
@@ -100,6 +103,13 @@ pub(crate) fn cholesky_var<E: Element>(
             packed: dims.pack(),
         }))
     }))
+}
+
+/// One factor `L` in `f64`, with `1 / Lᵢᵢ`.
+#[derive(Clone, Copy)]
+struct Factor<'a> {
+    l: &'a [f64],
+    inverse: &'a [f64],
 }
 
 /// Refuses matrix `i` of a batch, `A = L Lᵀ` with `L` given in `f64`, if it is singular
@@ -121,16 +131,16 @@ fn check_condition_of_factor(
     op: &'static str,
     dims: Dims,
     i: usize,
-    l: &[f64],
+    factor: Factor<'_>,
     norm: Option<f64>,
     threshold: f64,
     scratch: &mut [f64],
 ) -> Result<(), Error> {
-    let n = dims.n;
+    let (n, l) = (dims.n, factor.l);
     let zero = (0..n).find(|&d| l[d * n + d] == 0.0);
     if zero.is_none() && n <= BOUND_LARGEST_N {
         let norm_bound = norm.unwrap_or_else(|| factor_norm_bound(l, n, scratch));
-        let inverse_bound = cholesky_inverse_norm_bound(l, n, scratch);
+        let inverse_bound = cholesky_inverse_norm_bound(l, factor.inverse, n, scratch);
         let lower = reciprocal_condition(norm_bound, BOUND_MARGIN * inverse_bound, n);
         if lower > 0.0 && lower >= threshold {
             return Ok(());
@@ -301,20 +311,20 @@ fn solve_checked<E: Element, X>(
     b: Operand<'_, E>,
     dims: Dims,
     through: Through,
-    mut check: impl FnMut(usize, &[f64], &mut [f64]) -> Result<(), X>,
+    mut check: impl FnMut(usize, Factor<'_>, &mut [f64]) -> Result<(), X>,
 ) -> Result<Var<E>, X> {
     let Dims { batch, n, k, .. } = dims;
     let (matrix, rhs) = (dims.matrix(), dims.rhs());
-    let mut work = Scratch::new(matrix + batch * rhs + 3 * n);
+    let mut work = Scratch::new(matrix + batch * rhs + 4 * n);
     let (lf, rest) = work.values().split_at_mut(matrix);
-    let (x, scratch) = rest.split_at_mut(batch * rhs);
+    let (x, rest) = rest.split_at_mut(batch * rhs);
+    let (inverse, scratch) = rest.split_at_mut(n);
     load(b.values(), x);
     for i in 0..batch {
         load(&factor[i * matrix..(i + 1) * matrix], lf);
-        check(i, lf, scratch)?;
-        let xi = &mut x[i * rhs..(i + 1) * rhs];
-        triangular_solve(lf, n, Triangle::Lower, false, false, xi, k);
-        triangular_solve(lf, n, Triangle::Lower, false, true, xi, k);
+        reciprocal_diagonal(lf, n, inverse);
+        check(i, Factor { l: lf, inverse }, scratch)?;
+        cholesky_solve(lf, inverse, n, &mut x[i * rhs..(i + 1) * rhs], k);
     }
     let out = store::<E>(x);
     Ok(finish(out, [Some(first), Some(b)], |saver| {
@@ -343,7 +353,8 @@ fn solve_with_factor<E: Element>(
     dims: Dims,
     through: Through,
 ) -> Var<E> {
-    let unchecked = |_: usize, _: &[f64], _: &mut [f64]| Ok::<(), core::convert::Infallible>(());
+    let unchecked =
+        |_: usize, _: Factor<'_>, _: &mut [f64]| Ok::<(), core::convert::Infallible>(());
     match solve_checked(first, factor, b, dims, through, unchecked) {
         Ok(x) => x,
         Err(never) => match never {},
@@ -393,16 +404,17 @@ impl CholeskySolveOp {
         let (l_all, x_all) = (self.l.of(parents.saved), self.x.of(parents.saved));
         let Dims { batch, n, k, .. } = self.dims();
         let (matrix, rhs) = (self.dims().matrix(), self.dims().rhs());
-        let mut work = Scratch::new(matrix + 4 * rhs);
+        let mut work = Scratch::new(matrix + 4 * rhs + n);
         let (lf, rest) = work.values().split_at_mut(matrix);
         let (gb, rest) = rest.split_at_mut(rhs);
         let (x, rest) = rest.split_at_mut(rhs);
-        let (u, v) = rest.split_at_mut(rhs);
+        let (u, rest) = rest.split_at_mut(rhs);
+        let (v, inverse) = rest.split_at_mut(rhs);
         for i in 0..batch {
             load(&l_all[i * matrix..(i + 1) * matrix], lf);
             load(&grad[i * rhs..(i + 1) * rhs], gb);
-            triangular_solve(lf, n, Triangle::Lower, false, false, gb, k);
-            triangular_solve(lf, n, Triangle::Lower, false, true, gb, k);
+            reciprocal_diagonal(lf, n, inverse);
+            cholesky_solve(lf, inverse, n, gb, k);
             if let Some(g) = parents.get_mut(1) {
                 add_into(&mut g[i * rhs..(i + 1) * rhs], gb);
             }
@@ -481,15 +493,17 @@ impl CholeskySolveOp {
         let Dims { n, k, .. } = self.dims();
         let (matrix, rhs) = (self.dims().matrix(), self.dims().rhs());
         let (out_len, l_len) = (self.dims().batch * rhs, self.dims().batch * matrix);
-        let mut work = Scratch::new(2 * matrix + 4 * rhs);
+        let mut work = Scratch::new(2 * matrix + 4 * rhs + n);
         let (lf, rest) = work.values().split_at_mut(matrix);
         let (d, rest) = rest.split_at_mut(matrix);
         let (x, rest) = rest.split_at_mut(rhs);
         let (v, rest) = rest.split_at_mut(rhs);
-        let (y, z) = rest.split_at_mut(rhs);
+        let (y, rest) = rest.split_at_mut(rhs);
+        let (z, inverse) = rest.split_at_mut(rhs);
         for i in 0..self.dims().batch {
             load(&l_all[i * matrix..(i + 1) * matrix], lf);
             lower_part(lf, n);
+            reciprocal_diagonal(lf, n, inverse);
             load(&x_all[i * rhs..(i + 1) * rhs], x);
             for t in 0..batch {
                 match tangents[1] {
@@ -519,8 +533,7 @@ impl CholeskySolveOp {
                         }
                     }
                 }
-                triangular_solve(lf, n, Triangle::Lower, false, false, v, k);
-                triangular_solve(lf, n, Triangle::Lower, false, true, v, k);
+                cholesky_solve(lf, inverse, n, v, k);
                 add_into(&mut out[t * out_len + i * rhs..][..rhs], v);
             }
         }
@@ -724,8 +737,8 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         check_finite(OP, "B", SB::DIMS, b.as_slice(), SB::COLUMNS, Reads::All)?;
         let dims = Dims::of::<S>(SB::COLUMNS);
         let min = threshold.checked::<E>(OP, S::N)?;
-        let check = |i: usize, l: &[f64], scratch: &mut [f64]| {
-            check_condition_of_factor(OP, dims, i, l, None, min, scratch)
+        let check = |i: usize, factor: Factor<'_>, scratch: &mut [f64]| {
+            check_condition_of_factor(OP, dims, i, factor, None, min, scratch)
         };
         let x = solve_checked(
             self.operand(),
@@ -821,8 +834,15 @@ impl<S: SquareMatrix, E: Element, T: Tape> Cholesky<S, E, T> {
         check_finite(OP, "A", S::DIMS, a.as_slice(), S::N, LOWER)?;
         let dims = Dims::of::<S>(S::N);
         let l = cholesky_var(OP, a.operand(), dims, Some(min))?;
+        // A tracked `A` as the node the factorisation recorded it as: the solves then
+        // record in the factor's graph (a leaf would start a graph at each solve).
+        let a_node = l.place.as_ref().and_then(|place| place.input(0));
+        let a_place = a_node.or_else(|| a.graph_ref().cloned());
         Ok(Cholesky {
-            a: into_plain(a),
+            a: Tensor::from_parts(
+                a.storage().clone(),
+                T::handle_from(a_place, S::NUM_ELEMENTS),
+            ),
             l: Tensor::from_var(l),
         })
     }
@@ -988,10 +1008,14 @@ mod tests {
             .chain([0, 5, 10, 15, 20, 22, 24, 26].map(exactly_factored));
         for (case, a) in matrices.enumerate() {
             let a = a.to_vec();
-            let mut l = vec![0.0; N * N];
-            if cholesky(&a, N, &mut l).is_err() {
+            let (mut l, mut inverse) = (vec![0.0; N * N], vec![0.0; N]);
+            if cholesky(&a, N, &mut l, &mut inverse).is_err() {
                 continue;
             }
+            let factor = super::Factor {
+                l: &l,
+                inverse: &inverse,
+            };
             let mut scratch = vec![0.0; 3 * N];
             let norm = symmetric_norm1(&a, N, &mut scratch);
             for known in [Some(norm), None] {
@@ -1000,8 +1024,15 @@ mod tests {
                     (estimate * (1.0 + 1e-9), false),
                     (estimate * (1.0 - 1e-9), true),
                 ] {
-                    let decision =
-                        check_condition_of_factor("t", dims, 0, &l, known, threshold, &mut scratch);
+                    let decision = check_condition_of_factor(
+                        "t",
+                        dims,
+                        0,
+                        factor,
+                        known,
+                        threshold,
+                        &mut scratch,
+                    );
                     assert_eq!(
                         decision.is_ok(),
                         accepted,

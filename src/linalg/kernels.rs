@@ -291,29 +291,98 @@ pub(crate) fn dot(x: &[f64], y: &[f64]) -> f64 {
 
 /// The lower Cholesky factor `L` (`A = L Lᵀ`) of the symmetric matrix whose lower
 /// triangle `a` holds (its upper triangle is not read), into `l` (upper triangle set
-/// to 0). Fails with the order `k` of the first leading minor that is not positive
-/// (1-based, as PyTorch and LAPACK report it): the factorisation of the first `k - 1`
-/// rows succeeded, and row `k`'s diagonal came out `<= 0` (or NaN).
+/// to 0), and `1 / Lᵢᵢ` into `inverse_diagonal`. Fails with the order `k` of the first
+/// leading minor that is not positive (1-based, as PyTorch and LAPACK report it): the
+/// factorisation of the first `k - 1` rows succeeded, and row `k`'s diagonal came out
+/// `<= 0` (or NaN).
 ///
 /// Row by row (Cholesky–Banachiewicz): each element is a dot product of two rows of `L`
-/// already computed, contiguous in memory.
-pub(crate) fn cholesky(a: &[f64], n: usize, l: &mut [f64]) -> Result<(), usize> {
+/// already computed, contiguous in memory, times a reciprocal of the diagonal (as
+/// LAPACK's `dpotf2` scales by one). Each element of a row waits for the one before it,
+/// and a product's latency is a fraction of a quotient's: with quotients the chain of
+/// divisions was most of the time at small sizes.
+pub(crate) fn cholesky(
+    a: &[f64],
+    n: usize,
+    l: &mut [f64],
+    inverse_diagonal: &mut [f64],
+) -> Result<(), usize> {
     for i in 0..n {
         let (done, rest) = l.split_at_mut(i * n);
         let row = &mut rest[..n];
+        let a_row = &a[i * n..i * n + i + 1];
         for j in 0..i {
-            let other = &done[j * n..j * n + n];
-            row[j] = (a[i * n + j] - dot(&row[..j], &other[..j])) / other[j];
+            let other = &done[j * n..j * n + j];
+            row[j] = (a_row[j] - dot(&row[..j], other)) * inverse_diagonal[j];
         }
-        let d = a[i * n + i] - dot(&row[..i], &row[..i]);
+        let d = a_row[i] - dot(&row[..i], &row[..i]);
         // NaN fails too.
         if d.is_nan() || d <= 0.0 {
             return Err(i + 1);
         }
-        row[i] = num_traits::Float::sqrt(d);
+        let root = num_traits::Float::sqrt(d);
+        row[i] = root;
+        inverse_diagonal[i] = 1.0 / root;
         row[i + 1..].fill(0.0);
     }
     Ok(())
+}
+
+/// `1 / Tᵢᵢ` for the diagonal of the `n x n` matrix `t`, into `out`: independent
+/// divisions, which pipeline, for the solves that then multiply.
+pub(crate) fn reciprocal_diagonal(t: &[f64], n: usize, out: &mut [f64]) {
+    for (i, o) in out[..n].iter_mut().enumerate() {
+        *o = 1.0 / t[i * n + i];
+    }
+}
+
+/// `X = (L Lᵀ)⁻¹ B` in place (`B` is `n x k`, row-major) for the lower triangle of `l`,
+/// given `1 / Lᵢᵢ` in `inverse_diagonal`: `L Y = B` forward along `L`'s rows, then
+/// `Lᵀ X = Y` backward, column-oriented (`Lᵀ`'s columns are `L`'s rows), so that `L` is
+/// read contiguously in both, and every division is a product by a reciprocal.
+pub(crate) fn cholesky_solve(
+    l: &[f64],
+    inverse_diagonal: &[f64],
+    n: usize,
+    b: &mut [f64],
+    k: usize,
+) {
+    if k == 1 {
+        for i in 0..n {
+            b[i] = (b[i] - dot(&l[i * n..i * n + i], &b[..i])) * inverse_diagonal[i];
+        }
+        for i in (0..n).rev() {
+            let (before, rest) = b.split_at_mut(i);
+            let x = rest[0] * inverse_diagonal[i];
+            rest[0] = x;
+            for (y, &w) in before.iter_mut().zip(&l[i * n..i * n + i]) {
+                *y -= w * x;
+            }
+        }
+        return;
+    }
+    for i in 0..n {
+        let (before, rest) = b.split_at_mut(i * k);
+        let row = &mut rest[..k];
+        for (&w, other) in l[i * n..i * n + i].iter().zip(before.chunks_exact(k)) {
+            for (x, &y) in row.iter_mut().zip(other) {
+                *x -= w * y;
+            }
+        }
+        let r = inverse_diagonal[i];
+        row.iter_mut().for_each(|x| *x *= r);
+    }
+    for i in (0..n).rev() {
+        let (before, rest) = b.split_at_mut(i * k);
+        let row = &mut rest[..k];
+        let r = inverse_diagonal[i];
+        row.iter_mut().for_each(|x| *x *= r);
+        for (&w, other) in l[i * n..i * n + i].iter().zip(before.chunks_exact_mut(k)) {
+            for (y, &x) in other.iter_mut().zip(row.iter()) {
+                *y -= w * x;
+            }
+        }
+    }
 }
 
 /// An upper bound on `‖(L Lᵀ)⁻¹‖₁` for a lower triangular `L` with a nonzero diagonal, in
@@ -322,24 +391,29 @@ pub(crate) fn cholesky(a: &[f64], n: usize, l: &mut [f64]) -> Result<(), usize> 
 /// Algorithms", §8.3), so `‖A⁻¹‖₁ <= ‖M(L)⁻ᵀ M(L)⁻¹ 1‖_∞`, two substitutions in which
 /// every term is non-negative (no cancellation, so the computed bound is accurate). It
 /// can exceed the norm by a factor exponential in `n` for factors with entries of mixed
-/// signs; the callers fall back to the estimate then. `scratch` holds `2n` values.
-pub(crate) fn cholesky_inverse_norm_bound(l: &[f64], n: usize, scratch: &mut [f64]) -> f64 {
+/// signs; the callers fall back to the estimate then. `inverse_diagonal` holds
+/// `1 / Lᵢᵢ`; `scratch` holds `2n` values.
+pub(crate) fn cholesky_inverse_norm_bound(
+    l: &[f64],
+    inverse_diagonal: &[f64],
+    n: usize,
+    scratch: &mut [f64],
+) -> f64 {
     let (z, w) = scratch[..2 * n].split_at_mut(n);
     // z = M(L)⁻¹ 1, forward.
     for i in 0..n {
-        let row = &l[i * n..i * n + i];
-        let s: f64 = row
+        let s: f64 = l[i * n..i * n + i]
             .iter()
             .zip(z.iter())
             .map(|(a, b)| num_traits::Float::abs(*a) * b)
             .sum();
-        z[i] = (1.0 + s) / num_traits::Float::abs(l[i * n + i]);
+        z[i] = (1.0 + s) * num_traits::Float::abs(inverse_diagonal[i]);
     }
     // w = M(L)⁻ᵀ z, backward, column-oriented (Lᵀ's columns are L's rows).
     w.copy_from_slice(z);
     let mut largest: f64 = 0.0;
     for i in (0..n).rev() {
-        let wi = w[i] / num_traits::Float::abs(l[i * n + i]);
+        let wi = w[i] * num_traits::Float::abs(inverse_diagonal[i]);
         w[i] = wi;
         largest = largest.max(wi);
         for (wp, &lip) in w[..i].iter_mut().zip(&l[i * n..i * n + i]) {
@@ -874,8 +948,8 @@ mod tests {
         let b = to_nalgebra(&matrix(n, 3), n);
         let a = &b * b.transpose() + DMatrix::identity(n, n) * 0.5;
         let rows: Vec<f64> = a.transpose().iter().copied().collect();
-        let mut l = vec![f64::NAN; n * n];
-        cholesky(&rows, n, &mut l).unwrap();
+        let (mut l, mut inverse) = (vec![f64::NAN; n * n], vec![0.0; n]);
+        cholesky(&rows, n, &mut l, &mut inverse).unwrap();
         let reference = a.clone().cholesky().unwrap().l();
         for i in 0..n {
             for j in 0..n {
@@ -883,9 +957,31 @@ mod tests {
             }
         }
         // [[1, 2], [2, 1]]: the minor of order 2 is -3.
-        assert_eq!(cholesky(&[1.0, 2.0, 2.0, 1.0], 2, &mut l), Err(2));
-        assert_eq!(cholesky(&[-1.0], 1, &mut l), Err(1));
-        assert_eq!(cholesky(&[f64::NAN], 1, &mut l), Err(1));
+        for i in 0..n {
+            assert_eq!(inverse[i], 1.0 / l[i * n + i]);
+        }
+        // The solve against nalgebra's, for a vector and for 3 columns.
+        for k in [1, 3] {
+            let rhs = matrix(n, 4)[..n * k].to_vec();
+            let mut x = rhs.clone();
+            cholesky_solve(&l, &inverse, n, &mut x, k);
+            let expected = a
+                .clone()
+                .cholesky()
+                .unwrap()
+                .solve(&DMatrix::from_row_slice(n, k, &rhs));
+            for i in 0..n {
+                for j in 0..k {
+                    assert!((x[i * k + j] - expected[(i, j)]).abs() < 1e-12);
+                }
+            }
+        }
+        assert_eq!(
+            cholesky(&[1.0, 2.0, 2.0, 1.0], 2, &mut l, &mut inverse),
+            Err(2)
+        );
+        assert_eq!(cholesky(&[-1.0], 1, &mut l, &mut inverse), Err(1));
+        assert_eq!(cholesky(&[f64::NAN], 1, &mut l, &mut inverse), Err(1));
     }
 
     #[test]
@@ -1075,14 +1171,14 @@ mod tests {
         dense::product(&l, false, &l, true, &mut a, n, n, n);
         cases.push((n, a));
         for (n, a) in cases {
-            let mut l = vec![0.0; n * n];
-            cholesky(&a, n, &mut l).unwrap();
+            let (mut l, mut inverse) = (vec![0.0; n * n], vec![0.0; n]);
+            cholesky(&a, n, &mut l, &mut inverse).unwrap();
             let exact_inverse = to_nalgebra(&a, n).try_inverse().unwrap();
             let inverse_norm = (0..n)
                 .map(|j| exact_inverse.column(j).iter().map(|v| v.abs()).sum::<f64>())
                 .fold(0.0, f64::max);
             let mut scratch = vec![0.0; 2 * n];
-            let bound = cholesky_inverse_norm_bound(&l, n, &mut scratch);
+            let bound = cholesky_inverse_norm_bound(&l, &inverse, n, &mut scratch);
             // The exact inverse of an ill-conditioned matrix is itself accurate to
             // κ ε only.
             assert!(

@@ -146,6 +146,21 @@ impl<E: Element> GraphRef<E> {
         GraphRef(Place::Node { cell, index }, PhantomData)
     }
 
+    /// Input `k` of the operation that produced this value, as a handle to its node in
+    /// the same graph; `None` for a leaf or an input that is not tracked. An operation
+    /// that goes on using one of its inputs (a factorisation kept for later solves) can
+    /// then record those uses in the graph that already holds the input, where a leaf
+    /// would start a graph of its own at each use.
+    pub(crate) fn input(&self, k: usize) -> Option<Self> {
+        let Place::Node { cell, index } = &self.0 else {
+            return None;
+        };
+        with_live::<E, _>(cell, *index, |cell, graph, index| {
+            let parent = graph.node(index)?.parents.get(k).copied().flatten()?;
+            Some(GraphRef::node(Rc::clone(cell), parent))
+        })
+    }
+
     /// The leaf id, if this is a leaf.
     pub(crate) fn leaf_id(&self) -> Option<LeafId> {
         match &self.0 {

@@ -200,9 +200,7 @@ impl<S: Shape, E: Element> Default for Tensor<S, E, NoGrad> {
 
 /// The same value on the tape of a result computed from it alone (`Detached` becomes
 /// `NoGrad`); a tracked tensor stays the same node of the same graph.
-pub(crate) fn into_plain<S: Shape, E: Element, T: Tape>(
-    x: &Tensor<S, E, T>,
-) -> Tensor<S, E, T::Plain> {
+fn into_plain<S: Shape, E: Element, T: Tape>(x: &Tensor<S, E, T>) -> Tensor<S, E, T::Plain> {
     // `T::Plain` records exactly when `T` is `Tracked`, and then `x` has a graph
     // reference.
     let handle = <T::Plain as Tape>::handle_from(x.graph_ref().cloned(), S::NUM_ELEMENTS);

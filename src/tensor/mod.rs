@@ -10,7 +10,6 @@ pub use crate::ops::index::Indices;
 pub use crate::ops::layout::StackParts;
 pub use crate::ops::select::{Comparand, Mask, NestedValues};
 pub use construction::{seeded_rng, NestedArray, SeededRng};
-pub(crate) use conversions::into_plain;
 pub use conversions::TensorIndex;
 
 use core::marker::PhantomData;
