@@ -37,7 +37,7 @@ use crate::ops::{finish, Op, Operand, Var};
 use crate::shape::Shape;
 use crate::tape::backward::ParentGrads;
 use crate::tape::create_graph::NodeContext;
-use crate::tape::graph::Saved;
+use crate::tape::graph::{as_node, Saved};
 use crate::tape::{BinaryTape, Merge, Tape, UnaryTape};
 use crate::tensor::storage::Storage;
 use crate::tensor::Tensor;
@@ -68,22 +68,44 @@ pub(crate) struct CholeskyOp {
 }
 
 /// The lower Cholesky factor of each matrix of `a` (lower triangles read), recorded;
-/// `op` names the operation in errors. With a `threshold`, a matrix singular to working
-/// precision is refused too ([`check_condition_of_factor`], with `‖A‖₁` from `A`), on
-/// the `f64` factor already in hand.
+/// `op` names the operation in errors.
 pub(crate) fn cholesky_var<E: Element>(
     op: &'static str,
     a: Operand<'_, E>,
     dims: Dims,
-    threshold: Option<f64>,
 ) -> Result<Var<E>, Error> {
+    let l = factor_values(op, a.values(), dims, None)?;
+    Ok(record_factor(a, l, dims))
+}
+
+/// `L` (the values `l`, the factor of `a`) recorded as the result of a Cholesky
+/// factorisation of `a`.
+fn record_factor<E: Element>(a: Operand<'_, E>, l: Storage<E>, dims: Dims) -> Var<E> {
+    finish(l, [Some(a), None], |saver| {
+        Op::Linalg(LinalgOp::Cholesky(CholeskyOp {
+            l: saver.save_output(),
+            packed: dims.pack(),
+        }))
+    })
+}
+
+/// The lower Cholesky factor of each matrix of `a` (lower triangles read), as values;
+/// `op` names the operation in errors. With a `threshold`, a matrix singular to working
+/// precision is refused too ([`check_condition_of_factor`], with `‖A‖₁` from `A`), on
+/// the `f64` factor already in hand.
+fn factor_values<E: Element>(
+    op: &'static str,
+    a: &[E],
+    dims: Dims,
+    threshold: Option<f64>,
+) -> Result<Storage<E>, Error> {
     let (n, matrix) = (dims.n, dims.matrix());
     let mut work = Scratch::new(matrix + dims.batch * matrix + 4 * n);
     let (af, rest) = work.values().split_at_mut(matrix);
     let (l, rest) = rest.split_at_mut(dims.batch * matrix);
     let (inverse, scratch) = rest.split_at_mut(n);
     for i in 0..dims.batch {
-        load(&a.values()[i * matrix..(i + 1) * matrix], af);
+        load(&a[i * matrix..(i + 1) * matrix], af);
         let li = &mut l[i * matrix..(i + 1) * matrix];
         cholesky(af, n, li, inverse).map_err(|order| Error::NotPositiveDefinite {
             op,
@@ -96,13 +118,7 @@ pub(crate) fn cholesky_var<E: Element>(
             check_condition_of_factor(op, dims, i, factor, Some(norm), threshold, scratch)?;
         }
     }
-    let out = store::<E>(l);
-    Ok(finish(out, [Some(a), None], |saver| {
-        Op::Linalg(LinalgOp::Cholesky(CholeskyOp {
-            l: saver.save_output(),
-            packed: dims.pack(),
-        }))
-    }))
+    Ok(store::<E>(l))
 }
 
 /// One factor `L` in `f64`, with `1 / Lᵢᵢ`.
@@ -684,7 +700,6 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
             OP,
             self.operand(),
             Dims::of::<S>(S::N),
-            None,
         )?))
     }
 
@@ -803,10 +818,24 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
 /// # Ok::<(), Error>(())
 /// ```
 pub struct Cholesky<S: SquareMatrix, E: Element, T: Tape> {
+    /// `L`'s values. They become a value of the graph (a recorded factorisation of `A`)
+    /// only where one is asked for: [`Cholesky::factor`], [`Cholesky::logdet`].
+    /// Declared before `a`, so dropped first: if `a`'s graph is the last to hold them,
+    /// its clean-up gives the buffer back to the pool.
+    l: Storage<E>,
     /// The matrix, on the factor's tape: the solves are recorded as operations of `A`
     /// (with the factor saved), whose rules cost `O(n² k)`, not Cholesky's `O(n³)`.
     a: Tensor<S, E, T>,
-    l: Tensor<S, E, T>,
+}
+
+impl<S: SquareMatrix, E: Element, T: Tape> Drop for Cholesky<S, E, T> {
+    /// Gives `L`'s buffer back to the pool if nothing else holds it (as a tensor's drop
+    /// does with its value).
+    fn drop(&mut self) {
+        if self.l.is_shared() {
+            (E::compiled().recycle)(&mut self.l);
+        }
+    }
 }
 
 impl<S: SquareMatrix, E: Element, T: Tape> Cholesky<S, E, T> {
@@ -832,24 +861,22 @@ impl<S: SquareMatrix, E: Element, T: Tape> Cholesky<S, E, T> {
         const OP: &str = "Cholesky::new";
         let min = threshold.checked::<E>(OP, S::N)?;
         check_finite(OP, "A", S::DIMS, a.as_slice(), S::N, LOWER)?;
-        let dims = Dims::of::<S>(S::N);
-        let l = cholesky_var(OP, a.operand(), dims, Some(min))?;
-        // A tracked `A` as the node the factorisation recorded it as: the solves then
-        // record in the factor's graph (a leaf would start a graph at each solve).
-        let a_node = l.place.as_ref().and_then(|place| place.input(0));
-        let a_place = a_node.or_else(|| a.graph_ref().cloned());
+        let l = factor_values(OP, a.as_slice(), Dims::of::<S>(S::N), Some(min))?;
+        // A tracked leaf as a node of a graph of its own: the solves, `factor` and
+        // `logdet` record there, one graph rather than one per use.
+        let place = a.operand().input().map(as_node);
+        let handle = T::handle_from(place, S::NUM_ELEMENTS);
         Ok(Cholesky {
-            a: Tensor::from_parts(
-                a.storage().clone(),
-                T::handle_from(a_place, S::NUM_ELEMENTS),
-            ),
-            l: Tensor::from_var(l),
+            l,
+            a: Tensor::from_parts(a.storage().clone(), handle),
         })
     }
 
-    /// The lower factor `L`.
-    pub fn factor(&self) -> &Tensor<S, E, T> {
-        &self.l
+    /// The lower factor `L`, differentiable in `A` (recorded as a factorisation of `A`
+    /// at each call, from the values already computed).
+    pub fn factor(&self) -> Tensor<S, E, UnaryTape<T>> {
+        let dims = Dims::of::<S>(S::N);
+        Tensor::from_var(record_factor(self.a.operand(), self.l.clone(), dims))
     }
 
     /// The smallest reciprocal condition estimate `1 / (‖A‖₁ ‖A⁻¹‖₁)` of the matrices
@@ -864,7 +891,7 @@ impl<S: SquareMatrix, E: Element, T: Tape> Cholesky<S, E, T> {
         let (a, scratch) = rest.split_at_mut(matrix);
         let mut smallest: f64 = 1.0;
         for i in 0..dims.batch {
-            load(&self.l.as_slice()[i * matrix..(i + 1) * matrix], l);
+            load(&self.l[i * matrix..(i + 1) * matrix], l);
             load(&self.a.as_slice()[i * matrix..(i + 1) * matrix], a);
             let norm = symmetric_norm1(a, n, scratch);
             smallest = smallest.min(cholesky_reciprocal_condition(l, n, Some(norm), scratch));
@@ -894,7 +921,7 @@ impl<S: SquareMatrix, E: Element, T: Tape> Cholesky<S, E, T> {
         let dims = Dims::of::<S>(SB::COLUMNS);
         Ok(Tensor::from_var(solve_with_factor(
             self.a.operand(),
-            self.l.storage(),
+            &self.l,
             b.operand(),
             dims,
             Through::Matrix,
@@ -907,7 +934,7 @@ impl<S: SquareMatrix, E: Element, T: Tape> Cholesky<S, E, T> {
         let eye = identity::<E>(dims.batch, dims.n);
         let inverse = solve_with_factor(
             self.a.operand(),
-            self.l.storage(),
+            &self.l,
             eye.operand(),
             dims,
             Through::Matrix,
@@ -918,7 +945,8 @@ impl<S: SquareMatrix, E: Element, T: Tape> Cholesky<S, E, T> {
 
     /// `ln det A = 2 Σ ln Lᵢᵢ`, differentiable in `A`.
     pub fn logdet(&self) -> Tensor<S::PerMatrix, E, UnaryTape<T>> {
-        Tensor::from_var(logdet_from_factor(self.l.operand(), Dims::of::<S>(S::N)))
+        let l = self.factor();
+        Tensor::from_var(logdet_from_factor(l.operand(), Dims::of::<S>(S::N)))
     }
 }
 

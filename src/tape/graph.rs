@@ -146,21 +146,6 @@ impl<E: Element> GraphRef<E> {
         GraphRef(Place::Node { cell, index }, PhantomData)
     }
 
-    /// Input `k` of the operation that produced this value, as a handle to its node in
-    /// the same graph; `None` for a leaf or an input that is not tracked. An operation
-    /// that goes on using one of its inputs (a factorisation kept for later solves) can
-    /// then record those uses in the graph that already holds the input, where a leaf
-    /// would start a graph of its own at each use.
-    pub(crate) fn input(&self, k: usize) -> Option<Self> {
-        let Place::Node { cell, index } = &self.0 else {
-            return None;
-        };
-        with_live::<E, _>(cell, *index, |cell, graph, index| {
-            let parent = graph.node(index)?.parents.get(k).copied().flatten()?;
-            Some(GraphRef::node(Rc::clone(cell), parent))
-        })
-    }
-
     /// The leaf id, if this is a leaf.
     pub(crate) fn leaf_id(&self) -> Option<LeafId> {
         match &self.0 {
@@ -850,6 +835,21 @@ fn push_leaf<E: Element>(graph: &mut Graph<E>, input: Input<'_, E>) -> u32 {
             finite: true,
         },
     )
+}
+
+/// `input` as a node of a graph: a leaf is given a graph of its own holding only its
+/// node, a node stays as it is. An operation that goes on using a value (a
+/// factorisation kept for later solves) records those uses in that one graph, where a
+/// leaf would start a graph at each use.
+pub(crate) fn as_node<E: Element>(input: Input<'_, E>) -> GraphRef<E> {
+    if let Place::Node { .. } = &input.place.0 {
+        return input.place.clone();
+    }
+    let cell = ThreadLocalGraph::empty::<E>();
+    let mut state = cell.lock();
+    let index = push_leaf(E::arena_mut(first_graphs(&mut state)), input);
+    drop(state);
+    GraphRef::node(cell, index)
 }
 
 /// Pushes `op` with its inputs; `node_indices` holds, in order of appearance, the
