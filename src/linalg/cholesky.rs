@@ -20,9 +20,9 @@
 
 use super::kernels::dense::product;
 use super::kernels::{
-    cholesky, cholesky_inverse_norm_bound, cholesky_reciprocal_condition, cholesky_solve, dot,
-    factor_norm_bound, reciprocal_condition, reciprocal_diagonal, symmetric_norm1,
-    triangular_solve,
+    cholesky, cholesky_inverse_norm_bound, cholesky_reciprocal_condition, cholesky_solve,
+    cholesky_with_bounds, comparison_backward, dot, factor_norm_bound, reciprocal_condition,
+    reciprocal_diagonal, symmetric_norm1, triangular_solve,
 };
 use super::recorded::{matmul, negate, scale, transpose, triangle_of};
 use super::structure::diagonal_var;
@@ -107,16 +107,18 @@ fn factor_values<E: Element>(
     for i in 0..dims.batch {
         load(&a[i * matrix..(i + 1) * matrix], af);
         let li = &mut l[i * matrix..(i + 1) * matrix];
-        cholesky(af, n, li, inverse).map_err(|order| Error::NotPositiveDefinite {
+        let refuse = |order| Error::NotPositiveDefinite {
             op,
             batch: dims.which(i),
             order,
-        })?;
-        if let Some(threshold) = threshold {
-            let norm = symmetric_norm1(af, n, scratch);
-            let factor = Factor { l: li, inverse };
-            check_condition_of_factor(op, dims, i, factor, Some(norm), threshold, scratch)?;
-        }
+        };
+        let Some(threshold) = threshold else {
+            cholesky(af, n, li, inverse).map_err(refuse)?;
+            continue;
+        };
+        let norm = cholesky_with_bounds(af, n, li, inverse, scratch).map_err(refuse)?;
+        let factor = Factor { l: li, inverse };
+        check_condition_of_factor(op, dims, i, factor, Some(norm), threshold, scratch, true)?;
     }
     Ok(store::<E>(l))
 }
@@ -130,7 +132,8 @@ struct Factor<'a> {
 
 /// Refuses matrix `i` of a batch, `A = L Lᵀ` with `L` given in `f64`, if it is singular
 /// to working precision: a zero on `L`'s diagonal, or a reciprocal condition estimate
-/// below `threshold`. `norm` is `‖A‖₁` where `A` is known. `scratch` holds `3n` values.
+/// below `threshold`. `norm` is `‖A‖₁` where `A` is known. `scratch` holds `3n` values,
+/// the first `n` of them `M(L)⁻¹ 1` already if `forward_done` ([`cholesky_with_bounds`]).
 ///
 /// The estimate (LAPACK's `dpocon`: a dozen triangular solves) decides, but is computed
 /// only where a bound in `O(n²)` does not already prove that it would accept. That bound
@@ -143,6 +146,7 @@ struct Factor<'a> {
 /// taken with a margin of [`BOUND_MARGIN`], far above that for any `n` these dense
 /// kernels can hold. Well-conditioned matrices, the rule, skip the estimate; a matrix
 /// near the threshold gets the estimate's verdict.
+#[allow(clippy::too_many_arguments)]
 fn check_condition_of_factor(
     op: &'static str,
     dims: Dims,
@@ -151,12 +155,18 @@ fn check_condition_of_factor(
     norm: Option<f64>,
     threshold: f64,
     scratch: &mut [f64],
+    forward_done: bool,
 ) -> Result<(), Error> {
     let (n, l) = (dims.n, factor.l);
     let zero = (0..n).find(|&d| l[d * n + d] == 0.0);
     if zero.is_none() && n <= BOUND_LARGEST_N {
         let norm_bound = norm.unwrap_or_else(|| factor_norm_bound(l, n, scratch));
-        let inverse_bound = cholesky_inverse_norm_bound(l, factor.inverse, n, scratch);
+        let inverse_bound = if forward_done {
+            let (z, w) = scratch.split_at_mut(n);
+            comparison_backward(l, factor.inverse, n, z, w)
+        } else {
+            cholesky_inverse_norm_bound(l, factor.inverse, n, scratch)
+        };
         let lower = reciprocal_condition(norm_bound, BOUND_MARGIN * inverse_bound, n);
         if lower > 0.0 && lower >= threshold {
             return Ok(());
@@ -753,7 +763,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         let dims = Dims::of::<S>(SB::COLUMNS);
         let min = threshold.checked::<E>(OP, S::N)?;
         let check = |i: usize, factor: Factor<'_>, scratch: &mut [f64]| {
-            check_condition_of_factor(OP, dims, i, factor, None, min, scratch)
+            check_condition_of_factor(OP, dims, i, factor, None, min, scratch, false)
         };
         let x = solve_checked(
             self.operand(),
@@ -1022,7 +1032,9 @@ mod tests {
     #[test]
     fn the_bound_never_accepts_what_the_estimate_refuses() {
         use super::{check_condition_of_factor, Dims};
-        use crate::linalg::kernels::{cholesky, cholesky_reciprocal_condition, symmetric_norm1};
+        use crate::linalg::kernels::{
+            cholesky, cholesky_reciprocal_condition, cholesky_with_bounds, symmetric_norm1,
+        };
         const N: usize = 6;
         let dims = Dims {
             batch: 1,
@@ -1046,12 +1058,18 @@ mod tests {
             };
             let mut scratch = vec![0.0; 3 * N];
             let norm = symmetric_norm1(&a, N, &mut scratch);
-            for known in [Some(norm), None] {
+            // The fused pass's forward half (`forward_done`), or the whole bound.
+            for (known, fused) in [(Some(norm), true), (Some(norm), false), (None, false)] {
                 let estimate = cholesky_reciprocal_condition(&l, N, known, &mut scratch);
                 for (threshold, accepted) in [
                     (estimate * (1.0 + 1e-9), false),
                     (estimate * (1.0 - 1e-9), true),
                 ] {
+                    if fused {
+                        let mut again = (vec![0.0; N * N], vec![0.0; N]);
+                        cholesky_with_bounds(&a, N, &mut again.0, &mut again.1, &mut scratch)
+                            .unwrap();
+                    }
                     let decision = check_condition_of_factor(
                         "t",
                         dims,
@@ -1060,6 +1078,7 @@ mod tests {
                         known,
                         threshold,
                         &mut scratch,
+                        fused,
                     );
                     assert_eq!(
                         decision.is_ok(),

@@ -307,13 +307,54 @@ pub(crate) fn cholesky(
     l: &mut [f64],
     inverse_diagonal: &mut [f64],
 ) -> Result<(), usize> {
+    factor_rows::<false>(a, n, l, inverse_diagonal, &mut []).map(drop)
+}
+
+/// [`cholesky`], computing on the way what the condition check of `A = L Lᵀ` needs, in
+/// the same pass over `A` and `L` rather than two more: returns `‖A‖₁` (of the
+/// symmetric matrix that `a`'s lower triangle holds, [`symmetric_norm1`]) and leaves
+/// `M(L)⁻¹ 1` in `bounds[..n]` (the first half of [`cholesky_inverse_norm_bound`], whose
+/// second half is [`comparison_backward`]). `bounds` holds `2n` values.
+pub(crate) fn cholesky_with_bounds(
+    a: &[f64],
+    n: usize,
+    l: &mut [f64],
+    inverse_diagonal: &mut [f64],
+    bounds: &mut [f64],
+) -> Result<f64, usize> {
+    factor_rows::<true>(a, n, l, inverse_diagonal, bounds)
+}
+
+/// The loop of [`cholesky`] and [`cholesky_with_bounds`] (`BOUNDS`: the latter's extra
+/// sums, which lie off the chain of dependent operations that sets the pace).
+fn factor_rows<const BOUNDS: bool>(
+    a: &[f64],
+    n: usize,
+    l: &mut [f64],
+    inverse_diagonal: &mut [f64],
+    bounds: &mut [f64],
+) -> Result<f64, usize> {
+    let (z, columns) = if BOUNDS {
+        bounds[..2 * n].split_at_mut(n)
+    } else {
+        (&mut [][..], &mut [][..])
+    };
+    columns.fill(0.0);
     for i in 0..n {
         let (done, rest) = l.split_at_mut(i * n);
         let row = &mut rest[..n];
         let a_row = &a[i * n..i * n + i + 1];
+        let (mut below, mut through) = (0.0, 0.0);
         for j in 0..i {
             let other = &done[j * n..j * n + j];
-            row[j] = (a_row[j] - dot(&row[..j], other)) * inverse_diagonal[j];
+            let v = (a_row[j] - dot(&row[..j], other)) * inverse_diagonal[j];
+            row[j] = v;
+            if BOUNDS {
+                let magnitude = num_traits::Float::abs(a_row[j]);
+                columns[j] += magnitude;
+                below += magnitude;
+                through += num_traits::Float::abs(v) * z[j];
+            }
         }
         let d = a_row[i] - dot(&row[..i], &row[..i]);
         // NaN fails too.
@@ -322,10 +363,18 @@ pub(crate) fn cholesky(
         }
         let root = num_traits::Float::sqrt(d);
         row[i] = root;
-        inverse_diagonal[i] = 1.0 / root;
+        let reciprocal = 1.0 / root;
+        inverse_diagonal[i] = reciprocal;
         row[i + 1..].fill(0.0);
+        if BOUNDS {
+            columns[i] += below + num_traits::Float::abs(a_row[i]);
+            z[i] = (1.0 + through) * reciprocal;
+        }
     }
-    Ok(())
+    // NaN wins, as everywhere.
+    Ok(columns
+        .iter()
+        .fold(0.0f64, |m, &c| if c > m || c.is_nan() { c } else { m }))
 }
 
 /// `1 / Tᵢᵢ` for the diagonal of the `n x n` matrix `t`, into `out`: independent
@@ -409,8 +458,21 @@ pub(crate) fn cholesky_inverse_norm_bound(
             .sum();
         z[i] = (1.0 + s) * num_traits::Float::abs(inverse_diagonal[i]);
     }
-    // w = M(L)⁻ᵀ z, backward, column-oriented (Lᵀ's columns are L's rows).
-    w.copy_from_slice(z);
+    comparison_backward(l, inverse_diagonal, n, z, w)
+}
+
+/// The second half of [`cholesky_inverse_norm_bound`]: `‖M(L)⁻ᵀ z‖_∞` for `z =
+/// M(L)⁻¹ 1`, backward and column-oriented (`Lᵀ`'s columns are `L`'s rows); `w` holds
+/// `n` values.
+pub(crate) fn comparison_backward(
+    l: &[f64],
+    inverse_diagonal: &[f64],
+    n: usize,
+    z: &[f64],
+    w: &mut [f64],
+) -> f64 {
+    let w = &mut w[..n];
+    w.copy_from_slice(&z[..n]);
     let mut largest: f64 = 0.0;
     for i in (0..n).rev() {
         let wi = w[i] * num_traits::Float::abs(inverse_diagonal[i]);
@@ -1179,6 +1241,15 @@ mod tests {
                 .fold(0.0, f64::max);
             let mut scratch = vec![0.0; 2 * n];
             let bound = cholesky_inverse_norm_bound(&l, &inverse, n, &mut scratch);
+            // The fused pass gives the same factor, norm and bound.
+            let (mut fused, mut fused_inverse) = (vec![0.0; n * n], vec![0.0; n]);
+            let mut bounds = vec![0.0; 2 * n];
+            let fused_norm =
+                cholesky_with_bounds(&a, n, &mut fused, &mut fused_inverse, &mut bounds).unwrap();
+            assert_eq!((&fused, &fused_inverse), (&l, &inverse));
+            assert_eq!(fused_norm, symmetric_norm1(&a, n, &mut vec![0.0; n]));
+            let (z, w) = bounds.split_at_mut(n);
+            assert_eq!(comparison_backward(&l, &inverse, n, z, w), bound);
             // The exact inverse of an ill-conditioned matrix is itself accurate to
             // κ ε only.
             assert!(
