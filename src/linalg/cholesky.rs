@@ -464,15 +464,21 @@ impl CholeskySolveOp {
                     }
                 }
                 Through::Matrix => {
-                    for r in 0..n {
-                        for c in 0..=r {
+                    // Row by row over the whole matrix (contiguous): entries (r, c) and
+                    // (c, r) add the same two products in swapped order, so the
+                    // gradient is symmetric to the last bit all the same.
+                    for (r, g_row) in g.chunks_exact_mut(n.max(1)).enumerate() {
+                        if k == 1 {
+                            let (gr, xr) = (gb[r], x[r]);
+                            for ((o, &xc), &gc) in g_row.iter_mut().zip(x.iter()).zip(gb.iter()) {
+                                *o = *o + E::from_f64(-0.5 * (gr * xc + xr * gc));
+                            }
+                            continue;
+                        }
+                        for (c, o) in g_row.iter_mut().enumerate() {
                             let s =
                                 dot(row(gb, r, k), row(x, c, k)) + dot(row(x, r, k), row(gb, c, k));
-                            let s = E::from_f64(-0.5 * s);
-                            g[r * n + c] = g[r * n + c] + s;
-                            if c != r {
-                                g[c * n + r] = g[c * n + r] + s;
-                            }
+                            *o = *o + E::from_f64(-0.5 * s);
                         }
                     }
                 }
@@ -1215,5 +1221,22 @@ mod tests {
         );
         // Symmetric, as Cholesky's convention has it.
         assert!((m.0[1] - m.0[3]).abs() <= 1e-15 * m.0[1].abs().max(1.0));
+    }
+
+    /// Right-hand sides of no columns and empty matrices: empty solutions and
+    /// gradients, no panic.
+    #[test]
+    fn empty_right_hand_sides_and_matrices() {
+        let a = Tensor::from_array([[4.0f64, 2.0], [2.0, 10.0]]).track();
+        let none = Tensor::<Rank2<2, 0>, f64>::zeros().track();
+        let chol = Cholesky::new(&a).unwrap();
+        let x = chol.solve(&none).unwrap();
+        let y = a.cholesky().unwrap().cholesky_solve(&none).unwrap();
+        let grads = (x.sum() + y.sum()).backward();
+        assert_eq!(grads.get(&a).unwrap().to_vec(), vec![0.0; 4]);
+        let empty = Tensor::<Rank2<0, 0>, f64>::zeros().track();
+        let chol = Cholesky::new(&empty).unwrap();
+        let x = chol.solve(&Tensor::<Rank1<0>, f64>::zeros()).unwrap();
+        assert_eq!(x.sum().backward().get(&empty).unwrap().numel(), 0);
     }
 }

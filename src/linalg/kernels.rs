@@ -396,6 +396,9 @@ pub(crate) fn cholesky_solve(
     b: &mut [f64],
     k: usize,
 ) {
+    if k == 0 {
+        return;
+    }
     if k == 1 {
         for i in 0..n {
             b[i] = (b[i] - dot(&l[i * n..i * n + i], &b[..i])) * inverse_diagonal[i];
