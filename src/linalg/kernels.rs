@@ -327,6 +327,13 @@ pub(crate) fn cholesky_with_bounds(
 
 /// The loop of [`cholesky`] and [`cholesky_with_bounds`] (`BOUNDS`: the latter's extra
 /// sums, which lie off the chain of dependent operations that sets the pace).
+///
+/// Rows go in pairs: each element waits for the one before it in its row, so one row
+/// at a time is a single chain of dependent dot products; rows `i` and `i + 1` are two
+/// independent chains up to column `i`, which the processor overlaps. Every element is
+/// computed by the same operations in the same order as one row at a time would, so the
+/// results are the same to the bit. Below [`ROWS_PAIRED_FROM`] the chains are too short
+/// for the overlap to pay for the extra bookkeeping, and rows go one at a time.
 fn factor_rows<const BOUNDS: bool>(
     a: &[f64],
     n: usize,
@@ -340,41 +347,126 @@ fn factor_rows<const BOUNDS: bool>(
         (&mut [][..], &mut [][..])
     };
     columns.fill(0.0);
-    for i in 0..n {
+    if n < ROWS_PAIRED_FROM {
+        for i in 0..n {
+            let (done, rest) = l.split_at_mut(i * n);
+            let row = &mut rest[..n];
+            let a_row = &a[i * n..i * n + i + 1];
+            let mut sums = [0.0; 2];
+            for j in 0..i {
+                let other = &done[j * n..j * n + j];
+                let v = (a_row[j] - dot(&row[..j], other)) * inverse_diagonal[j];
+                row[j] = v;
+                if BOUNDS {
+                    track(columns, z, j, a_row[j], v, &mut sums);
+                }
+            }
+            finish_row::<BOUNDS>(row, i, a_row[i], inverse_diagonal, columns, z, sums)?;
+        }
+        return Ok(largest(columns));
+    }
+    let mut i = 0;
+    while i < n {
+        let pair = i + 1 < n;
         let (done, rest) = l.split_at_mut(i * n);
-        let row = &mut rest[..n];
+        let (row, rest) = rest.split_at_mut(n);
+        let next = if pair { &mut rest[..n] } else { &mut [][..] };
         let a_row = &a[i * n..i * n + i + 1];
-        let (mut below, mut through) = (0.0, 0.0);
+        let a_next = if pair {
+            &a[(i + 1) * n..(i + 1) * n + i + 2]
+        } else {
+            &[][..]
+        };
+        // Per row: the magnitudes of A left of the diagonal, and Σ |Lᵢⱼ| zⱼ.
+        let (mut sums, mut next_sums) = ([0.0; 2], [0.0; 2]);
         for j in 0..i {
             let other = &done[j * n..j * n + j];
-            let v = (a_row[j] - dot(&row[..j], other)) * inverse_diagonal[j];
+            let reciprocal = inverse_diagonal[j];
+            let v = (a_row[j] - dot(&row[..j], other)) * reciprocal;
             row[j] = v;
             if BOUNDS {
-                let magnitude = num_traits::Float::abs(a_row[j]);
-                columns[j] += magnitude;
-                below += magnitude;
-                through += num_traits::Float::abs(v) * z[j];
+                track(columns, z, j, a_row[j], v, &mut sums);
+            }
+            if pair {
+                let w = (a_next[j] - dot(&next[..j], other)) * reciprocal;
+                next[j] = w;
+                if BOUNDS {
+                    track(columns, z, j, a_next[j], w, &mut next_sums);
+                }
             }
         }
-        let d = a_row[i] - dot(&row[..i], &row[..i]);
-        // NaN fails too.
-        if d.is_nan() || d <= 0.0 {
-            return Err(i + 1);
+        finish_row::<BOUNDS>(row, i, a_row[i], inverse_diagonal, columns, z, sums)?;
+        if pair {
+            let v = (a_next[i] - dot(&next[..i], &row[..i])) * inverse_diagonal[i];
+            next[i] = v;
+            if BOUNDS {
+                track(columns, z, i, a_next[i], v, &mut next_sums);
+            }
+            let a_diagonal = a_next[i + 1];
+            finish_row::<BOUNDS>(
+                next,
+                i + 1,
+                a_diagonal,
+                inverse_diagonal,
+                columns,
+                z,
+                next_sums,
+            )?;
         }
-        let root = num_traits::Float::sqrt(d);
-        row[i] = root;
-        let reciprocal = 1.0 / root;
-        inverse_diagonal[i] = reciprocal;
-        row[i + 1..].fill(0.0);
-        if BOUNDS {
-            columns[i] += below + num_traits::Float::abs(a_row[i]);
-            z[i] = (1.0 + through) * reciprocal;
-        }
+        i += if pair { 2 } else { 1 };
     }
-    // NaN wins, as everywhere.
-    Ok(columns
+    Ok(largest(columns))
+}
+
+/// The largest of `values` (0 if there are none); NaN wins, as everywhere.
+fn largest(values: &[f64]) -> f64 {
+    values
         .iter()
-        .fold(0.0f64, |m, &c| if c > m || c.is_nan() { c } else { m }))
+        .fold(0.0f64, |m, &c| if c > m || c.is_nan() { c } else { m })
+}
+
+/// The size from which [`factor_rows`] takes rows in pairs (Cholesky + solve, f64, one
+/// row against two at a time: 1.13x at n = 3, 1.10x at 6, 1.05x at 8, 0.87x at 12,
+/// 0.78x at 16, 0.73x at 24, 0.82x at 64).
+const ROWS_PAIRED_FROM: usize = 10;
+
+/// The bounds' sums for element `(i, j)` of `L`, `v`, computed from `a = Aᵢⱼ` (`j < i`):
+/// `|Aᵢⱼ|` into column `j`'s sum and row `i`'s, `|Lᵢⱼ| zⱼ` into row `i`'s.
+#[inline(always)]
+fn track(columns: &mut [f64], z: &[f64], j: usize, a: f64, v: f64, sums: &mut [f64; 2]) {
+    let magnitude = num_traits::Float::abs(a);
+    columns[j] += magnitude;
+    sums[0] += magnitude;
+    sums[1] += num_traits::Float::abs(v) * z[j];
+}
+
+/// Completes row `i` of `L`, whose elements left of the diagonal are in place: its
+/// diagonal from `a_ii`, its reciprocal, zeros above, and the bounds' sums of the row.
+#[inline(always)]
+fn finish_row<const BOUNDS: bool>(
+    row: &mut [f64],
+    i: usize,
+    a_ii: f64,
+    inverse_diagonal: &mut [f64],
+    columns: &mut [f64],
+    z: &mut [f64],
+    sums: [f64; 2],
+) -> Result<(), usize> {
+    let d = a_ii - dot(&row[..i], &row[..i]);
+    // NaN fails too.
+    if d.is_nan() || d <= 0.0 {
+        return Err(i + 1);
+    }
+    let root = num_traits::Float::sqrt(d);
+    row[i] = root;
+    let reciprocal = 1.0 / root;
+    inverse_diagonal[i] = reciprocal;
+    row[i + 1..].fill(0.0);
+    if BOUNDS {
+        columns[i] += sums[0] + num_traits::Float::abs(a_ii);
+        z[i] = (1.0 + sums[1]) * reciprocal;
+    }
+    Ok(())
 }
 
 /// `1 / Tᵢᵢ` for the diagonal of the `n x n` matrix `t`, into `out`: independent
@@ -1009,7 +1101,22 @@ mod tests {
 
     #[test]
     fn cholesky_matches_nalgebra_and_names_the_minor() {
-        let n = 6;
+        // 13: rows in pairs (ROWS_PAIRED_FROM), and one left over.
+        for n in [6, 13] {
+            check_cholesky_against_nalgebra(n);
+        }
+        let (mut l, mut inverse) = (vec![0.0; 4], vec![0.0; 2]);
+        // [[1, 2], [2, 1]]: the minor of order 2 is -3.
+        assert_eq!(
+            cholesky(&[1.0, 2.0, 2.0, 1.0], 2, &mut l, &mut inverse),
+            Err(2)
+        );
+        assert_eq!(cholesky(&[-1.0], 1, &mut l, &mut inverse), Err(1));
+        assert_eq!(cholesky(&[f64::NAN], 1, &mut l, &mut inverse), Err(1));
+    }
+
+    /// `cholesky` and `cholesky_solve` of an `n x n` matrix against nalgebra's.
+    fn check_cholesky_against_nalgebra(n: usize) {
         let b = to_nalgebra(&matrix(n, 3), n);
         let a = &b * b.transpose() + DMatrix::identity(n, n) * 0.5;
         let rows: Vec<f64> = a.transpose().iter().copied().collect();
@@ -1021,7 +1128,6 @@ mod tests {
                 assert!((l[i * n + j] - reference[(i, j)]).abs() < 1e-12);
             }
         }
-        // [[1, 2], [2, 1]]: the minor of order 2 is -3.
         for i in 0..n {
             assert_eq!(inverse[i], 1.0 / l[i * n + i]);
         }
@@ -1041,12 +1147,12 @@ mod tests {
                 }
             }
         }
-        assert_eq!(
-            cholesky(&[1.0, 2.0, 2.0, 1.0], 2, &mut l, &mut inverse),
-            Err(2)
-        );
-        assert_eq!(cholesky(&[-1.0], 1, &mut l, &mut inverse), Err(1));
-        assert_eq!(cholesky(&[f64::NAN], 1, &mut l, &mut inverse), Err(1));
+        // A failing minor is named with rows in pairs too, whichever of the two fails.
+        for order in [n - 1, n] {
+            let mut bad = rows.clone();
+            bad[(order - 1) * n + order - 1] = -1.0;
+            assert_eq!(cholesky(&bad, n, &mut l, &mut inverse), Err(order));
+        }
     }
 
     #[test]
