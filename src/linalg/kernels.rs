@@ -12,10 +12,15 @@
 //! allocation after warm-up), and the operations need what nalgebra's do not give: the
 //! order of the leading minor at which Cholesky fails, LU that goes on past a zero pivot
 //! (for the adjugate of a singular matrix), pivots that a record can keep in a buffer of
-//! numbers. At the sizes these users have, the loops below are as fast as nalgebra's
-//! static-size ones (Cholesky + solve, f64: 56 ns against 58 ns at 3 x 3, 180 against
-//! 268 at 6 x 6, 720 against 669 at 12 x 12 on the development machine). nalgebra is the
-//! reference they are tested against.
+//! numbers. Static sizes would also compile nalgebra's decompositions once per size in
+//! each user's crate (about 50 to 65 ms of release build per size for Cholesky + solve,
+//! measured by a crate solving at 8 sizes against one at 1), where these loops are
+//! compiled once, here. At the sizes these users have, the loops below are faster than
+//! nalgebra's static-size ones: Cholesky + solve, f64, paired against
+//! `SMatrix::cholesky` + `solve` in one binary, 0.63 to 0.84 of its time at 3 x 3, 0.81
+//! at 6 x 6, 0.89 at 12 x 12, 0.90 at 16 x 16, 0.61 at 64 x 64 (2-core machine, load 1;
+//! nalgebra's own time at 64 x 64 moved between 15 and 31 µs from binary to binary with
+//! inlining). nalgebra is the reference they are tested against.
 
 use super::Triangle;
 
