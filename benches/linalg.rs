@@ -98,7 +98,7 @@ fn bench_size<const N: usize>(crit: &mut Criterion, rounds: usize, per: usize) {
         per,
         || drop(black_box(forward())),
         || {
-            let _ = black_box(baseline());
+            black_box(baseline());
         },
     );
     common::paired_ratio(
@@ -107,7 +107,7 @@ fn bench_size<const N: usize>(crit: &mut Criterion, rounds: usize, per: usize) {
         per,
         || drop(black_box(forward_op())),
         || {
-            let _ = black_box(baseline());
+            black_box(baseline());
         },
     );
     common::paired_ratio(
@@ -116,7 +116,7 @@ fn bench_size<const N: usize>(crit: &mut Criterion, rounds: usize, per: usize) {
         per,
         &mut forward_backward,
         || {
-            let _ = black_box(baseline());
+            black_box(baseline());
         },
     );
 }

@@ -100,6 +100,7 @@ mod triangular;
 use alloc::sync::Arc;
 
 pub use cholesky::Cholesky;
+pub use qr::LeastSquares;
 pub use shapes::{LeastSquaresRhs, Matrix, RightHandSide, SquareMatrix};
 pub use solve::Lu;
 pub use triangular::{Diagonal, Triangle};
@@ -513,6 +514,7 @@ pub(crate) enum LinalgOp {
     LuSolve(solve::LuSolveOp),
     TriangularSolve(triangular::TriangularSolveOp),
     Cholesky(cholesky::CholeskyOp),
+    CholeskySolve(cholesky::CholeskySolveOp),
     LogdetFromFactor(cholesky::LogdetOp),
     Det(det::DetOp),
     Cofactor(det::CofactorOp),
@@ -532,6 +534,7 @@ macro_rules! each_op {
             LinalgOp::LuSolve($op) => $body,
             LinalgOp::TriangularSolve($op) => $body,
             LinalgOp::Cholesky($op) => $body,
+            LinalgOp::CholeskySolve($op) => $body,
             LinalgOp::LogdetFromFactor($op) => $body,
             LinalgOp::Det($op) => $body,
             LinalgOp::Cofactor($op) => $body,
@@ -828,5 +831,10 @@ mod record_size {
             f32_node <= 128 && f64_node <= 128,
             "{f32_node} and {f64_node} bytes"
         );
+        // And no linear-algebra record is larger than a matrix product's, so the op enum
+        // is no larger for having them.
+        let product = core::mem::size_of::<crate::ops::matmul::MatMulOp>();
+        let linalg = core::mem::size_of::<super::LinalgOp>();
+        assert!(linalg <= product, "{linalg} bytes against {product}");
     }
 }

@@ -56,28 +56,43 @@ use crate::tape::{BinaryTape, Merge, Tape, UnaryTape};
 use crate::tensor::storage::Storage;
 use crate::tensor::{pool, Tensor};
 
+/// What [`Tensor::lstsq`] gives for the matrix shape `S` and right-hand side `SB`: the
+/// solution, recorded when either input is, or the error that refused the system.
+pub type LeastSquares<S, SB, E, T, TB> =
+    Result<Tensor<<SB as LeastSquaresRhs<S>>::Solution, E, BinaryTape<T, TB>>, Error>;
+
 /// The dimensions of a batch of `m x n` matrices (`m >= n`) with right-hand sides of
-/// `k` columns (least squares), as a record keeps them: `n` as a `u32` (`n² <= m n`
-/// elements fit in a `usize`), so that the record stays small.
+/// `k` columns (least squares), as a record keeps them: `m`, `n`, `k` as `u32`s, so that
+/// a least-squares record is no larger than a matrix product's and nodes do not grow
+/// (`check_tall` refuses at build time a shape whose `m` or `k` does not fit; `n <= m`).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct TallDims {
     batch: usize,
-    m: usize,
-    k: usize,
+    m: u32,
     n: u32,
+    k: u32,
     batched: bool,
 }
 
 impl TallDims {
     fn of<S: Matrix>(k: usize) -> Self {
+        // Lossless: the typed methods check at build time that these fit in a u32.
+        let narrow = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
         TallDims {
             batch: S::BATCH,
-            m: S::ROWS,
-            k,
-            // Lossless: N <= M and M N elements are counted by a checked product.
-            n: u32::try_from(S::COLS).unwrap_or(u32::MAX),
+            m: narrow(S::ROWS),
+            n: narrow(S::COLS),
+            k: narrow(k),
             batched: S::BATCHED,
         }
+    }
+
+    fn m(self) -> usize {
+        self.m as usize
+    }
+
+    fn k(self) -> usize {
+        self.k as usize
     }
 
     fn n(self) -> usize {
@@ -86,7 +101,7 @@ impl TallDims {
 
     /// `Q` and `R` of one matrix in a buffer of factors.
     fn factors_len(self) -> usize {
-        self.m * self.n() + self.n() * self.n()
+        self.m() * self.n() + self.n() * self.n()
     }
 
     /// The dimensions of the triangular solves with `R` for right-hand sides of `k`
@@ -108,7 +123,7 @@ impl TallDims {
 /// Matrix `i`'s `Q` (`m x n`) and `R` (`n x n`) in a buffer of factors.
 fn factors_of(factors: &[f64], dims: TallDims, i: usize) -> (&[f64], &[f64]) {
     let len = dims.factors_len();
-    factors[i * len..(i + 1) * len].split_at(dims.m * dims.n())
+    factors[i * len..(i + 1) * len].split_at(dims.m() * dims.n())
 }
 
 /// The reduced QR factors of every matrix of `a`, refusing the first that is
@@ -119,7 +134,7 @@ fn factor<E: Element>(
     dims: TallDims,
     threshold: f64,
 ) -> Result<Arc<[f64]>, Error> {
-    let (m, n) = (dims.m, dims.n());
+    let (m, n) = (dims.m(), dims.n());
     let len = dims.factors_len();
     let mut factors = Scratch::new(dims.batch * len);
     let mut work = Scratch::new(m * n + qr_work_len(m, n) + n * n + 4 * n);
@@ -151,7 +166,7 @@ fn check_rank(
     scaled: &mut [f64],
     estimator: &mut [f64],
 ) -> Result<(), Error> {
-    let (m, n) = (dims.m, dims.n());
+    let (m, n) = (dims.m(), dims.n());
     let refuse = |column, ratio| Error::RankDeficient {
         op,
         batch: dims.which(i),
@@ -225,7 +240,7 @@ fn record_factor<E: Element>(
     dims: TallDims,
     factor: Factor,
 ) -> Var<E> {
-    let (m, n) = (dims.m, dims.n());
+    let (m, n) = (dims.m(), dims.n());
     let (offset, len) = match factor {
         Factor::Q => (0, m * n),
         Factor::R => (m * n, n * n),
@@ -260,7 +275,7 @@ fn upper(transpose: bool) -> TriangularShape {
 
 /// `Y R⁻ᵀ` for each of a batch of `m x n` matrices `Y`, recorded: `(R⁻¹ Yᵀ)ᵀ`.
 fn divide_by_r_transposed_var<E: Element>(y: &Var<E>, r: &Var<E>, dims: TallDims) -> Var<E> {
-    let (batch, m, n) = (dims.batch, dims.m, dims.n());
+    let (batch, m, n) = (dims.batch, dims.m(), dims.n());
     let yt = transpose(y, batch, m, n);
     let solved = triangular_solve_var(
         r.operand(),
@@ -286,7 +301,7 @@ impl QrOp {
 
     pub(crate) fn backward<E: Element>(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
         let Some(ga) = parents.get_mut(0) else { return };
-        let (m, n) = (self.dims.m, self.dims.n());
+        let (m, n) = (self.dims.m(), self.dims.n());
         let glen = match self.factor {
             Factor::Q => m * n,
             Factor::R => n * n,
@@ -330,7 +345,7 @@ impl QrOp {
         if !node.tracked(0) {
             return [None, None];
         }
-        let (batch, m, n) = (self.dims.batch, self.dims.m, self.dims.n());
+        let (batch, m, n) = (self.dims.batch, self.dims.m(), self.dims.n());
         let a = node.input(0, self.a);
         let q = record_factor(a.operand(), &self.factors, self.dims, Factor::Q);
         let r = record_factor(a.operand(), &self.factors, self.dims, Factor::R);
@@ -373,7 +388,7 @@ impl QrOp {
         out: &mut [E],
     ) {
         let Some(t) = tangents[0] else { return };
-        let (m, n) = (self.dims.m, self.dims.n());
+        let (m, n) = (self.dims.m(), self.dims.n());
         let (in_len, part) = (self.dims.batch * m * n, self.factor);
         let out_per = match part {
             Factor::Q => m * n,
@@ -474,7 +489,7 @@ fn lstsq_var<E: Element>(
     factors: &Arc<[f64]>,
     dims: TallDims,
 ) -> Var<E> {
-    let (m, n, k) = (dims.m, dims.n(), dims.k);
+    let (m, n, k) = (dims.m(), dims.n(), dims.k());
     let mut work = Scratch::new(m * k + dims.batch * n * k);
     let (bf, x) = work.values().split_at_mut(m * k);
     for i in 0..dims.batch {
@@ -504,7 +519,7 @@ impl LstsqOp {
     pub(crate) fn backward<E: Element>(&self, grad: &[E], parents: &mut ParentGrads<'_, E>) {
         let saved = parents.saved;
         let (a_all, b_all, x_all) = (self.a.of(saved), self.b.of(saved), self.x.of(saved));
-        let (m, n, k) = (self.dims.m, self.dims.n(), self.dims.k);
+        let (m, n, k) = (self.dims.m(), self.dims.n(), self.dims.k());
         let mut work = Scratch::new(3 * n * k + 2 * m * k);
         let (z, rest) = work.values().split_at_mut(n * k);
         let (y, rest) = rest.split_at_mut(n * k);
@@ -549,7 +564,7 @@ impl LstsqOp {
         if !node.tracked(0) && !node.tracked(1) {
             return [None, None];
         }
-        let (batch, m, n, k) = (self.dims.batch, self.dims.m, self.dims.n(), self.dims.k);
+        let (batch, m, n, k) = (self.dims.batch, self.dims.m(), self.dims.n(), self.dims.k());
         let a = node.input(0, self.a);
         let q = record_factor(a.operand(), &self.factors, self.dims, Factor::Q);
         let r = record_factor(a.operand(), &self.factors, self.dims, Factor::R);
@@ -586,7 +601,7 @@ impl LstsqOp {
         out: &mut [E],
     ) {
         let (a_all, b_all, x_all) = (self.a.of(saved), self.b.of(saved), self.x.of(saved));
-        let (m, n, k) = (self.dims.m, self.dims.n(), self.dims.k);
+        let (m, n, k) = (self.dims.m(), self.dims.n(), self.dims.k());
         let (a_len, b_len, x_len) = (
             self.dims.batch * m * n,
             self.dims.batch * m * k,
@@ -674,7 +689,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     where
         S: Matrix<Square = SR>,
     {
-        const { check_tall("qr", S::ROWS, S::COLS) };
+        const { check_tall("qr", S::ROWS, S::COLS, 0) };
         self.qr_checked(Threshold::Default)
     }
 
@@ -692,7 +707,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     where
         S: Matrix<Square = SR>,
     {
-        const { check_tall("qr", S::ROWS, S::COLS) };
+        const { check_tall("qr", S::ROWS, S::COLS, 0) };
         self.qr_checked(threshold)
     }
 
@@ -745,12 +760,12 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
     pub fn lstsq<SB: LeastSquaresRhs<S>, TB: Tape>(
         &self,
         b: &Tensor<SB, E, TB>,
-    ) -> Result<Tensor<SB::Solution, E, BinaryTape<T, TB>>, Error>
+    ) -> LeastSquares<S, SB, E, T, TB>
     where
         S: Matrix,
         T: Merge<TB>,
     {
-        const { check_tall("lstsq", S::ROWS, S::COLS) };
+        const { check_tall("lstsq", S::ROWS, S::COLS, SB::COLUMNS) };
         self.lstsq_checked(b, Threshold::Default)
     }
 
@@ -764,12 +779,12 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         &self,
         b: &Tensor<SB, E, TB>,
         threshold: Threshold,
-    ) -> Result<Tensor<SB::Solution, E, BinaryTape<T, TB>>, Error>
+    ) -> LeastSquares<S, SB, E, T, TB>
     where
         S: Matrix,
         T: Merge<TB>,
     {
-        const { check_tall("lstsq", S::ROWS, S::COLS) };
+        const { check_tall("lstsq", S::ROWS, S::COLS, SB::COLUMNS) };
         self.lstsq_checked(b, threshold)
     }
 
@@ -779,7 +794,7 @@ impl<S: Shape, E: Element, T: Tape> Tensor<S, E, T> {
         &self,
         b: &Tensor<SB, E, TB>,
         threshold: Threshold,
-    ) -> Result<Tensor<SB::Solution, E, BinaryTape<T, TB>>, Error>
+    ) -> LeastSquares<S, SB, E, T, TB>
     where
         S: Matrix,
         T: Merge<TB>,

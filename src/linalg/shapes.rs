@@ -166,13 +166,20 @@ impl<const B: usize, const M: usize, const N: usize, const K: usize> LeastSquare
 
 /// Fails the build unless a `rows x cols` matrix has at least as many rows as columns,
 /// as the reduced QR factorisation and a least-squares solution with full column rank
-/// need.
-pub(crate) const fn check_tall(op: &str, rows: usize, cols: usize) {
+/// need; and unless `rows` and the right-hand side's `rhs_columns` fit in a `u32`, as
+/// the records keep them (a matrix of 2³² rows is beyond these dense kernels anyway).
+pub(crate) const fn check_tall(op: &str, rows: usize, cols: usize, rhs_columns: usize) {
     if rows < cols {
         concat_panic! {
             display: op, ": a ", rows, " x ", cols, " matrix is wide (", rows, " rows < ",
             cols, " columns), and ", display: op, " needs at least as many rows as columns ",
             "(full column rank)"
+        }
+    }
+    if rows > u32::MAX as usize || rhs_columns > u32::MAX as usize {
+        concat_panic! {
+            display: op, ": ", rows, " rows and ", rhs_columns, " right-hand sides: ",
+            "more than the 2^32 - 1 that linear-algebra records keep"
         }
     }
 }

@@ -73,6 +73,12 @@ impl<E: Element> NodeContext<'_, E> {
         data.of(self.saved)
     }
 
+    /// A value the record saved that is neither an input nor the output (a factor kept
+    /// beside them), as a constant.
+    pub(crate) fn saved_value(&self, data: Saved) -> Storage<E> {
+        data.storage(self.saved)
+    }
+
     fn node(&self, index: u32) -> GraphRef<E> {
         GraphRef::node(Rc::clone(self.cell), index)
     }

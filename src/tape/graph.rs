@@ -857,6 +857,21 @@ fn push_leaf<E: Element>(graph: &mut Graph<E>, input: Input<'_, E>) -> u32 {
     )
 }
 
+/// `input` as a node of a graph: a leaf is given a graph of its own holding only its
+/// node, a node stays as it is. An operation that goes on using a value (a
+/// factorisation kept for later solves) records those uses in that one graph, where a
+/// leaf would start a graph at each use.
+pub(crate) fn as_node<E: Element>(input: Input<'_, E>) -> GraphRef<E> {
+    if let Place::Node { .. } = &input.place.0 {
+        return input.place.clone();
+    }
+    let cell = ThreadLocalGraph::empty::<E>();
+    let mut state = cell.lock();
+    let index = push_leaf(E::arena_mut(first_graphs(&mut state)), input);
+    drop(state);
+    GraphRef::node(cell, index)
+}
+
 /// Pushes `op` with its inputs; `node_indices` holds, in order of appearance, the
 /// resolved indices of the inputs that are nodes (leaves are recorded here).
 fn push_with_inputs<E: Element>(

@@ -823,6 +823,19 @@ fn matrix_exp_of_known_matrices() {
 }
 
 #[test]
+fn matrix_exp_of_a_scalar_is_its_exponential() {
+    // Scaling and squaring amplifies the Padé approximant's error by at most the number
+    // of squarings (5 at 20): a few ulps.
+    for x in [
+        -10.0f64, -3.0, -1.0, 0.5, 1.0, 2.0, 3.0, 5.0, 6.0, 10.0, 20.0,
+    ] {
+        let e = Tensor::from_array([[x]]).matrix_exp().unwrap().to_vec()[0];
+        let error = (e / x.exp() - 1.0).abs();
+        assert!(error < 1e-13, "exp({x}): relative error {error:e}");
+    }
+}
+
+#[test]
 fn phase_two_errors_read_well() {
     let e = Error::NoConvergence {
         op: "eigh",
